@@ -1,0 +1,65 @@
+"""create_app(settings): the only place long-lived objects are built and closed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from bridge.backends.local import LocalBackend
+from bridge.canonical import Target
+from bridge.clock import Clock, SystemClock
+from bridge.crypto import EmailCipher
+from bridge.health import ENGINE, add_health_routes
+from bridge.legacy.auth import AppDirectory
+from bridge.legacy.middleware import error_middleware
+from bridge.legacy.routes import APPS, SERVICE, add_routes
+from bridge.observability.metrics import Metrics
+from bridge.observability.middleware import METRICS, observe_middleware
+from bridge.orders.service import OrderService
+from bridge.settings import Settings
+from bridge.store.catalog import Catalog
+from bridge.store.database import create_engine
+from bridge.store.ledger import Ledger
+from bridge.store.local_engine import LocalEngineStore
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(
+    settings: Settings,
+    *,
+    registry: CollectorRegistry | None = None,
+    clock: Clock | None = None,
+) -> web.Application:
+    app = web.Application(
+        middlewares=[observe_middleware, error_middleware], client_max_size=MAX_BODY_BYTES
+    )
+    app[METRICS] = Metrics(registry if registry is not None else CollectorRegistry())
+    app[APPS] = AppDirectory(settings.apps)
+    cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
+    app.cleanup_ctx.append(_store_context(settings, cipher, clock or SystemClock()))
+    add_routes(app)
+    add_health_routes(app)
+    return app
+
+
+def _store_context(
+    settings: Settings, cipher: EmailCipher, clock: Clock
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def store(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
+        catalog = Catalog(engine, cipher)
+        ledger = Ledger(engine, cipher)
+        local = LocalBackend(catalog, LocalEngineStore(engine, ledger))
+        app[ENGINE] = engine
+        app[SERVICE] = OrderService({Target.LOCAL: local}, ledger, catalog, clock)
+        yield
+        await engine.dispose()
+
+    return store

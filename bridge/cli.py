@@ -1,0 +1,63 @@
+"""orders-bridge command line: serve, db upgrade, load, generate-key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bridge.app import create_app
+from bridge.crypto import EmailCipher
+from bridge.dataload import load_data, read_data_file
+from bridge.observability.logging import configure_logging
+from bridge.settings import Settings
+from bridge.store.catalog import Catalog
+from bridge.store.database import create_engine
+from bridge.store.migrate import upgrade
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "generate-key":
+        print(EmailCipher.generate_key())
+        return 0
+    try:
+        settings = Settings.from_environment()
+    except (ValidationError, ValueError, OSError) as exc:
+        print(f"orders-bridge: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format, settings.log_level)
+    if args.command == "serve":
+        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    elif args.command == "db":
+        upgrade(settings.database_url)
+    elif args.command == "load":
+        asyncio.run(_load(settings, args.file))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orders-bridge", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the legacy Orders API")
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"], help="migrate the schema to the newest revision")
+    load = commands.add_parser("load", help="load customers, offers and challenges from a file")
+    load.add_argument("file", type=Path)
+    commands.add_parser("generate-key", help="print a new email encryption key")
+    return parser
+
+
+async def _load(settings: Settings, path: Path) -> None:
+    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
+    try:
+        await load_data(Catalog(engine, cipher), read_data_file(path))
+    finally:
+        await engine.dispose()

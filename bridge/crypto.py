@@ -1,0 +1,39 @@
+"""Encryption at rest for personal data (fulfilment email), with key rotation.
+
+Keys are Fernet keys (AES-128-CBC + HMAC-SHA256, from `cryptography`). The first key encrypts;
+every key decrypts, so an operator rotates by putting a new key first, re-encrypting with
+`orders-bridge rotate-email-keys`, then dropping the old key (docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+
+class EmailCipher:
+    def __init__(self, keys: Sequence[str]) -> None:
+        if not keys:
+            raise ValueError(
+                "no email encryption key: set BRIDGE_EMAIL_KEYS "
+                "(generate one with `orders-bridge generate-key`)"
+            )
+        self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("email cannot be decrypted with any configured key") from exc
+
+    def rotate(self, token: str) -> str:
+        """Re-encrypt a token under the first (newest) key."""
+        return self._fernet.rotate(token.encode()).decode()
+
+    @staticmethod
+    def generate_key() -> str:
+        return Fernet.generate_key().decode()

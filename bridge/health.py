@@ -1,0 +1,38 @@
+"""Operational routes: liveness, readiness and the Prometheus scrape endpoint."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.legacy.responses import json_response
+from bridge.observability.middleware import METRICS
+
+ENGINE = web.AppKey("engine", AsyncEngine)
+
+
+def add_health_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the store answers."""
+    try:
+        async with request.app[ENGINE].connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # readiness reports any failure, it never raises
+        return json_response({"status": "unavailable", "reason": type(exc).__name__}, 503)
+    return json_response({"status": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,1 @@
+"""The legacy Orders API surface: routes, authentication, the error envelope."""

@@ -1,0 +1,167 @@
+"""The order service: the legacy Orders API's rules, whatever backend serves the call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from bridge.backends.protocol import Backend
+from bridge.canonical import (
+    Customer,
+    CustomerRef,
+    ErrorCode,
+    Offer,
+    Order,
+    OrderFilter,
+    OrderRef,
+    OrderStatus,
+    PlaceOrder,
+    Purchase,
+    ShippingAddress,
+    Target,
+)
+from bridge.clock import Clock
+from bridge.errors import RuleError
+from bridge.orders import guards
+from bridge.orders.address import validate_address
+from bridge.orders.review import decide
+from bridge.settings import AppConfig
+from bridge.store.catalog import Catalog
+from bridge.store.ledger import Ledger
+
+TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING_APPROVAL: frozenset({OrderStatus.APPROVED, OrderStatus.REJECTED}),
+}
+"""Which status an order may move to from its current one; anything else is refused."""
+
+CHALLENGE_COUNTRIES = frozenset({"CA"})
+
+
+class OrderService:
+    def __init__(
+        self,
+        backends: Mapping[Target, Backend],
+        ledger: Ledger,
+        catalog: Catalog,
+        clock: Clock,
+    ) -> None:
+        self._backends = backends
+        self._ledger = ledger
+        self._catalog = catalog
+        self._clock = clock
+
+    async def create(self, app: AppConfig, command: PlaceOrder) -> Order:
+        backend = self._backends[app.target]
+        customer = await self._registered_customer(backend, app, command.customer)
+        offer = await backend.get_offer(app.name, command.offer_id)
+        if offer is None or not offer.active:
+            raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
+        guards.check_quantity(app, command.quantity)
+        guards.check_ip(app, command.ip)
+        address = self._shipping_address(offer, command.shipping_address)
+        await self._check_challenge(app, customer, offer, command.challenge_id)
+        now = self._clock.now()
+        purchase = Purchase(
+            app=app.name,
+            customer=customer,
+            offer=offer,
+            quantity=command.quantity,
+            points=offer.points * command.quantity,
+            status=await self._review(app, offer, command),
+            email=command.email or customer.email,
+            ip=command.ip.strip() if command.ip else None,
+            shipping_address=address,
+            challenge_id=command.challenge_id,
+            external_id=command.external_id,
+            created_at=now,
+        )
+        order = await backend.purchase(purchase)
+        return await self._with_points(app, backend, customer, order)
+
+    async def list(self, app: AppConfig, ref: CustomerRef, selection: OrderFilter) -> list[Order]:
+        backend = self._backends[app.target]
+        customer = await self._customer(backend, app, ref)
+        orders = await self._ledger.list(app.name, customer.id, selection)
+        if not app.enable_mpoints_info_in_users_api or not orders:
+            return orders
+        points = await backend.balance(customer)
+        return [order.model_copy(update={"available_points": points}) for order in orders]
+
+    async def get(self, app: AppConfig, ref: CustomerRef, order_id: int) -> Order:
+        backend = self._backends[app.target]
+        customer = await self._customer(backend, app, ref)
+        order = await self._ledger.get(app.name, OrderRef(order_id=order_id))
+        if order is None or order.customer_id != customer.id:
+            raise RuleError(ErrorCode.NOT_FOUND, f"Order {order_id} was not found.")
+        return await self._with_points(app, backend, customer, order)
+
+    async def update_status(self, app: AppConfig, ref: OrderRef, status: OrderStatus) -> Order:
+        order = await self._ledger.get(app.name, ref)
+        if order is None:
+            name = ref.order_id if ref.order_id is not None else repr(ref.external_id)
+            raise RuleError(ErrorCode.NOT_FOUND, f"Order {name} was not found.")
+        if status not in TRANSITIONS.get(order.status, frozenset()):
+            raise RuleError(
+                ErrorCode.INVALID_ORDER_STATUS,
+                f"An order that is {order.status.value} cannot become {status.value}.",
+            )
+        backend = self._backends[order.target]
+        now = self._clock.now()
+        if status is OrderStatus.APPROVED:
+            updated = await backend.approve(order, now)
+        else:
+            updated = await backend.reject(order, now)
+        customer = await backend.resolve_customer(app.name, CustomerRef(user_id=order.customer_id))
+        return await self._with_points(app, backend, customer, updated)
+
+    async def _customer(self, backend: Backend, app: AppConfig, ref: CustomerRef) -> Customer:
+        customer = await backend.resolve_customer(app.name, ref)
+        if customer is None:
+            raise RuleError(ErrorCode.USER_NOT_FOUND, "The customer was not found.")
+        return customer
+
+    async def _registered_customer(
+        self, backend: Backend, app: AppConfig, ref: CustomerRef
+    ) -> Customer:
+        customer = await self._customer(backend, app, ref)
+        if not customer.registered:
+            raise RuleError(
+                ErrorCode.REQUIRES_REGISTERED_USER, "The customer must be registered to order."
+            )
+        return customer
+
+    @staticmethod
+    def _shipping_address(offer: Offer, address: ShippingAddress | None) -> ShippingAddress | None:
+        """Physical rewards need a valid address; for others an address is kept as given."""
+        return validate_address(address) if offer.physical else address
+
+    async def _check_challenge(
+        self, app: AppConfig, customer: Customer, offer: Offer, challenge_id: int | None
+    ) -> None:
+        """A Canadian customer entering a contest must have answered a skills-test challenge."""
+        if not offer.contest or (customer.country or "").upper() not in CHALLENGE_COUNTRIES:
+            return
+        if challenge_id is None or not await self._catalog.challenge_is_valid(
+            app.name, challenge_id, customer.id, offer.id
+        ):
+            raise RuleError(
+                ErrorCode.CHALLENGE_NOT_FOUND,
+                "A valid skills-test challenge is required for this contest.",
+            )
+
+    async def _review(self, app: AppConfig, offer: Offer, command: PlaceOrder) -> OrderStatus:
+        if command.hold_for_review:
+            return OrderStatus.PENDING_APPROVAL
+        if app.velocity is not None and command.ip:
+            since = self._clock.now() - timedelta(seconds=app.velocity.window_seconds)
+            recent = await self._ledger.count_recent_from_ip(app.name, command.ip.strip(), since)
+            if recent >= app.velocity.max_orders:
+                return OrderStatus.PENDING_APPROVAL
+        return decide(app.review, offer, command.quantity)
+
+    async def _with_points(
+        self, app: AppConfig, backend: Backend, customer: Customer | None, order: Order
+    ) -> Order:
+        if not app.enable_mpoints_info_in_users_api or customer is None:
+            return order
+        return order.model_copy(update={"available_points": await backend.balance(customer)})

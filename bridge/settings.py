@@ -1,0 +1,122 @@
+"""Settings: environment variables with the BRIDGE_ prefix, apps (tenants) from a YAML file.
+
+Tests build `Settings(...)` directly; only `from_environment()` reads the process environment.
+The file format is documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bridge.canonical import Target
+
+
+class ConfigModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReviewCondition(ConfigModel):
+    """All given conditions must hold for a rule to match."""
+
+    physical: bool | None = None
+    contest: bool | None = None
+    offer_type: str | None = None
+    points_over: int | None = None
+    quantity_over: int | None = None
+
+
+class ReviewRule(ConfigModel):
+    when: ReviewCondition
+    decision: Literal["approve", "review"]
+
+
+class ReviewPolicy(ConfigModel):
+    """First matching rule wins; `default` applies when none matches."""
+
+    default: Literal["approve", "review"] = "review"
+    rules: tuple[ReviewRule, ...] = ()
+
+
+class VelocityLimit(ConfigModel):
+    """More than `max_orders` orders from one IP within the window are held for review."""
+
+    max_orders: int = Field(gt=0)
+    window_seconds: int = Field(gt=0)
+
+
+class AppConfig(ConfigModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    api_key: str = Field(min_length=1)
+    api_secret: SecretStr
+    target: Target = Target.LOCAL
+    enable_mpoints_info_in_users_api: bool = False
+    max_quantity: int = Field(default=100, gt=0)
+    ip_blocklist: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    velocity: VelocityLimit | None = None
+    review: ReviewPolicy = ReviewPolicy()
+    email_subject: str = "Your order {order_id}: {offer_name}"
+
+
+class SmtpSettings(ConfigModel):
+    host: str
+    port: int = 25
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "orders-bridge@localhost"
+    start_tls: bool = False
+    timeout_seconds: float = 10.0
+
+
+def read_apps_file(path: Path) -> tuple[AppConfig, ...]:
+    """Read the apps file: a YAML mapping with an `apps` list."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(document, dict) or not isinstance(document.get("apps"), list):
+        raise ValueError(f"{path}: expected a mapping with an 'apps' list")
+    return tuple(AppConfig.model_validate(entry) for entry in document["apps"])
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BRIDGE_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = "sqlite:///orders-bridge.db"
+    db_pool_size: int = Field(default=5, gt=0)
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    config_file: Path | None = None
+    apps: tuple[AppConfig, ...] = ()
+    email_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "info"
+    smtp: SmtpSettings | None = None
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, gt=0)
+
+    @field_validator("email_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _load_apps_file(self) -> Settings:
+        if self.config_file is not None and not self.apps:
+            object.__setattr__(self, "apps", read_apps_file(self.config_file))
+        names = [app.name for app in self.apps]
+        keys = [app.api_key for app in self.apps]
+        if len(set(names)) != len(names) or len(set(keys)) != len(keys):
+            raise ValueError("app names and api keys must be unique across apps")
+        return self
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        return cls()

@@ -1,0 +1,1 @@
+"""The bridge's SQL store: the only package that speaks SQL."""

@@ -1,0 +1,58 @@
+"""Engine construction: URL normalisation, SQLite pragmas and BEGIN IMMEDIATE for writers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+WRITE = {"bridge_write": True}
+"""Execution options for a connection that will write: on SQLite it begins IMMEDIATE."""
+
+
+def async_url(url: str) -> sa.URL:
+    """Accept plain `sqlite:///` and `postgresql://` URLs and pick the async driver."""
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    return parsed
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str = "FULL") -> AsyncEngine:
+    target = async_url(url)
+    if target.get_backend_name() != "sqlite":
+        return create_async_engine(target, pool_size=pool_size, pool_pre_ping=True)
+    engine = create_async_engine(target, connect_args={"timeout": 30})
+    _configure_sqlite(engine, sqlite_synchronous)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+    """WAL, durable sync, foreign keys, and explicit BEGIN (IMMEDIATE for writers).
+
+    pysqlite's own transaction handling is switched off so that SQLAlchemy's `begin`
+    event decides how a transaction starts (SQLAlchemy's documented recipe).
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        immediate = connection.get_execution_options().get("bridge_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,138 @@
+"""The order ledger: one row per order placed through the bridge, whatever the backend.
+
+It keeps the legacy facts no backend has (integer ids, email, IP, shipping address,
+challenge, review status, external id) next to the backend's own reference.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bridge.canonical import (
+    ErrorCode,
+    Order,
+    OrderFilter,
+    OrderRef,
+    OrderStatus,
+    Purchase,
+    Target,
+)
+from bridge.crypto import EmailCipher
+from bridge.errors import RuleError
+from bridge.store import tables as t
+from bridge.store.rows import order_from_row
+
+
+class Ledger:
+    def __init__(self, engine: AsyncEngine, cipher: EmailCipher) -> None:
+        self._engine = engine
+        self._cipher = cipher
+
+    async def get(self, app: str, ref: OrderRef) -> Order | None:
+        query = sa.select(t.orders).where(t.orders.c.app == app, _order_ref_clause(ref))
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return order_from_row(row) if row else None
+
+    async def list(self, app: str, customer_id: str, selection: OrderFilter) -> list[Order]:
+        query = (
+            sa.select(t.orders)
+            .where(t.orders.c.app == app, t.orders.c.customer_id == customer_id)
+            .order_by(t.orders.c.created_at.desc(), t.orders.c.id.desc())
+            .limit(selection.limit)
+            .offset((selection.page - 1) * selection.limit)
+        )
+        if selection.created_after is not None:
+            query = query.where(t.orders.c.created_at > selection.created_after)
+        if selection.created_before is not None:
+            query = query.where(t.orders.c.created_at < selection.created_before)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [order_from_row(row) for row in rows]
+
+    async def count_recent_from_ip(self, app: str, ip: str, since: datetime) -> int:
+        query = sa.select(sa.func.count()).where(
+            t.orders.c.app == app, t.orders.c.ip == ip, t.orders.c.created_at >= since
+        )
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar() or 0)
+
+    async def insert(self, conn: AsyncConnection, purchase: Purchase, target: Target) -> Order:
+        """Write the ledger row for a purchase inside the caller's transaction."""
+        offer = purchase.offer
+        values: dict[str, Any] = {
+            "app": purchase.app,
+            "customer_id": purchase.customer.id,
+            "offer_id": offer.id,
+            "quantity": purchase.quantity,
+            "points": purchase.points,
+            "status": purchase.status.value,
+            "target": target.value,
+            "external_id": purchase.external_id,
+            "name": offer.name,
+            "logo": offer.logo,
+            "description": offer.description,
+            "offer_type": offer.offer_type,
+            "email_enc": self._cipher.encrypt(purchase.email) if purchase.email else None,
+            "ip": purchase.ip,
+            "shipping_address": (
+                purchase.shipping_address.model_dump(exclude_none=True)
+                if purchase.shipping_address
+                else None
+            ),
+            "challenge_id": purchase.challenge_id,
+            "created_at": purchase.created_at,
+            "updated_at": purchase.created_at,
+        }
+        if purchase.external_id is not None:
+            await _refuse_duplicate_external_id(conn, purchase.app, purchase.external_id)
+        result = await conn.execute(sa.insert(t.orders).values(**values).returning(t.orders))
+        return order_from_row(result.one())
+
+    async def transition(
+        self,
+        conn: AsyncConnection,
+        order: Order,
+        status: OrderStatus,
+        now: datetime,
+    ) -> Order:
+        """Move an order from its current status; refuses if someone else moved it first."""
+        result = await conn.execute(
+            sa.update(t.orders)
+            .where(t.orders.c.id == order.id, t.orders.c.status == order.status.value)
+            .values(status=status.value, updated_at=now)
+            .returning(t.orders)
+        )
+        row = result.first()
+        if row is None:
+            raise RuleError(
+                ErrorCode.INVALID_ORDER_STATUS,
+                f"Order {order.id} changed status concurrently; it cannot become {status.value}.",
+            )
+        return order_from_row(row)
+
+    async def email(self, order_id: int) -> str | None:
+        query = sa.select(t.orders.c.email_enc).where(t.orders.c.id == order_id)
+        async with self._engine.connect() as conn:
+            token = (await conn.execute(query)).scalar()
+        return self._cipher.decrypt(token) if token else None
+
+
+def _order_ref_clause(ref: OrderRef) -> sa.ColumnElement[bool]:
+    if ref.order_id is not None:
+        return t.orders.c.id == ref.order_id
+    return t.orders.c.external_id == ref.external_id
+
+
+async def _refuse_duplicate_external_id(conn: AsyncConnection, app: str, external_id: str) -> None:
+    query = sa.select(sa.func.count()).where(
+        t.orders.c.app == app, t.orders.c.external_id == external_id
+    )
+    if (await conn.execute(query)).scalar():
+        raise RuleError(
+            ErrorCode.VALIDATION, f"An order with external_id {external_id!r} already exists."
+        )

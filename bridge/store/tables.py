@@ -1,0 +1,129 @@
+"""SQLAlchemy Core tables. Migrations in `migrations/versions` create exactly these."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+UtcDateTime = sa.DateTime(timezone=True)
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("app", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("external_id", sa.String(255), nullable=True),
+    sa.Column("registered", sa.Boolean, nullable=False),
+    sa.Column("email_enc", sa.Text, nullable=True),
+    sa.Column("country", sa.String(2), nullable=True),
+    sa.UniqueConstraint("app", "external_id", name="uq_customers_app_external_id"),
+)
+
+points_accounts = sa.Table(
+    "points_accounts",
+    metadata,
+    sa.Column("app", sa.String(64), primary_key=True),
+    sa.Column("customer_id", sa.String(255), primary_key=True),
+    sa.Column("balance", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("balance >= 0", name="balance_not_negative"),
+    sa.ForeignKeyConstraint(["app", "customer_id"], ["customers.app", "customers.id"]),
+)
+
+points_ledger = sa.Table(
+    "points_ledger",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("app", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(255), nullable=False),
+    sa.Column("order_id", sa.BigInteger, nullable=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("balance_after", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_points_ledger_customer", "app", "customer_id"),
+    sa.Index("ix_points_ledger_order", "order_id"),
+)
+
+offers = sa.Table(
+    "offers",
+    metadata,
+    sa.Column("app", sa.String(64), primary_key=True),
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("logo", sa.Text, nullable=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("offer_type", sa.String(64), nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("inventory", sa.BigInteger, nullable=True),
+    sa.Column("physical", sa.Boolean, nullable=False),
+    sa.Column("contest", sa.Boolean, nullable=False),
+    sa.Column("review", sa.String(16), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.CheckConstraint("points >= 0", name="points_not_negative"),
+    sa.CheckConstraint("inventory IS NULL OR inventory >= 0", name="inventory_not_negative"),
+)
+
+challenges = sa.Table(
+    "challenges",
+    metadata,
+    sa.Column("app", sa.String(64), primary_key=True),
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("customer_id", sa.String(255), nullable=False),
+    sa.Column("offer_id", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("app", sa.String(64), nullable=False),
+    sa.Column("customer_id", sa.String(255), nullable=False),
+    sa.Column("offer_id", sa.BigInteger, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(16), nullable=False),
+    sa.Column("backend_ref", sa.String(255), nullable=True),
+    sa.Column("external_id", sa.String(255), nullable=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("logo", sa.Text, nullable=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("offer_type", sa.String(64), nullable=False),
+    sa.Column("email_enc", sa.Text, nullable=True),
+    sa.Column("ip", sa.String(64), nullable=True),
+    sa.Column("shipping_address", sa.JSON, nullable=True),
+    sa.Column("challenge_id", sa.BigInteger, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    sa.CheckConstraint("points >= 0", name="points_not_negative"),
+    sa.UniqueConstraint("app", "external_id", name="uq_orders_app_external_id"),
+    sa.Index("ix_orders_customer_created", "app", "customer_id", "created_at"),
+    sa.Index("ix_orders_ip_created", "app", "ip", "created_at"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("app", sa.String(64), nullable=False),
+    sa.Column("order_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+)

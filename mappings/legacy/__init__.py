@@ -1,0 +1,1 @@
+"""Legacy Orders API wire format <-> canonical model, one module per operation."""

@@ -1,0 +1,80 @@
+"""Legacy list-orders query string -> canonical OrderFilter.
+
+Routes: GET .../users/{user_id}/orders and the external/users variant.
+
+Quirks handled:
+- `limit` defaults to 50 (at most 200 here: a decision, the seed gives no bound) and `page`
+  to 1; both must be positive integers.
+- `between` is two comma-separated dates; `before` and `after` one date each (the seed's
+  text for `after` says "before": read as a typo). All bounds are exclusive, except that a
+  date without a time as the upper end of `between` covers that whole day.
+- Dates are `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or ISO 8601; without a zone they are UTC.
+- Anything malformed is `argument_error` naming the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn
+
+from bridge.canonical import ErrorCode, OrderFilter
+from bridge.errors import RequestError
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def order_filter_from_query(query: Mapping[str, str]) -> OrderFilter:
+    after, before = None, None
+    if "between" in query:
+        parts = query["between"].split(",")
+        if len(parts) != 2:
+            _fail("between", "must be two comma-separated dates")
+        after = _date("between", parts[0]) - timedelta(microseconds=1)
+        before = _date("between", parts[1])
+        if _is_date_only(parts[1]):
+            before += timedelta(days=1)
+    if "after" in query:
+        after = _latest(after, _date("after", query["after"]))
+    if "before" in query:
+        bound = _date("before", query["before"])
+        before = bound if before is None else min(before, bound)
+    return OrderFilter(
+        limit=_positive("limit", query.get("limit"), DEFAULT_LIMIT, MAX_LIMIT),
+        page=_positive("page", query.get("page"), 1, None),
+        created_after=after,
+        created_before=before,
+    )
+
+
+def _latest(current: datetime | None, bound: datetime) -> datetime:
+    return bound if current is None else max(current, bound)
+
+
+def _positive(name: str, raw: str | None, default: int, maximum: int | None) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
+        _fail(name, "must be a positive integer")
+    value = int(raw)
+    if maximum is not None and value > maximum:
+        _fail(name, f"must be at most {maximum}")
+    return value
+
+
+def _is_date_only(raw: str) -> bool:
+    return len(raw.strip()) == len("YYYY-MM-DD")
+
+
+def _date(name: str, raw: str) -> datetime:
+    text = raw.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(name, f"has a malformed date {text[:40]!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _fail(name: str, reason: str) -> NoReturn:
+    raise RequestError(ErrorCode.ARGUMENT_ERROR, f"{name} {reason}.", field=name)

@@ -1,0 +1,74 @@
+"""The legacy Orders API's JSON shapes (seed: orders-api.txt).
+
+Requests are tolerant (unknown keys are ignored, as the legacy API did); what the bridge
+emits is strict and frozen, so a field the contract does not know can never leak out.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Received(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Emitted(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+MAX_STRING = 255
+
+
+class ShippingAddressWire(BaseModel):
+    """Free-form address: received tolerant, emitted with exactly these keys."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    addressee: str | None = Field(default=None, max_length=MAX_STRING)
+    street1: str | None = Field(default=None, max_length=MAX_STRING)
+    street2: str | None = Field(default=None, max_length=MAX_STRING)
+    city: str | None = Field(default=None, max_length=MAX_STRING)
+    state_province: str | None = Field(default=None, max_length=MAX_STRING)
+    country: str | None = Field(default=None, max_length=MAX_STRING)
+    postal_code: str | None = Field(default=None, max_length=MAX_STRING)
+
+
+class ChallengeWire(Received):
+    id: int
+
+
+class CreateOrderWire(Received):
+    quantity: int = 1
+    email: str | None = Field(default=None, max_length=MAX_STRING)
+    ip: str | None = Field(default=None, max_length=64)
+    shipping_address: ShippingAddressWire | None = None
+    challenge: ChallengeWire | None = None
+    status: str | None = Field(default=None, max_length=64)
+    external_id: str | None = Field(default=None, min_length=1, max_length=MAX_STRING)
+
+
+class UpdateOrderWire(Received):
+    status: str | None = Field(default=None, max_length=64)
+
+
+class UserWire(Emitted):
+    id: str
+    available_points: int | None = None
+
+
+class OrderWire(Emitted):
+    id: int
+    offer_id: int
+    user_id: str
+    user: UserWire
+    quantity: int
+    points: int
+    status: str
+    created_at: str
+    name: str
+    logo: str | None = None
+    description: str | None = None
+    offer_type: str
+    external_id: str | None = None
+    shipping_address: ShippingAddressWire | None = None

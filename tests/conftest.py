@@ -1,0 +1,100 @@
+"""Shared fixtures: a migrated store per test, the demo data, a real bridge on port 0."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from cryptography.fernet import Fernet
+from prometheus_client import CollectorRegistry
+
+from bridge.app import create_app
+from bridge.crypto import EmailCipher
+from bridge.dataload import load_data, read_data_file
+from bridge.settings import Settings, read_apps_file
+from bridge.store.catalog import Catalog
+from bridge.store.database import create_engine
+from bridge.store.migrate import upgrade_async
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_APPS = ROOT / "demo" / "apps.yaml"
+DEMO_DATA = ROOT / "demo" / "data.yaml"
+API_KEY = "demo-api-key"
+API_SECRET = "demo-api-secret"
+PREFIX = f"/priv/v1/apps/{API_KEY}"
+
+ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+def basic_auth(user: str = API_KEY, secret: str = API_SECRET) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@pytest.fixture
+def email_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> str:
+    """A fresh, migrated SQLite database for one test."""
+    url = f"sqlite:///{tmp_path / 'bridge.db'}"
+    await upgrade_async(url)
+    return url
+
+
+@pytest.fixture
+def make_settings(database_url: str, email_key: str) -> Callable[..., Settings]:
+    """Settings for the demo apps on the test's database; keyword overrides win."""
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "apps": read_apps_file(DEMO_APPS),
+            "email_keys": (email_key,),
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return build
+
+
+@pytest.fixture
+async def demo_data(database_url: str, email_key: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await load_data(Catalog(engine, EmailCipher([email_key])), read_data_file(DEMO_DATA))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def bridge_client(
+    aiohttp_client: ClientFactory,
+    make_settings: Callable[..., Settings],
+    registry: CollectorRegistry,
+    demo_data: None,
+) -> Callable[..., Awaitable[TestClient[Any, Any]]]:
+    """Start a real bridge (demo apps and data) on port 0; keyword overrides go to Settings."""
+
+    async def start(**overrides: Any) -> TestClient[Any, Any]:
+        return await aiohttp_client(create_app(make_settings(**overrides), registry=registry))
+
+    return start
+
+
+@pytest.fixture
+async def client(
+    bridge_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+) -> TestClient[Any, Any]:
+    return await bridge_client()
