@@ -127,3 +127,24 @@ outbox = sa.Table(
     sa.Column("sent_at", UtcDateTime, nullable=True),
     sa.Index("ix_outbox_due", "status", "next_attempt_at"),
 )
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("app", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("operation", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+    sa.Column("order_id", sa.BigInteger, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint("status IN ('in_progress', 'done')", name="status_known"),
+    sa.CheckConstraint(
+        "status = 'in_progress' OR (response_status IS NOT NULL AND response_body IS NOT NULL)",
+        name="done_has_response",
+    ),
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
