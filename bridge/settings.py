@@ -7,6 +7,7 @@ The file format is documented in docs/configuration.md.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -61,6 +62,17 @@ class AppConfig(ConfigModel):
     velocity: VelocityLimit | None = None
     review: ReviewPolicy = ReviewPolicy()
     email_subject: str = "Your order {order_id}: {offer_name}"
+    legacy_base_url: str | None = None
+    """Base URL of the app's real legacy Orders API (passthrough target and order locator)."""
+
+    @field_validator("legacy_base_url")
+    @classmethod
+    def _check_legacy_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value):
+            raise ValueError("must be an absolute http(s) URL without query or fragment")
+        return value.rstrip("/")
 
 
 class SmtpSettings(ConfigModel):
@@ -99,6 +111,13 @@ class Settings(BaseSettings):
     smtp: SmtpSettings | None = None
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
     outbox_max_attempts: int = Field(default=8, gt=0)
+    policy_file: Path | None = None
+    policy_poll_seconds: float = Field(default=1.0, gt=0)
+    admin_token: SecretStr | None = None
+    legacy_timeout_seconds: float = Field(default=10.0, gt=0)
+    legacy_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    legacy_pool_size: int = Field(default=100, gt=0)
+    order_id_floor: int = Field(default=0, ge=0)
 
     @field_validator("email_keys", mode="before")
     @classmethod
