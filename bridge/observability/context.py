@@ -1,6 +1,17 @@
-"""Typed per-request facts that handlers record and the observability middleware reads."""
+"""Per-call facts that handlers and lower layers record and the canonical log line reads.
+
+Handlers set the typed request keys (they hold the request). Layers without the request
+(router, backends, idempotency store) record into `call_facts()`, the `CallFacts` of the call
+being answered, which the observability middleware binds in a context variable. Outside a
+request `call_facts()` returns a throwaway record, so recording is always safe. A background
+task started from a request (a shadow call) inherits the record through the copied context:
+call `detach_call()` first in such a task so its upstream calls do not land on the primary's line.
+"""
 
 from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -8,3 +19,62 @@ OPERATION = web.RequestKey("operation", str)
 APP_NAME = web.RequestKey("app_name", str)
 TARGET = web.RequestKey("target", str)
 LEGACY_CODE = web.RequestKey("legacy_code", str)
+
+
+@dataclass(slots=True)
+class CallFacts:
+    """What happened while answering one call, beyond app, operation and target."""
+
+    route_reason: str | None = None
+    """policy | canary | locator | fallback (the cutover router sets it)."""
+    canary: bool | None = None
+    shadow_target: str | None = None
+    fallback_from: str | None = None
+    upstream_calls: int = 0
+    upstream_status: int | None = None
+    """HTTP status of the last upstream answer (None: no upstream, or it never answered)."""
+    upstream_seconds: float = 0.0
+    idempotent_replay: bool = False
+
+    def record_upstream(self, status: int | None, seconds: float) -> None:
+        """Add one upstream attempt to the call's totals."""
+        self.upstream_calls += 1
+        self.upstream_status = status
+        self.upstream_seconds += seconds
+
+    def log_fields(self) -> dict[str, object]:
+        """The facts worth a key on the log line (unset ones are left out)."""
+        fields: dict[str, object] = {
+            "route_reason": self.route_reason,
+            "canary": self.canary,
+            "shadow_target": self.shadow_target,
+            "fallback_from": self.fallback_from,
+        }
+        if self.upstream_calls:
+            fields["upstream_calls"] = self.upstream_calls
+            fields["upstream_status"] = self.upstream_status
+            fields["upstream_ms"] = round(self.upstream_seconds * 1000, 3)
+        if self.idempotent_replay:
+            fields["idempotent_replay"] = True
+        return {key: value for key, value in fields.items() if value is not None}
+
+
+_CALL_FACTS: ContextVar[CallFacts | None] = ContextVar("call_facts", default=None)
+
+
+def begin_call() -> CallFacts:
+    """Start a fresh record for the call being answered in this context (middleware only)."""
+    facts = CallFacts()
+    _CALL_FACTS.set(facts)
+    return facts
+
+
+def detach_call() -> None:
+    """Stop recording into the current call's facts (first line of a background task)."""
+    _CALL_FACTS.set(None)
+
+
+def call_facts() -> CallFacts:
+    """The record of the call being answered, or a throwaway one outside a request."""
+    facts = _CALL_FACTS.get()
+    return facts if facts is not None else CallFacts()

@@ -1,30 +1,179 @@
-"""Every Prometheus metric the bridge exports, with bounded labels (docs/metrics.md)."""
+"""Every Prometheus metric the bridge exports, with bounded labels (docs/metrics.md).
+
+Label values come from configuration or from small fixed vocabularies, never from request
+data: `app` is the app's configured name (never its api key), `operation` one of the four
+legacy operations, `target` one of `legacy`/`incentives`/`local`, `code` a legacy error code,
+`upstream`/`call` a configured upstream and one of its named calls, `field` a path template
+(`orders[].status`). tests/observability/test_metric_labels.py holds the allowed label names.
+"""
 
 from __future__ import annotations
+
+import platform
+from importlib import metadata
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
+"""Values of `bridge_upstream_circuit_state`: an alert fires on 2."""
+
+OVERFLOW_LABEL = "other"
+MAX_FIELD_LABELS = 200
+
+
+class BoundedLabel:
+    """Pass label values through until `limit` distinct ones were seen, then answer `other`.
+
+    A guard for labels whose vocabulary is large but finite (shadow diff path templates):
+    a bug that leaks request data into such a label costs at most `limit` series.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self.limit:
+            return OVERFLOW_LABEL
+        self._seen.add(value)
+        return value
+
 
 class Metrics:
+    """The bridge's metrics on one registry (passed in so tests can isolate it)."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
+        self._define_requests(registry)
+        self._define_upstreams(registry)
+        self._define_cutover(registry)
+        self._define_shadow(registry)
+        self._define_store(registry)
+        self.build_info = Gauge(
+            "bridge_build_info",
+            "Always 1; the labels name the running build.",
+            ["version", "python_version"],
+            registry=registry,
+        )
+        self.build_info.labels(_version(), platform.python_version()).set(1)
+
+    def _define_requests(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
             "bridge_requests_total",
-            "Legacy API calls answered, by app, operation, target, outcome and legacy code.",
+            "Legacy API calls answered, by app, operation, target, outcome (ok|error) and "
+            "legacy error code (empty when ok).",
             ["app", "operation", "target", "outcome", "code"],
             registry=registry,
         )
         self.request_duration = Histogram(
             "bridge_request_duration_seconds",
-            "Time to answer a legacy API call.",
+            "Time to answer a legacy API call, by operation and the target that served it.",
             ["operation", "target"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
         self.in_flight = Gauge(
             "bridge_requests_in_flight", "Legacy API calls being answered.", registry=registry
+        )
+        self.ready = Gauge(
+            "bridge_ready",
+            "1 when the last readiness check passed, 0 when it failed or none ran yet.",
+            registry=registry,
+        )
+
+    def _define_upstreams(self, registry: CollectorRegistry) -> None:
+        self.upstream_requests = Counter(
+            "bridge_upstream_requests_total",
+            "Calls to an upstream (incentives, core, legacy), by named call and outcome "
+            "(ok|error|timeout|connection_error|circuit_open|invalid_response).",
+            ["upstream", "call", "outcome"],
+            registry=registry,
+        )
+        self.upstream_duration = Histogram(
+            "bridge_upstream_request_duration_seconds",
+            "Time of one upstream call attempt, by upstream and named call.",
+            ["upstream", "call"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.upstream_retries = Counter(
+            "bridge_upstream_retries_total",
+            "Upstream call attempts beyond the first, by upstream and named call.",
+            ["upstream", "call"],
+            registry=registry,
+        )
+        self.circuit_state = Gauge(
+            "bridge_upstream_circuit_state",
+            "Circuit breaker state per upstream: 0 closed, 1 half open, 2 open.",
+            ["upstream"],
+            registry=registry,
+        )
+        self.translation_failures = Counter(
+            "bridge_translation_failures_total",
+            "Answers a mapping module could not translate, by named call and direction "
+            "(request|response).",
+            ["call", "direction"],
+            registry=registry,
+        )
+
+    def _define_cutover(self, registry: CollectorRegistry) -> None:
+        self.routing_decisions = Counter(
+            "bridge_routing_decisions_total",
+            "Cutover routing decisions, by app, operation, chosen target and reason "
+            "(policy|canary|locator|fallback).",
+            ["app", "operation", "target", "reason"],
+            registry=registry,
+        )
+        self.fallbacks = Counter(
+            "bridge_fallbacks_total",
+            "Calls served by the fallback target because the chosen target was unavailable, "
+            "by app, operation, the target that failed and the one that served.",
+            ["app", "operation", "from_target", "to_target"],
+            registry=registry,
+        )
+        self.policy_reloads = Counter(
+            "bridge_policy_reloads_total",
+            "Cutover policy reloads, by result (applied|rejected).",
+            ["result"],
+            registry=registry,
+        )
+
+    def _define_shadow(self, registry: CollectorRegistry) -> None:
+        self.shadow_comparisons = Counter(
+            "bridge_shadow_comparisons_total",
+            "Shadow calls, by app, operation, shadow target and result "
+            "(match|mismatch|error|dropped).",
+            ["app", "operation", "target", "result"],
+            registry=registry,
+        )
+        self.shadow_mismatched_fields = Counter(
+            "bridge_shadow_mismatched_fields_total",
+            "Differences found by the shadow comparison, by app, operation, field path "
+            "template and kind (value|type|missing|extra|list_length).",
+            ["app", "operation", "field", "kind"],
+            registry=registry,
+        )
+        self.shadow_field = BoundedLabel(MAX_FIELD_LABELS)
+        """Pass every `field` label through this guard: beyond 200 paths it answers `other`."""
+        self.shadow_duration = Histogram(
+            "bridge_shadow_duration_seconds",
+            "Time of a shadow call, by operation and shadow target.",
+            ["operation", "target"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+
+    def _define_store(self, registry: CollectorRegistry) -> None:
+        self.idempotent_replays = Counter(
+            "bridge_idempotent_replays_total",
+            "Writes answered from the idempotency store, by app, operation and result "
+            "(replayed|rejected: same key, different request).",
+            ["app", "operation", "result"],
+            registry=registry,
         )
         self.outbox_depth = Gauge(
             "bridge_outbox_depth", "Emails waiting in the outbox.", registry=registry
@@ -35,3 +184,10 @@ class Metrics:
             ["result"],
             registry=registry,
         )
+
+
+def _version() -> str:
+    try:
+        return metadata.version("orders-bridge")
+    except metadata.PackageNotFoundError:
+        return "unknown"

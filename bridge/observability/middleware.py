@@ -1,7 +1,14 @@
-"""Request context, one canonical log line and the request metrics for every call."""
+"""Request id, one canonical log line and the request metrics for every legacy call.
+
+The request id is taken from `X-Request-ID` when it is a plain token (letters, digits,
+`._:-`, at most 128 characters), otherwise generated; either way it is bound to every log
+line of the call and returned in the response's `X-Request-ID`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 import uuid
 
@@ -9,42 +16,83 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bridge.observability.context import APP_NAME, LEGACY_CODE, OPERATION, TARGET
+from bridge.canonical import ErrorCode
+from bridge.observability.context import (
+    APP_NAME,
+    LEGACY_CODE,
+    OPERATION,
+    TARGET,
+    CallFacts,
+    begin_call,
+)
 from bridge.observability.metrics import Metrics
 
 METRICS = web.AppKey("metrics", Metrics)
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+CANCELLED_STATUS = 499
+"""Status recorded (never sent) for a call whose client went away before the answer."""
+
+log = structlog.get_logger()
+
+
+def request_id_from(header: str | None) -> str:
+    """The caller's request id when it is a plain token, else a new one."""
+    if header is not None and REQUEST_ID_PATTERN.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
 
 
 @web.middleware
 async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     metrics = request.app[METRICS]
-    request_id = request.headers.get(REQUEST_ID_HEADER, "")[:128] or uuid.uuid4().hex
+    request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
+    facts = begin_call()
     started = time.perf_counter()
+    status = 500
     metrics.in_flight.inc()
     try:
         response = await handler(request)
+        status = response.status
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+    except web.HTTPException as exc:  # redirects and the like pass through unchanged
+        status = exc.status
+        exc.headers[REQUEST_ID_HEADER] = request_id
+        raise
+    except asyncio.CancelledError:
+        status = CANCELLED_STATUS
+        raise
     finally:
         metrics.in_flight.dec()
-    elapsed = time.perf_counter() - started
-    response.headers[REQUEST_ID_HEADER] = request_id
-    operation = request.get(OPERATION)
-    if operation is not None:
-        app_name = request.get(APP_NAME, "unknown")
-        target = request.get(TARGET, "local")
-        code = request.get(LEGACY_CODE, "")
-        outcome = "error" if code else "ok"
-        metrics.requests.labels(app_name, operation, target, outcome, code).inc()
-        metrics.request_duration.labels(operation, target).observe(elapsed)
-        structlog.get_logger().info(
-            "request_completed",
-            app=app_name,
-            operation=operation,
-            target=target,
-            status=response.status,
-            legacy_code=code or None,
-            duration_ms=round(elapsed * 1000, 3),
-        )
-    return response
+        if OPERATION in request:
+            record_call(request, metrics, facts, status, time.perf_counter() - started)
+
+
+def record_call(
+    request: web.Request, metrics: Metrics, facts: CallFacts, status: int, elapsed: float
+) -> None:
+    """Count the call and write its one canonical log line."""
+    operation = request[OPERATION]
+    app_name = request.get(APP_NAME, "unknown")
+    target = request.get(TARGET, "none")
+    code = request.get(LEGACY_CODE, "")
+    if not code and status >= 500:
+        code = ErrorCode.INTERNAL_SERVER_ERROR.value
+    outcome = "cancelled" if status == CANCELLED_STATUS else ("error" if code else "ok")
+    metrics.requests.labels(app_name, operation, target, outcome, code).inc()
+    metrics.request_duration.labels(operation, target).observe(elapsed)
+    emit = log.warning if status >= 500 else log.info
+    emit(
+        "request_completed",
+        app=app_name,
+        operation=operation,
+        target=target,
+        outcome=outcome,
+        status=status,
+        legacy_code=code or None,
+        duration_ms=round(elapsed * 1000, 3),
+        **facts.log_fields(),
+    )

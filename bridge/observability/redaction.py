@@ -1,0 +1,99 @@
+"""The redaction processor: personal data and secrets never reach a rendered log line.
+
+Two nets, applied to every event before it is rendered:
+- by key: the value of any key that names personal data or a secret (`email`, `ip`,
+  `shipping_address`, `authorization`, `api_secret`, `password`, ...) becomes `[redacted]`,
+  whatever its type, at any depth of nested dicts and lists;
+- by shape: inside every other string (event names, messages, formatted tracebacks), email
+  addresses become `[email]`, IPv4/IPv6 addresses `[ip]`, and the credentials after `Basic ` or
+  `Bearer ` become `[redacted]`.
+Postal addresses have no reliable shape, so they are caught by key only: code that logs an
+address must do so under an address-like key (docs/metrics.md, "Logs").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import MutableMapping
+from typing import Any
+
+REDACTED = "[redacted]"
+
+SENSITIVE_KEYS = frozenset(
+    {
+        "email",
+        "ip",
+        "remote",
+        "remote_addr",
+        "client_ip",
+        "x_forwarded_for",
+        "forwarded",
+        "phone",
+        "first_name",
+        "last_name",
+        "full_name",
+        "street",
+        "city",
+        "zip",
+        "postal_code",
+        "postcode",
+        "api_key",
+        "cookie",
+        "set_cookie",
+    }
+)
+SENSITIVE_KEY_PARTS = ("address", "email", "secret", "password", "token", "authorization")
+"""A key containing any of these (`shipping_address`, `incentives_secret`) is redacted."""
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
+CREDENTIALS = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+
+
+def redact_personal_data(
+    _logger: object, _method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: mask personal data and secrets in the event (module docstring)."""
+    for key, value in event_dict.items():
+        event_dict[key] = _redact_value(key, value)
+    return event_dict
+
+
+def is_sensitive_key(key: str) -> bool:
+    normal = key.lower().replace("-", "_")
+    return normal in SENSITIVE_KEYS or any(part in normal for part in SENSITIVE_KEY_PARTS)
+
+
+def redact_text(text: str) -> str:
+    """Mask emails, IP addresses and Basic/Bearer credentials inside free text."""
+    if "@" in text:
+        text = EMAIL.sub("[email]", text)
+    if "." in text:
+        text = IPV4.sub(_mask_ip, text)
+    if text.count(":") >= 2:
+        text = IPV6_CANDIDATE.sub(_mask_ip, text)
+    if " " in text:
+        text = CREDENTIALS.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
+    return text
+
+
+def _redact_value(key: object, value: Any) -> Any:
+    if isinstance(key, str) and is_sensitive_key(key):
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: _redact_value(k, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(None, item) for item in value]
+    return value
+
+
+def _mask_ip(match: re.Match[str]) -> str:
+    try:
+        ipaddress.ip_address(match.group(0))
+    except ValueError:
+        return match.group(0)
+    return "[ip]"
