@@ -10,6 +10,7 @@ from aiohttp import web
 from bridge.canonical import CustomerRef, ErrorCode, OrderRef
 from bridge.errors import RequestError, RuleError
 from bridge.legacy.auth import AppDirectory
+from bridge.legacy.openapi import add_document_route
 from bridge.legacy.responses import json_response
 from bridge.observability.context import APP_NAME, OPERATION, TARGET
 from bridge.orders.service import OrderService
@@ -35,6 +36,7 @@ def add_routes(app: web.Application) -> None:
     for order in ("orders/{order_id}", "external/orders/{external_order_id}"):
         app.router.add_post(f"{PREFIX}/{order}", update_order_status)
         app.router.add_put(f"{PREFIX}/{order}", update_order_status)
+    add_document_route(app)
 
 
 def _begin(request: web.Request, operation: str) -> tuple[OrderService, AppConfig]:
