@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from pathlib import Path
+
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -47,3 +51,21 @@ def code_spans(text: str) -> set[str]:
 def unticked(cell: str) -> str:
     """A table cell without its surrounding backticks."""
     return cell.strip().strip("`")
+
+
+def rendered_default(field: FieldInfo, none: str = "unset") -> str | None:
+    """How the docs write a field's default in a table cell; None when it is too rich for one."""
+    default = field.default
+    if default is PydanticUndefined:
+        return "required"
+    if default is None:
+        return none
+    if default == ():
+        return "empty"
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, enum.Enum):
+        return str(default.value)
+    if isinstance(default, str | int | float):
+        return str(default)
+    return None

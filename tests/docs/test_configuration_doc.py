@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 import re
 
 import pytest
 import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 from bridge.settings import (
     AppConfig,
@@ -20,7 +18,14 @@ from bridge.settings import (
     SmtpSettings,
     VelocityLimit,
 )
-from tests.docs.markdown import code_blocks, code_spans, read_doc, table_rows, unticked
+from tests.docs.markdown import (
+    code_blocks,
+    code_spans,
+    read_doc,
+    rendered_default,
+    table_rows,
+    unticked,
+)
 
 DOC = read_doc("configuration.md")
 
@@ -28,24 +33,6 @@ DOC = read_doc("configuration.md")
 def documented(first_header: str) -> dict[str, list[str]]:
     """Rows of the doc's tables that start with `first_header`, keyed by the unticked name."""
     return {unticked(row[0]): row for row in table_rows(DOC, first_header)}
-
-
-def rendered_default(field: FieldInfo) -> str | None:
-    """How the doc writes a field's default; None when the default is too rich for one cell."""
-    default = field.default
-    if default is PydanticUndefined:
-        return "required"
-    if default is None:
-        return "unset"
-    if default == ():
-        return "empty"
-    if isinstance(default, bool):
-        return str(default).lower()
-    if isinstance(default, enum.Enum):
-        return str(default.value)
-    if isinstance(default, str | int | float):
-        return str(default)
-    return None
 
 
 def env_names(model: type[BaseModel], prefix: str) -> dict[str, FieldInfo]:
