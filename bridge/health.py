@@ -24,12 +24,15 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the store answers."""
+    """Ready when the store answers; the answer is also published as `bridge_ready`."""
+    ready = request.app[METRICS].ready
     try:
         async with request.app[ENGINE].connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
     except Exception as exc:  # readiness reports any failure, it never raises
+        ready.set(0)
         return json_response({"status": "unavailable", "reason": type(exc).__name__}, 503)
+    ready.set(1)
     return json_response({"status": "ok"})
 
 

@@ -1,0 +1,94 @@
+"""Request, upstream and build metrics as the middleware and helpers record them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from prometheus_client import CollectorRegistry
+
+from bridge.observability.context import begin_call, call_facts
+from bridge.observability.metrics import Metrics
+from bridge.observability.upstream import record_circuit_state, record_upstream_call
+from tests.conftest import PREFIX, basic_auth
+
+
+def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    sample = registry.get_sample_value(name, labels)
+    return 0.0 if sample is None else sample
+
+
+async def test_an_ok_call_is_counted_with_its_labels(
+    client: TestClient[Any, Any], registry: CollectorRegistry
+) -> None:
+    await client.get(f"{PREFIX}/users/demo-user-1/orders", headers=basic_auth())
+    labels = {"app": "demo", "operation": "list_orders", "target": "local"}
+    assert value(registry, "bridge_requests_total", outcome="ok", code="", **labels) == 1
+
+
+async def test_a_legacy_error_is_counted_by_code(
+    client: TestClient[Any, Any], registry: CollectorRegistry
+) -> None:
+    await client.get(f"{PREFIX}/users/demo-user-1/orders/999999", headers=basic_auth())
+    labels = {"app": "demo", "operation": "get_order", "target": "local"}
+    assert value(registry, "bridge_requests_total", outcome="error", code="not_found", **labels)
+
+
+async def test_the_duration_histogram_observes_each_call(
+    client: TestClient[Any, Any], registry: CollectorRegistry
+) -> None:
+    for _ in range(3):
+        await client.get(f"{PREFIX}/users/demo-user-1/orders", headers=basic_auth())
+    count = "bridge_request_duration_seconds_count"
+    assert value(registry, count, operation="list_orders", target="local") == 3
+
+
+async def test_no_call_is_in_flight_once_answered(
+    client: TestClient[Any, Any], registry: CollectorRegistry
+) -> None:
+    await client.get(f"{PREFIX}/users/demo-user-1/orders", headers=basic_auth())
+    assert value(registry, "bridge_requests_in_flight") == 0
+
+
+async def test_readiness_sets_the_ready_gauge(
+    client: TestClient[Any, Any], registry: CollectorRegistry
+) -> None:
+    await client.get("/readyz")
+    assert value(registry, "bridge_ready") == 1
+
+
+def test_build_info_names_the_version() -> None:
+    registry = CollectorRegistry()
+    Metrics(registry)
+    (sample,) = [s for m in registry.collect() for s in m.samples if s.name == "bridge_build_info"]
+    assert sample.value == 1
+    assert sample.labels["version"]
+
+
+def test_an_upstream_retry_is_counted_and_recorded_on_the_call() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    facts = begin_call()
+    for attempt, (outcome, status) in enumerate([("error", 503), ("ok", 200)], start=1):
+        record_upstream_call(
+            metrics,
+            upstream="incentives",
+            call="get_user_offers",
+            outcome=outcome,  # type: ignore[arg-type]
+            seconds=0.01,
+            status=status,
+            attempt=attempt,
+        )
+    labels = {"upstream": "incentives", "call": "get_user_offers"}
+    assert value(registry, "bridge_upstream_retries_total", **labels) == 1
+    assert value(registry, "bridge_upstream_requests_total", outcome="error", **labels) == 1
+    assert call_facts() is facts
+    assert facts.log_fields()["upstream_calls"] == 2
+    assert facts.log_fields()["upstream_status"] == 200
+
+
+def test_circuit_state_is_published_as_a_number() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    record_circuit_state(metrics, "incentives", "open")
+    assert value(registry, "bridge_upstream_circuit_state", upstream="incentives") == 2

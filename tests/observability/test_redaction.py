@@ -1,0 +1,113 @@
+"""Personal data and secrets never reach a rendered log line (issue 7, "Logs")."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+import structlog
+from aiohttp.test_utils import TestClient
+
+from bridge.observability.logging import configure_logging
+from bridge.observability.redaction import REDACTED, redact_personal_data, redact_text
+from tests.conftest import PREFIX, basic_auth
+
+EMAIL = "jane.doe+orders@example.com"
+IPV4 = "198.51.100.23"
+IPV6 = "2001:db8:85a3::8a2e:370:7334"
+STREET = "221B Baker Street"
+SECRET = "s3cr3t-Incentives-key"
+ADDRESS = {
+    "name": "Jane Doe",
+    "address": STREET,
+    "city": "Springfield",
+    "state": "IL",
+    "postal_code": "62704",
+    "country": "US",
+}
+PERSONAL = (EMAIL, IPV4, IPV6, STREET, SECRET, "Springfield", "62704", "Jane Doe")
+
+
+@pytest.fixture
+def rendered() -> Iterator[io.BytesIO]:
+    """The real JSON chain writing to a buffer; structlog's defaults restored afterwards."""
+    stream = io.BytesIO()
+    configure_logging("json", "debug", stream=stream, cache_loggers=False)
+    yield stream
+    structlog.reset_defaults()
+
+
+def render(**event: Any) -> dict[str, Any]:
+    return dict(redact_personal_data(None, "info", {"event": "tested", **event}))
+
+
+def test_sensitive_keys_are_masked_at_any_depth() -> None:
+    line = render(order={"email": EMAIL, "shipping_address": ADDRESS, "quantity": 2})
+    assert line["order"] == {"email": REDACTED, "shipping_address": REDACTED, "quantity": 2}
+
+
+def test_secret_keys_are_masked_whatever_their_type() -> None:
+    line = render(authorization="Basic abc", api_secret=SECRET, incentives_token=42)
+    assert line["authorization"] == line["api_secret"] == line["incentives_token"] == REDACTED
+
+
+def test_emails_and_ips_inside_free_text_are_masked() -> None:
+    text = redact_text(f"customer {EMAIL} from {IPV4} and {IPV6} failed at 21:48:52")
+    assert text == "customer [email] from [ip] and [ip] failed at 21:48:52"
+
+
+def test_credentials_inside_free_text_are_masked() -> None:
+    assert redact_text("header was Basic ZGVtbzpzZWNyZXQ=") == f"header was Basic {REDACTED}"
+
+
+def test_versions_and_times_are_left_alone() -> None:
+    assert redact_text("aiohttp 3.14.5 at 2026-11-25T21:48:52Z") == (
+        "aiohttp 3.14.5 at 2026-11-25T21:48:52Z"
+    )
+
+
+def test_a_traceback_is_redacted_before_rendering(rendered: io.BytesIO) -> None:
+    try:
+        raise ValueError(f"no customer with email {EMAIL} at {IPV4}")
+    except ValueError:
+        structlog.get_logger().exception("lookup_failed", ip=IPV4)
+    output = rendered.getvalue().decode()
+    assert "lookup_failed" in output
+    assert EMAIL not in output
+    assert IPV4 not in output
+
+
+def test_rendered_lines_are_json_with_level_and_timestamp(rendered: io.BytesIO) -> None:
+    structlog.get_logger().info("tested", answer=42)
+    line = orjson.loads(rendered.getvalue().splitlines()[-1])
+    assert line["event"] == "tested"
+    assert line["level"] == "info"
+    assert line["answer"] == 42
+    assert line["timestamp"].endswith("Z")
+
+
+async def test_requests_full_of_personal_data_leave_none_in_the_logs(
+    rendered: io.BytesIO, client: TestClient[Any, Any]
+) -> None:
+    order = {"quantity": 1, "email": EMAIL, "ip": IPV4, "shipping_address": ADDRESS}
+    headers = {**basic_auth(), "X-Forwarded-For": f"{IPV4}, {IPV6}", "X-Request-ID": EMAIL}
+    await client.post(
+        f"{PREFIX}/users/demo-user-1/offers/2/orders", json={"order": order}, headers=headers
+    )
+    await client.post(
+        f"{PREFIX}/users/{EMAIL}/offers/1/orders", json={"order": order}, headers=headers
+    )
+    await client.get(f"{PREFIX}/external/users/{EMAIL}/orders", headers=headers)
+    await client.get(f"{PREFIX}/users/demo-user-1/orders", headers=basic_auth(secret=SECRET))
+    await client.post(
+        f"{PREFIX}/users/demo-user-1/offers/1/orders",
+        data=f'{{"order": {{"email": "{EMAIL}", "ip": "{IPV4}"',
+        headers=headers,
+    )
+    output = rendered.getvalue().decode()
+    assert output.count("request_completed") == 5
+    for value in PERSONAL:
+        assert value not in output
