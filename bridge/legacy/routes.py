@@ -62,8 +62,13 @@ def _bounded(value: str, name: str) -> str:
     return value
 
 
+def _is_id(raw: str) -> bool:
+    """An integer id as the store holds it: ASCII digits (not any Unicode digit), 18 at most."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
+
+
 def _order_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
+    if not _is_id(raw):
         raise RuleError(ErrorCode.NOT_FOUND, f"Order {raw[:40]!r} was not found.")
     return int(raw)
 
@@ -81,7 +86,7 @@ async def _json_body(request: web.Request) -> Any:
 async def create_order(request: web.Request) -> web.Response:
     service, app = _begin(request, "create_order")
     raw_offer = request.match_info["offer_id"]
-    if not raw_offer.isdigit() or len(raw_offer) > 18:
+    if not _is_id(raw_offer):
         raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
     command = place_order_from_wire(
         await _json_body(request), _customer_ref(request), int(raw_offer)
@@ -106,6 +111,7 @@ async def update_order_status(request: web.Request) -> web.Response:
     if "order_id" in request.match_info:
         ref = OrderRef(order_id=_order_id(request.match_info["order_id"]))
     else:
-        ref = OrderRef(external_id=_bounded(request.match_info["external_order_id"], "id"))
+        name = "external_order_id"
+        ref = OrderRef(external_id=_bounded(request.match_info[name], name))
     status = requested_status_from_wire(await _json_body(request))
     return json_response(ok_order(await service.update_status(app, ref, status)))

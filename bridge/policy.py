@@ -1,0 +1,252 @@
+"""The cutover policy: which target serves each app's operations, read from a YAML file.
+
+Per app a default (`target`, `canary`, `shadow`, `on_unavailable`) and per operation
+overrides of any of those fields. The file is validated as a whole when it is loaded; an
+error names the app, the operation and the field (docs/configuration.md, "Cutover policy").
+Without a policy file, or for an app the file does not name, every operation goes to the
+app's own `target` from the apps file, as before the policy existed.
+
+Safety rules enforced at load:
+- `legacy` (as target or canary target) needs the app's `legacy_base_url`.
+- a write (`create_order`, `update_order_status`) may shadow only to `local` (the shadow
+  store) or to a target marked `side_effect_free: true`;
+- `on_unavailable: {fallback: local}` is allowed for reads always, and for writes only when
+  the app declares `points_live_locally: true` (the local engine holds the app's points, so
+  a write served there spends real points and cannot double-spend on a second system).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bridge.canonical import Target
+from bridge.settings import AppConfig
+
+
+class Operation(enum.StrEnum):
+    """The four legacy operations a policy routes."""
+
+    CREATE_ORDER = "create_order"
+    LIST_ORDERS = "list_orders"
+    GET_ORDER = "get_order"
+    UPDATE_ORDER_STATUS = "update_order_status"
+
+
+WRITES = frozenset({Operation.CREATE_ORDER, Operation.UPDATE_ORDER_STATUS})
+
+
+class PolicyError(ValueError):
+    """The policy file is unreadable or invalid; the message names app, operation and field."""
+
+
+class PolicyModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Canary(PolicyModel):
+    """Send `percent` of the app's customers (chosen by a stable hash) to `target`."""
+
+    target: Target
+    percent: float = Field(ge=0, le=100)
+
+
+class Shadow(PolicyModel):
+    """Repeat a sample of calls on `target` off the request path and compare the answers."""
+
+    target: Target
+    sample_rate: float = Field(default=1.0, ge=0, le=1)
+    side_effect_free: bool = False
+
+
+class Fallback(PolicyModel):
+    fallback: Literal["local"]
+
+
+OnUnavailable = Literal["fail"] | Fallback
+
+
+class OperationOverride(PolicyModel):
+    """Fields given here replace the app's defaults for one operation (`canary: null` removes)."""
+
+    target: Target | None = None
+    canary: Canary | None = None
+    shadow: Shadow | None = None
+    on_unavailable: OnUnavailable | None = None
+
+
+class AppPolicyEntry(PolicyModel):
+    target: Target | None = None
+    """None: the app's `target` from the apps file."""
+    canary: Canary | None = None
+    shadow: Shadow | None = None
+    on_unavailable: OnUnavailable = "fail"
+    points_live_locally: bool = False
+    operations: dict[Operation, OperationOverride] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class OperationPolicy:
+    """The resolved policy of one (app, operation): what the router reads."""
+
+    target: Target
+    canary: Canary | None = None
+    shadow: Shadow | None = None
+    fallback: Target | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "target": self.target.value,
+            "canary": self.canary.model_dump(mode="json") if self.canary else None,
+            "shadow": self.shadow.model_dump(mode="json") if self.shadow else None,
+            "on_unavailable": {"fallback": self.fallback.value} if self.fallback else "fail",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    hash: str
+    loaded_at: datetime
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A validated policy: resolved (app, operation) entries plus its version."""
+
+    entries: Mapping[tuple[str, Operation], OperationPolicy]
+    version: PolicyVersion
+
+    def for_operation(self, app: AppConfig, operation: Operation) -> OperationPolicy:
+        found = self.entries.get((app.name, operation))
+        return found if found is not None else OperationPolicy(target=app.target)
+
+    def describe(self, apps: Iterable[AppConfig]) -> dict[str, Any]:
+        """Every app's resolved policy per operation, for the admin endpoint."""
+        return {
+            app.name: {op.value: self.for_operation(app, op).describe() for op in Operation}
+            for app in apps
+        }
+
+
+def default_policy(now: datetime) -> Policy:
+    """No policy file: every app goes to its apps-file `target`."""
+    return Policy({}, PolicyVersion(_digest(b""), now, "apps file"))
+
+
+def load_policy(path: Path, apps: Iterable[AppConfig], now: datetime) -> Policy:
+    """Read and validate the policy file; raise PolicyError naming what is wrong."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror}") from exc
+    return parse_policy(raw, apps, now, source=str(path))
+
+
+def parse_policy(raw: bytes, apps: Iterable[AppConfig], now: datetime, source: str) -> Policy:
+    try:
+        document = yaml.safe_load(raw) or {}
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{source}: not valid YAML: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("apps", {}), dict):
+        raise PolicyError(f"{source}: expected a mapping with an 'apps' mapping")
+    if set(document) - {"apps"}:
+        raise PolicyError(f"{source}: unknown top-level keys {sorted(set(document) - {'apps'})}")
+    known = {app.name: app for app in apps}
+    entries: dict[tuple[str, Operation], OperationPolicy] = {}
+    for name, body in (document.get("apps") or {}).items():
+        app = known.get(str(name))
+        if app is None:
+            raise PolicyError(f"{source}: app {name!r}: not an app of the apps file")
+        entry = _validate_entry(source, app.name, body)
+        for operation in Operation:
+            entries[(app.name, operation)] = _resolve(source, app, entry, operation)
+    return Policy(entries, PolicyVersion(_digest(raw), now, source))
+
+
+def _validate_entry(source: str, app: str, body: object) -> AppPolicyEntry:
+    try:
+        return AppPolicyEntry.model_validate(body if body is not None else {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        location = [str(part) for part in first["loc"]]
+        operation = "all operations"
+        if len(location) >= 2 and location[0] == "operations":
+            operation = f"operation {location[1]!r}"
+            location = location[2:]
+        field = ".".join(location) or "(entry)"
+        raise PolicyError(
+            f"{source}: app {app!r}, {operation}, field {field!r}: {first['msg']}"
+        ) from exc
+
+
+def _resolve(
+    source: str, app: AppConfig, entry: AppPolicyEntry, operation: Operation
+) -> OperationPolicy:
+    fields: dict[str, Any] = {
+        "target": entry.target or app.target,
+        "canary": entry.canary,
+        "shadow": entry.shadow,
+        "on_unavailable": entry.on_unavailable,
+    }
+    override = entry.operations.get(operation)
+    if override is not None:
+        fields.update({name: getattr(override, name) for name in override.model_fields_set})
+    target = fields["target"] or app.target
+    on_unavailable = fields["on_unavailable"] or "fail"
+    resolved = OperationPolicy(
+        target=target,
+        canary=fields["canary"],
+        shadow=fields["shadow"],
+        fallback=Target.LOCAL if isinstance(on_unavailable, Fallback) else None,
+    )
+    problem = _problem(app, entry, operation, resolved)
+    if problem is not None:
+        field, message = problem
+        raise PolicyError(
+            f"{source}: app {app.name!r}, operation {operation.value!r}, field {field!r}: {message}"
+        )
+    return resolved
+
+
+def _problem(
+    app: AppConfig, entry: AppPolicyEntry, operation: Operation, policy: OperationPolicy
+) -> tuple[str, str] | None:
+    """The first safety rule the resolved policy breaks, as (field, message), or None."""
+    no_legacy = app.legacy_base_url is None
+    if policy.target is Target.LEGACY and no_legacy:
+        return "target", "legacy needs the app's legacy_base_url in the apps file"
+    canary = policy.canary
+    if canary is not None and canary.target is Target.LEGACY and no_legacy:
+        return "canary.target", "legacy needs the app's legacy_base_url in the apps file"
+    if canary is not None and canary.target is policy.target:
+        return "canary.target", f"the same as the target ({policy.target.value})"
+    shadow = policy.shadow
+    if shadow is not None and shadow.target is policy.target:
+        return "shadow.target", f"the same as the target ({policy.target.value})"
+    if (
+        shadow is not None
+        and operation in WRITES
+        and shadow.target is not Target.LOCAL
+        and not shadow.side_effect_free
+    ):
+        return "shadow.target", (
+            "a write may only shadow to local or to a target marked side_effect_free: true"
+        )
+    if policy.fallback is not None and operation in WRITES and not entry.points_live_locally:
+        return "on_unavailable", (
+            "fallback: local for a write needs points_live_locally: true for the app"
+        )
+    return None
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=8).hexdigest()

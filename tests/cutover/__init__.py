@@ -1,0 +1,1 @@
+"""Cutover: policy, router, legacy passthrough, locator, reload, backfill (issue 5)."""
