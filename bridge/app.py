@@ -17,14 +17,17 @@ from bridge.legacy.middleware import error_middleware
 from bridge.legacy.routes import APPS, SERVICE, add_routes
 from bridge.observability.metrics import Metrics
 from bridge.observability.middleware import METRICS, observe_middleware
+from bridge.orders.outbox_sender import OutboxSender, SenderPolicy, SmtpTransport
 from bridge.orders.service import OrderService
-from bridge.settings import Settings
+from bridge.settings import Settings, SmtpSettings
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
+from bridge.store.outbox import Outbox
 
 MAX_BODY_BYTES = 64 * 1024
+OUTBOX_SENDER = web.AppKey("outbox_sender", OutboxSender)
 
 
 def create_app(
@@ -39,7 +42,10 @@ def create_app(
     app[METRICS] = Metrics(registry if registry is not None else CollectorRegistry())
     app[APPS] = AppDirectory(settings.apps)
     cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
-    app.cleanup_ctx.append(_store_context(settings, cipher, clock or SystemClock()))
+    clock = clock or SystemClock()
+    app.cleanup_ctx.append(_store_context(settings, cipher, clock))
+    if settings.smtp is not None:
+        app.cleanup_ctx.append(_sender_context(settings, settings.smtp, cipher, clock))
     add_routes(app)
     add_health_routes(app)
     return app
@@ -63,3 +69,31 @@ def _store_context(
         await engine.dispose()
 
     return store
+
+
+def _sender_context(
+    settings: Settings, smtp: SmtpSettings, cipher: EmailCipher, clock: Clock
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The outbox sender runs while the app does (after the store opens, before it closes)."""
+
+    async def sender(app: web.Application) -> AsyncIterator[None]:
+        engine = app[ENGINE]
+        outbox_sender = OutboxSender(
+            Outbox(engine),
+            Ledger(engine, cipher),
+            SmtpTransport(smtp),
+            {config.name: config for config in settings.apps},
+            app[METRICS],
+            clock,
+            SenderPolicy(
+                sender_address=smtp.sender,
+                max_attempts=settings.outbox_max_attempts,
+                poll_seconds=settings.outbox_poll_seconds,
+            ),
+        )
+        app[OUTBOX_SENDER] = outbox_sender
+        outbox_sender.start()
+        yield
+        await outbox_sender.stop()
+
+    return sender

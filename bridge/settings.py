@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bridge.canonical import Target
@@ -51,6 +60,20 @@ class VelocityLimit(ConfigModel):
     window_seconds: int = Field(gt=0)
 
 
+EMAIL_SUBJECT_FIELDS = frozenset({"order_id", "offer_name", "quantity", "points"})
+"""The fields an app's `email_subject` template may name (bridge/orders/fulfilment_email.py)."""
+
+
+def _check_subject_template(template: str) -> str:
+    """Refuse a subject template naming an unknown field, at start-up rather than at send."""
+    fields = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    unknown = sorted(fields - EMAIL_SUBJECT_FIELDS)
+    if unknown:
+        allowed = ", ".join(sorted(EMAIL_SUBJECT_FIELDS))
+        raise ValueError(f"unknown field(s) {unknown}; allowed: {allowed}")
+    return template
+
+
 class AppConfig(ConfigModel):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     api_key: str = Field(min_length=1)
@@ -61,7 +84,9 @@ class AppConfig(ConfigModel):
     ip_blocklist: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     velocity: VelocityLimit | None = None
     review: ReviewPolicy = ReviewPolicy()
-    email_subject: str = "Your order {order_id}: {offer_name}"
+    email_subject: Annotated[str, AfterValidator(_check_subject_template)] = (
+        "Your order {order_id}: {offer_name}"
+    )
     legacy_base_url: str | None = None
     """Base URL of the app's real legacy Orders API (passthrough target and order locator)."""
 

@@ -13,12 +13,15 @@ from cryptography.fernet import Fernet
 from prometheus_client import CollectorRegistry
 
 from bridge.app import create_app
+from bridge.clock import Clock
 from bridge.crypto import EmailCipher
 from bridge.dataload import load_data, read_data_file
 from bridge.settings import Settings, read_apps_file
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
 from bridge.store.migrate import upgrade_async
+from tests.contract import Contract, read_document
+from tests.legacy_api import LegacyApi
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_APPS = ROOT / "demo" / "apps.yaml"
@@ -87,8 +90,9 @@ def bridge_client(
 ) -> Callable[..., Awaitable[TestClient[Any, Any]]]:
     """Start a real bridge (demo apps and data) on port 0; keyword overrides go to Settings."""
 
-    async def start(**overrides: Any) -> TestClient[Any, Any]:
-        return await aiohttp_client(create_app(make_settings(**overrides), registry=registry))
+    async def start(clock: Clock | None = None, **overrides: Any) -> TestClient[Any, Any]:
+        app = create_app(make_settings(**overrides), registry=registry, clock=clock)
+        return await aiohttp_client(app)
 
     return start
 
@@ -98,3 +102,28 @@ async def client(
     bridge_client: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> TestClient[Any, Any]:
     return await bridge_client()
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    """The OpenAPI document every legacy answer in the tests is validated against."""
+    return Contract(read_document())
+
+
+@pytest.fixture
+def start_api(
+    bridge_client: Callable[..., Awaitable[TestClient[Any, Any]]], contract: Contract
+) -> Callable[..., Awaitable[LegacyApi]]:
+    """Start a real bridge (as bridge_client) and call it as an integrator would."""
+
+    async def start(**overrides: Any) -> LegacyApi:
+        client = await bridge_client(**overrides)
+        return LegacyApi(client, contract, API_KEY, tuple(basic_auth().items()))
+
+    return start
+
+
+@pytest.fixture
+async def api(start_api: Callable[..., Awaitable[LegacyApi]]) -> LegacyApi:
+    """The legacy surface of a bridge with the demo apps and data."""
+    return await start_api()

@@ -1,7 +1,19 @@
-"""The email outbox: rows written in the order's transaction, delivered later by a sender."""
+"""The email outbox: rows written in the order's transaction, delivered later by a sender.
+
+A row moves `pending` -> `sending` (claimed) -> `sent`, or back to `pending` with a later
+`next_attempt_at` after a failed attempt, or to `failed` once the sender gives up.
+
+Claiming is one conditional UPDATE (`status` still due, checked again by the database under
+the row lock), so when several replicas share a database exactly one of them wins a row.
+While a row is `sending`, `next_attempt_at` is the end of the claim: a replica that dies
+mid-delivery leaves a claim that expires, and the row becomes due again. `attempts` counts
+claims, so a message that keeps crashing its sender still runs out of attempts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,8 +25,11 @@ from bridge.store.database import WRITE
 from bridge.store.rows import utc
 
 PENDING = "pending"
+SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
+
+MAX_ERROR_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -24,6 +39,9 @@ class OutboxMessage:
     order_id: int
     kind: str
     attempts: int
+    """Claims so far, this one included."""
+    claimed_until: datetime
+    """End of this sender's claim; also its token when it settles the message."""
 
 
 async def enqueue(conn: AsyncConnection, app: str, order_id: int, kind: str, now: datetime) -> None:
@@ -41,47 +59,83 @@ async def enqueue(conn: AsyncConnection, app: str, order_id: int, kind: str, now
     )
 
 
+def _due(table: sa.FromClause, now: datetime) -> sa.ColumnElement[bool]:
+    """Pending and due, or claimed by a sender whose claim has expired."""
+    return sa.and_(table.c.status.in_((PENDING, SENDING)), table.c.next_attempt_at <= now)
+
+
 class Outbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def due(self, now: datetime, limit: int = 50) -> list[OutboxMessage]:
-        query = (
-            sa.select(t.outbox)
-            .where(t.outbox.c.status == PENDING, t.outbox.c.next_attempt_at <= now)
-            .order_by(t.outbox.c.id)
-            .limit(limit)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [OutboxMessage(r.id, r.app, r.order_id, r.kind, r.attempts) for r in rows]
+    async def claim(self, now: datetime, claim_until: datetime) -> OutboxMessage | None:
+        """Claim the oldest due message for this sender, or None when none is left to claim.
 
-    async def mark_sent(self, message_id: int, now: datetime) -> None:
-        await self._update(message_id, status=SENT, sent_at=now, attempts=t.outbox.c.attempts + 1)
+        None can also mean another sender won the race for the oldest row; the caller polls
+        again later, and that row is the other sender's to deliver.
+        """
+        candidate = t.outbox.alias("candidate")
+        oldest_due = (
+            sa.select(candidate.c.id)
+            .where(_due(candidate, now))
+            .order_by(candidate.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = (
+            sa.update(t.outbox)
+            .where(t.outbox.c.id == oldest_due, _due(t.outbox, now))
+            .values(status=SENDING, next_attempt_at=claim_until, attempts=t.outbox.c.attempts + 1)
+            .returning(t.outbox)
+        )
+        async with self._write() as conn:
+            row = (await conn.execute(statement)).first()
+        if row is None:
+            return None
+        return OutboxMessage(
+            row.id, row.app, row.order_id, row.kind, row.attempts, claimed_until=claim_until
+        )
+
+    async def mark_sent(self, message: OutboxMessage, now: datetime) -> None:
+        await self._settle(message, status=SENT, sent_at=now)
 
     async def mark_failed_attempt(
-        self, message_id: int, error: str, retry_at: datetime | None
+        self, message: OutboxMessage, error: str, retry_at: datetime | None
     ) -> None:
-        """Record a failed delivery; `retry_at=None` gives up on the message."""
-        values: dict[str, object] = {"last_error": error[:500], "attempts": t.outbox.c.attempts + 1}
+        """Record a failed delivery: due again at `retry_at`, or given up when it is None."""
+        values: dict[str, object] = {"last_error": error[:MAX_ERROR_LENGTH]}
         if retry_at is None:
             values["status"] = FAILED
         else:
-            values["next_attempt_at"] = retry_at
-        await self._update(message_id, **values)
+            values.update(status=PENDING, next_attempt_at=retry_at)
+        await self._settle(message, **values)
 
     async def depth(self) -> int:
-        query = sa.select(sa.func.count()).where(t.outbox.c.status == PENDING)
+        """Messages not yet delivered or given up: pending, or being sent."""
+        query = sa.select(sa.func.count()).where(t.outbox.c.status.in_((PENDING, SENDING)))
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar() or 0)
 
-    async def _update(self, message_id: int, **values: object) -> None:
+    async def _settle(self, message: OutboxMessage, **values: object) -> None:
+        """Record the outcome of a claim, unless the claim expired and someone else took it."""
+        async with self._write() as conn:
+            await conn.execute(
+                sa.update(t.outbox)
+                .where(
+                    t.outbox.c.id == message.id,
+                    t.outbox.c.status == SENDING,
+                    t.outbox.c.next_attempt_at == message.claimed_until,
+                )
+                .values(**values)
+            )
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction (BEGIN IMMEDIATE on SQLite)."""
         async with self._engine.connect() as conn:
             conn = await conn.execution_options(**WRITE)
             async with conn.begin():
-                await conn.execute(
-                    sa.update(t.outbox).where(t.outbox.c.id == message_id).values(**values)
-                )
+                yield conn
 
 
 def backoff(attempts: int, now: datetime, base_seconds: float = 5.0) -> datetime:

@@ -1,0 +1,61 @@
+"""Data factories with overrides: demo app configurations, addresses, a clock tests move."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bridge.settings import AppConfig, read_apps_file
+from tests.conftest import DEMO_APPS
+
+SEED_CREATED_AT = datetime(2015, 1, 20, 13, 4, 45, tzinfo=UTC)
+
+SEED_ORDER_REQUEST: dict[str, Any] = {
+    "order": {
+        "quantity": 1,
+        "email": "example@test.com",
+        "ip": "127.0.0.1",
+        "shipping_address": {
+            "addressee": "Mr. Tim O'Brian",
+            "street1": "215 Hanover St.",
+            "street2": "Suite 100",
+            "city": "Boston",
+            "state_province": "MA",
+            "country": "US",
+            "postal_code": "01902",
+        },
+        "challenge": {"id": 111111},
+    }
+}
+"""The seed's example create-order request body, copied verbatim (orders-api.txt)."""
+
+
+def demo_app(**changes: Any) -> AppConfig:
+    """The demo app from demo/apps.yaml with some options changed."""
+    (app,) = read_apps_file(DEMO_APPS)
+    return app.model_copy(update=changes)
+
+
+def us_address(**changes: str | None) -> dict[str, str | None]:
+    """A valid US shipping address (the seed's), with some fields changed."""
+    return {**SEED_ORDER_REQUEST["order"]["shipping_address"], **changes}
+
+
+def ca_address(**changes: str | None) -> dict[str, str | None]:
+    """A valid Canadian shipping address, with some fields changed."""
+    address = us_address(state_province="ON", country="CA", postal_code="K1A 0B1", city="Ottawa")
+    return {**address, **changes}
+
+
+@dataclass
+class ManualClock:
+    """A clock that stands still until a test moves it."""
+
+    current: datetime = SEED_CREATED_AT
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
