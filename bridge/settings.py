@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bridge.canonical import Target
+from bridge.incentives_config import IncentivesConfig
 
 
 class ConfigModel(BaseModel):
@@ -89,6 +90,14 @@ class AppConfig(ConfigModel):
     )
     legacy_base_url: str | None = None
     """Base URL of the app's real legacy Orders API (passthrough target and order locator)."""
+    incentives: IncentivesConfig | None = None
+    """The app's Incentives upstream (bridge/incentives_config.py); needed by that target."""
+
+    @model_validator(mode="after")
+    def _check_incentives(self) -> AppConfig:
+        if self.target is Target.INCENTIVES and self.incentives is None:
+            raise ValueError("target incentives needs an 'incentives' block")
+        return self
 
     @field_validator("legacy_base_url")
     @classmethod
