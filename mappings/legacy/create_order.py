@@ -6,6 +6,8 @@ Quirks handled:
 - The body is wrapped: `{"order": {...}}`; a missing `order` is `missing_data`.
 - `quantity` defaults to 1 and must be a positive integer (the app's `max_quantity` bound is
   checked by the order service, which knows the app).
+- `quantity` and `challenge.id` refuse JSON booleans (Python would read `true` as 1), and
+  `challenge.id` must fit the store's 64-bit integer.
 - `challenge` is an object whose `id` names a skills-test challenge.
 - `status` (documented as optional) may only ask to hold the order for review
   (`pending_approval`); a client cannot approve its own order, so any other known status is

@@ -6,7 +6,9 @@ emits is strict and frozen, so a field the contract does not know can never leak
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class Received(BaseModel):
@@ -18,6 +20,18 @@ class Emitted(BaseModel):
 
 
 MAX_STRING = 255
+MAX_ID = 2**63 - 1
+"""The largest id an SQL BIGINT holds; a larger one would fail in the store, not here."""
+
+
+def _refuse_booleans(value: Any) -> Any:
+    """JSON `true` is not the integer 1, whatever Python's bool says."""
+    if isinstance(value, bool):
+        raise ValueError("Input should be an integer, not a boolean")
+    return value
+
+
+WireInt = Annotated[int, BeforeValidator(_refuse_booleans)]
 
 
 class ShippingAddressWire(BaseModel):
@@ -35,11 +49,11 @@ class ShippingAddressWire(BaseModel):
 
 
 class ChallengeWire(Received):
-    id: int
+    id: WireInt = Field(ge=0, le=MAX_ID)
 
 
 class CreateOrderWire(Received):
-    quantity: int = 1
+    quantity: WireInt = 1
     email: str | None = Field(default=None, max_length=MAX_STRING)
     ip: str | None = Field(default=None, max_length=64)
     shipping_address: ShippingAddressWire | None = None

@@ -1,0 +1,89 @@
+"""mappings.legacy.create_order over HTTP: the create body, its defaults and its refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.factories import SEED_ORDER_REQUEST
+from tests.legacy_api import NO_BODY, LegacyApi
+
+SEED_ORDER_KEYS = {
+    "id", "offer_id", "user", "quantity", "points", "status", "created_at", "name", "logo",
+    "description", "shipping_address",
+}  # fmt: skip
+"""The keys of the seed's create-order response example."""
+
+
+async def test_the_seed_example_body_is_accepted(api: LegacyApi) -> None:
+    answer = await api.create(offer=2, body=SEED_ORDER_REQUEST)
+    assert answer.order["shipping_address"] == SEED_ORDER_REQUEST["order"]["shipping_address"]
+
+
+async def test_the_answer_carries_the_seed_example_keys(api: LegacyApi) -> None:
+    order = (await api.create(offer=2, body=SEED_ORDER_REQUEST)).order
+    assert SEED_ORDER_KEYS.issubset(order)
+    assert set(order["user"]) == {"id", "available_points"}
+
+
+async def test_quantity_defaults_to_one(api: LegacyApi) -> None:
+    order = (await api.create(offer=1)).order
+    assert (order["quantity"], order["points"]) == (1, 100)
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1.5, "many", True, None])
+async def test_quantity_must_be_a_positive_integer(api: LegacyApi, quantity: Any) -> None:
+    answer = await api.create(offer=1, quantity=quantity)
+    assert (answer.code, answer.message.split(" ")[0].rstrip(":")) == (
+        "validation",
+        "order.quantity",
+    )
+
+
+@pytest.mark.parametrize("body", [NO_BODY, None, {}, {"order": None}, [1]])
+async def test_a_missing_order_root_is_missing_data(api: LegacyApi, body: Any) -> None:
+    answer = await api.call(
+        "POST", "/priv/v1/apps/demo-api-key/users/demo-user-1/offers/1/orders", body
+    )
+    assert answer.code == "missing_data"
+
+
+async def test_an_order_root_that_is_not_an_object_is_an_argument_error(api: LegacyApi) -> None:
+    assert (await api.create(body={"order": [1]})).code == "argument_error"
+
+
+async def test_unknown_order_fields_are_ignored(api: LegacyApi) -> None:
+    assert (await api.create(offer=1, gift_wrap=True)).order["quantity"] == 1
+
+
+async def test_status_pending_approval_holds_an_auto_approved_reward_for_review(
+    api: LegacyApi,
+) -> None:
+    assert (await api.create(offer=1, status="pending_approval")).order["status"] == (
+        "pending_approval"
+    )
+
+
+@pytest.mark.parametrize("status", ["approved", "rejected", "shipped"])
+async def test_any_other_requested_status_is_an_invalid_request_order_status(
+    api: LegacyApi, status: str
+) -> None:
+    answer = await api.create(offer=1, status=status)
+    assert answer.code == "invalid_request_order_status"
+
+
+async def test_an_external_id_is_accepted_and_returned(api: LegacyApi) -> None:
+    assert (await api.create(offer=1, external_id="shop-7")).order["external_id"] == "shop-7"
+
+
+async def test_an_empty_external_id_is_a_validation_error(api: LegacyApi) -> None:
+    assert (await api.create(offer=1, external_id="")).code == "validation"
+
+
+@pytest.mark.parametrize("challenge_id", [2**63, -1, True, "abc"])
+async def test_a_challenge_id_must_be_an_integer_the_store_can_hold(
+    api: LegacyApi, challenge_id: Any
+) -> None:
+    answer = await api.create(offer=1, challenge={"id": challenge_id})
+    assert (answer.code, answer.message.split(":")[0]) == ("validation", "order.challenge.id")
