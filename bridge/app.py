@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -43,16 +44,17 @@ def create_app(
     app[APPS] = AppDirectory(settings.apps)
     cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
     clock = clock or SystemClock()
-    app.cleanup_ctx.append(_store_context(settings, cipher, clock))
+    wakeup = asyncio.Event()  # set when an order commits an outbox row
+    app.cleanup_ctx.append(_store_context(settings, cipher, clock, wakeup))
     if settings.smtp is not None:
-        app.cleanup_ctx.append(_sender_context(settings, settings.smtp, cipher, clock))
+        app.cleanup_ctx.append(_sender_context(settings, settings.smtp, cipher, clock, wakeup))
     add_routes(app)
     add_health_routes(app)
     return app
 
 
 def _store_context(
-    settings: Settings, cipher: EmailCipher, clock: Clock
+    settings: Settings, cipher: EmailCipher, clock: Clock, wakeup: asyncio.Event
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def store(app: web.Application) -> AsyncIterator[None]:
         engine = create_engine(
@@ -62,7 +64,7 @@ def _store_context(
         )
         catalog = Catalog(engine, cipher)
         ledger = Ledger(engine, cipher)
-        local = LocalBackend(catalog, LocalEngineStore(engine, ledger))
+        local = LocalBackend(catalog, LocalEngineStore(engine, ledger, on_enqueued=wakeup.set))
         app[ENGINE] = engine
         app[SERVICE] = OrderService({Target.LOCAL: local}, ledger, catalog, clock)
         yield
@@ -72,7 +74,11 @@ def _store_context(
 
 
 def _sender_context(
-    settings: Settings, smtp: SmtpSettings, cipher: EmailCipher, clock: Clock
+    settings: Settings,
+    smtp: SmtpSettings,
+    cipher: EmailCipher,
+    clock: Clock,
+    wakeup: asyncio.Event,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """The outbox sender runs while the app does (after the store opens, before it closes)."""
 
@@ -90,6 +96,7 @@ def _sender_context(
                 max_attempts=settings.outbox_max_attempts,
                 poll_seconds=settings.outbox_poll_seconds,
             ),
+            wakeup,
         )
         app[OUTBOX_SENDER] = outbox_sender
         outbox_sender.start()

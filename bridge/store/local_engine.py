@@ -7,6 +7,7 @@ of defence. On SQLite writers begin IMMEDIATE, so two writers never interleave.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -23,9 +24,20 @@ FULFILMENT_EMAIL = "fulfilment_email"
 
 
 class LocalEngineStore:
-    def __init__(self, engine: AsyncEngine, ledger: Ledger) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        ledger: Ledger,
+        on_enqueued: Callable[[], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._ledger = ledger
+        self._on_enqueued = on_enqueued
+
+    def _notify_enqueued(self) -> None:
+        """Tell the outbox sender, once the transaction has committed, that an email waits."""
+        if self._on_enqueued is not None:
+            self._on_enqueued()
 
     async def place(self, purchase: Purchase) -> Order:
         """Debit points, take stock, write the order and its ledger entries: all or nothing."""
@@ -42,6 +54,8 @@ class LocalEngineStore:
                     await outbox.enqueue(
                         conn, order.app, order.id, FULFILMENT_EMAIL, purchase.created_at
                     )
+        if order.status is OrderStatus.APPROVED:
+            self._notify_enqueued()
         return order
 
     async def approve(self, order: Order, now: datetime) -> Order:
@@ -50,6 +64,7 @@ class LocalEngineStore:
             async with conn.begin():
                 approved = await self._ledger.transition(conn, order, OrderStatus.APPROVED, now)
                 await outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
+        self._notify_enqueued()
         return approved
 
     async def reject(self, order: Order, now: datetime) -> Order:

@@ -120,6 +120,18 @@ async def test_delivery_is_counted_and_the_outbox_drained(
     await wait_until(lambda: registry.get_sample_value("bridge_outbox_depth") == 0)
 
 
+async def test_committed_order_wakes_the_sender_before_its_next_poll(
+    bridge_client: Start, smtp_settings: dict[str, Any], inbox: Inbox
+) -> None:
+    client = await bridge_client(smtp=smtp_settings, outbox_poll_seconds=3600)
+    sender = client.app[OUTBOX_SENDER]
+    await wait_until(lambda: sender.rounds >= 1)  # the start-up round is over; next poll in 1 h
+
+    await _place(client)
+
+    await wait_until(lambda: len(inbox.messages) == 1)
+
+
 async def test_sender_stops_when_the_app_shuts_down(
     bridge_client: Start, smtp_settings: dict[str, Any]
 ) -> None:
