@@ -20,6 +20,7 @@ from bridge.settings import Settings, read_apps_file
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
 from bridge.store.migrate import upgrade_async
+from tests.clocks import ManualClock
 from tests.contract import Contract, read_document
 from tests.legacy_api import LegacyApi
 
@@ -127,3 +128,16 @@ def start_api(
 async def api(start_api: Callable[..., Awaitable[LegacyApi]]) -> LegacyApi:
     """The legacy surface of a bridge with the demo apps and data."""
     return await start_api()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def timed_api(
+    start_api: Callable[..., Awaitable[LegacyApi]], clock: ManualClock
+) -> LegacyApi:
+    """The legacy surface of a bridge whose clock stands still until the test moves it."""
+    return await start_api(clock=clock)

@@ -1,15 +1,11 @@
-"""Data factories with overrides: demo app configurations, addresses, a clock tests move."""
+"""Data factories with overrides: demo app configurations, request bodies, addresses."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bridge.settings import AppConfig, read_apps_file
 from tests.conftest import DEMO_APPS
-
-SEED_CREATED_AT = datetime(2015, 1, 20, 13, 4, 45, tzinfo=UTC)
 
 SEED_ORDER_REQUEST: dict[str, Any] = {
     "order": {
@@ -46,16 +42,3 @@ def ca_address(**changes: str | None) -> dict[str, str | None]:
     """A valid Canadian shipping address, with some fields changed."""
     address = us_address(state_province="ON", country="CA", postal_code="K1A 0B1", city="Ottawa")
     return {**address, **changes}
-
-
-@dataclass
-class ManualClock:
-    """A clock that stands still until a test moves it."""
-
-    current: datetime = SEED_CREATED_AT
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
