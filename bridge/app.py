@@ -8,21 +8,27 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from bridge.admin import ADMIN_TOKEN, POLICY_SOURCE, add_admin_routes
 from bridge.backends.local import LocalBackend
+from bridge.backends.passthrough import LegacyPassthrough, passthrough_session
 from bridge.canonical import Target
 from bridge.clock import Clock, SystemClock
 from bridge.crypto import EmailCipher
 from bridge.health import ENGINE, add_health_routes
 from bridge.legacy.auth import AppDirectory
+from bridge.legacy.cutover import CUTOVER, Cutover
 from bridge.legacy.middleware import error_middleware
 from bridge.legacy.routes import APPS, SERVICE, add_routes
 from bridge.observability.metrics import Metrics
 from bridge.observability.middleware import METRICS, observe_middleware
 from bridge.orders.outbox_sender import OutboxSender, SenderPolicy, SmtpTransport
 from bridge.orders.service import OrderService
+from bridge.policy_source import PolicyReloader, PolicySource
+from bridge.router import Router
 from bridge.settings import Settings, SmtpSettings
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
+from bridge.store.history import raise_order_id_floor
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from bridge.store.outbox import Outbox
@@ -48,8 +54,14 @@ def create_app(
     app.cleanup_ctx.append(_store_context(settings, cipher, clock, wakeup))
     if settings.smtp is not None:
         app.cleanup_ctx.append(_sender_context(settings, settings.smtp, cipher, clock, wakeup))
+    policy = PolicySource(settings.policy_file, settings.apps, clock or SystemClock(), app[METRICS])
+    app[POLICY_SOURCE] = policy
+    if settings.admin_token is not None:
+        app[ADMIN_TOKEN] = settings.admin_token
+    app.cleanup_ctx.append(_cutover_context(settings, cipher, policy))
     add_routes(app)
     add_health_routes(app)
+    add_admin_routes(app)
     return app
 
 
@@ -104,3 +116,32 @@ def _sender_context(
         await outbox_sender.stop()
 
     return sender
+
+
+def _cutover_context(
+    settings: Settings, cipher: EmailCipher, policy: PolicySource
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The router, the legacy passthrough's pooled session and the policy reloader."""
+
+    async def cutover(app: web.Application) -> AsyncIterator[None]:
+        engine = app[ENGINE]
+        await raise_order_id_floor(engine, settings.order_id_floor)
+        session = passthrough_session(
+            settings.legacy_timeout_seconds,
+            settings.legacy_connect_timeout_seconds,
+            settings.legacy_pool_size,
+        )
+        app[CUTOVER] = Cutover(
+            app[APPS],
+            Router(policy.current),
+            LegacyPassthrough(session, app[METRICS]),
+            Ledger(engine, cipher),
+            app[METRICS],
+        )
+        reloader = PolicyReloader(policy, settings.policy_poll_seconds)
+        reloader.start()
+        yield
+        await reloader.stop()
+        await session.close()
+
+    return cutover

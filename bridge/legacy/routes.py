@@ -10,10 +10,12 @@ from aiohttp import web
 from bridge.canonical import CustomerRef, ErrorCode, OrderRef
 from bridge.errors import RequestError, RuleError
 from bridge.legacy.auth import AppDirectory
+from bridge.legacy.cutover import ROUTED_APP, routed
 from bridge.legacy.openapi import add_document_route
 from bridge.legacy.responses import json_response
 from bridge.observability.context import APP_NAME, OPERATION, TARGET
 from bridge.orders.service import OrderService
+from bridge.policy import Operation
 from bridge.settings import AppConfig
 from mappings.legacy.create_order import place_order_from_wire
 from mappings.legacy.list_orders import order_filter_from_query
@@ -42,7 +44,7 @@ def add_routes(app: web.Application) -> None:
 def _begin(request: web.Request, operation: str) -> tuple[OrderService, AppConfig]:
     """Name the operation for logs and metrics, and authenticate the app."""
     request[OPERATION] = operation
-    app = request.app[APPS].authenticate(
+    app = request.get(ROUTED_APP) or request.app[APPS].authenticate(
         request.match_info["api_key"], request.headers.get("Authorization")
     )
     request[APP_NAME] = app.name
@@ -83,6 +85,7 @@ async def _json_body(request: web.Request) -> Any:
         raise RequestError(ErrorCode.ARGUMENT_ERROR, "The request body is not valid JSON.") from exc
 
 
+@routed(Operation.CREATE_ORDER)
 async def create_order(request: web.Request) -> web.Response:
     service, app = _begin(request, "create_order")
     raw_offer = request.match_info["offer_id"]
@@ -94,18 +97,21 @@ async def create_order(request: web.Request) -> web.Response:
     return json_response(ok_order(await service.create(app, command)))
 
 
+@routed(Operation.LIST_ORDERS)
 async def list_orders(request: web.Request) -> web.Response:
     service, app = _begin(request, "list_orders")
     selection = order_filter_from_query(request.query)
     return json_response(ok_orders(await service.list(app, _customer_ref(request), selection)))
 
 
+@routed(Operation.GET_ORDER)
 async def get_order(request: web.Request) -> web.Response:
     service, app = _begin(request, "get_order")
     order_id = _order_id(request.match_info["order_id"])
     return json_response(ok_order(await service.get(app, _customer_ref(request), order_id)))
 
 
+@routed(Operation.UPDATE_ORDER_STATUS)
 async def update_order_status(request: web.Request) -> web.Response:
     service, app = _begin(request, "update_order_status")
     if "order_id" in request.match_info:

@@ -1,0 +1,46 @@
+"""The operator's view of the cutover: `GET /_bridge/policy` (Bearer token from settings).
+
+Shows the active policy resolved per app and operation, and its version (content hash,
+when it was loaded, from where). Without `BRIDGE_ADMIN_TOKEN` the route answers 404.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from bridge.canonical import ErrorCode
+from bridge.legacy.responses import error_response, json_response
+from bridge.policy_source import PolicySource
+
+POLICY_SOURCE = web.AppKey("policy_source", PolicySource)
+ADMIN_TOKEN = web.AppKey("admin_token", SecretStr)
+
+
+def add_admin_routes(app: web.Application) -> None:
+    app.router.add_get("/_bridge/policy", show_policy)
+
+
+async def show_policy(request: web.Request) -> web.Response:
+    token = request.app.get(ADMIN_TOKEN)
+    if token is None:
+        return error_response(ErrorCode.NOT_FOUND, "No such route.")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        return error_response(ErrorCode.ACCESS_DENIED, "The admin token is not valid.")
+    source = request.app[POLICY_SOURCE]
+    policy = source.current()
+    return json_response(
+        {
+            "status": "ok",
+            "version": {
+                "hash": policy.version.hash,
+                "loaded_at": policy.version.loaded_at.isoformat(),
+                "source": policy.version.source,
+            },
+            "policy": policy.describe(source.apps),
+        }
+    )

@@ -1,0 +1,113 @@
+"""The legacy target: forward a legacy call, unchanged, to the app's real legacy Orders API.
+
+Path, query string, body and HTTP Basic credentials go out as they came in. Only the headers
+of `FORWARDED_HEADERS` are forwarded (so hop-by-hop headers such as `Connection`,
+`Keep-Alive`, `Transfer-Encoding`, `TE`, `Upgrade` and `Proxy-*` never are), and
+`X-Forwarded-For` gains the caller's address. The answer comes back with its status, body and
+content type unchanged. One pooled `ClientSession` (opened and closed by `create_app`) with
+explicit timeouts; a legacy API that cannot be reached or does not answer in time is an
+`UpstreamError` (legacy `not_available`, HTTP 503), which a policy may turn into a fallback.
+"""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+from yarl import URL
+
+from bridge.errors import UpstreamError
+from bridge.observability.context import call_facts
+from bridge.observability.metrics import Metrics
+
+UPSTREAM = "legacy"
+
+FORWARDED_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-language",
+        "authorization",
+        "content-type",
+        "user-agent",
+        "x-request-id",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+    }
+)
+"""Request headers sent on to legacy (lowercase); every other header is dropped."""
+
+RETURNED_HEADERS = ("Content-Type", "Location", "Retry-After", "WWW-Authenticate")
+"""Response headers the caller gets back from legacy; hop-by-hop ones never are."""
+
+
+def forwarded_headers(request: web.Request) -> CIMultiDict[str]:
+    """The allow-listed headers of the call plus X-Forwarded-For."""
+    headers: CIMultiDict[str] = CIMultiDict(
+        (name, value)
+        for name, value in request.headers.items()
+        if name.lower() in FORWARDED_HEADERS
+    )
+    peer = request.remote or ""
+    previous = request.headers.get("X-Forwarded-For")
+    chain = f"{previous}, {peer}" if previous and peer else (previous or peer)
+    if chain:
+        headers["X-Forwarded-For"] = chain
+    return headers
+
+
+class LegacyPassthrough:
+    def __init__(self, session: aiohttp.ClientSession, metrics: Metrics) -> None:
+        self._session = session
+        self._metrics = metrics
+
+    async def forward(self, request: web.Request, base_url: str, call: str) -> web.Response:
+        """Send the call to `base_url` + the request's raw path and query; return the answer."""
+        url = URL(base_url + request.raw_path, encoded=True)
+        body = await request.read()
+        started = time.perf_counter()
+        try:
+            async with self._session.request(
+                request.method,
+                url,
+                data=body or None,
+                headers=forwarded_headers(request),
+                allow_redirects=False,
+            ) as answer:
+                payload = await answer.read()
+                status = answer.status
+                headers = {
+                    name: answer.headers[name]
+                    for name in RETURNED_HEADERS
+                    if name in answer.headers
+                }
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            self._record(
+                call,
+                "timeout" if isinstance(exc, TimeoutError) else "connection_error",
+                None,
+                started,
+            )
+            raise UpstreamError("The legacy Orders API is not available.", UPSTREAM) from exc
+        self._record(call, "ok" if status < 500 else "error", status, started)
+        return web.Response(body=payload, status=status, headers=headers)
+
+    def _record(self, call: str, outcome: str, status: int | None, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        self._metrics.upstream_requests.labels(UPSTREAM, call, outcome).inc()
+        self._metrics.upstream_duration.labels(UPSTREAM, call).observe(elapsed)
+        call_facts().record_upstream(status, elapsed)
+
+
+def passthrough_session(
+    total_seconds: float, connect_seconds: float, pool_size: int
+) -> aiohttp.ClientSession:
+    """The one pooled session for every legacy forward (explicit timeouts, bounded pool)."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=total_seconds, connect=connect_seconds),
+        connector=aiohttp.TCPConnector(limit=pool_size, limit_per_host=pool_size),
+        auto_decompress=True,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        skip_auto_headers=("User-Agent",),
+    )

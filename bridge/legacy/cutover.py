@@ -1,0 +1,171 @@
+"""The cutover in the request path: ask the router, then forward to legacy or serve here.
+
+Each legacy handler is wrapped by `routed(operation)`: the app is authenticated, the order a
+get/update names is located in the ledger, the router decides (target, reason), the decision
+is counted and put on the call's log line, and then either the legacy passthrough answers
+(the order service is skipped) or the handler runs with the app's target set to the chosen
+one. When the chosen target's upstream is unavailable and the policy allows
+`fallback: local`, the handler runs again on the local target (counted as a fallback).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from bridge.backends.passthrough import LegacyPassthrough
+from bridge.canonical import ErrorCode, OrderRef, Target
+from bridge.errors import RuleError, UpstreamError
+from bridge.legacy.auth import AppDirectory
+from bridge.observability.context import APP_NAME, LEGACY_CODE, OPERATION, TARGET, call_facts
+from bridge.observability.metrics import Metrics
+from bridge.policy import Operation
+from bridge.router import Located, Reason, Route, Router, customer_key
+from bridge.settings import AppConfig
+from bridge.store.ledger import Ledger
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ROUTED_APP = web.RequestKey("routed_app", AppConfig)
+"""The authenticated app with `target` set to the target chosen for this call."""
+ROUTE = web.RequestKey("route", Route)
+"""The router's decision for this call (the shadow runner reads `route.shadow`)."""
+
+_LOCATED = {Target.LOCAL: Located.LOCAL, Target.INCENTIVES: Located.INCENTIVES}
+_KNOWN_CODES = frozenset(code.value for code in ErrorCode)
+MAX_ID_DIGITS = 18
+MAX_EXTERNAL_ID = 255
+
+
+class Cutover:
+    """Everything the request path needs to route a call (built by create_app)."""
+
+    def __init__(
+        self,
+        directory: AppDirectory,
+        router: Router,
+        passthrough: LegacyPassthrough,
+        ledger: Ledger,
+        metrics: Metrics,
+    ) -> None:
+        self.directory = directory
+        self.router = router
+        self.passthrough = passthrough
+        self.ledger = ledger
+        self.metrics = metrics
+
+    async def route(self, request: web.Request, app: AppConfig, operation: Operation) -> Route:
+        """Decide where the call goes, count the decision and note it on the log line."""
+        located = None
+        if operation in (Operation.GET_ORDER, Operation.UPDATE_ORDER_STATUS):
+            located = await self._locate(app, request.match_info)
+        info = request.match_info
+        customer = customer_key(info.get("user_id"), info.get("external_id"))
+        route = self.router.decide(app, operation, customer, located)
+        if located is Located.HISTORY and operation is Operation.UPDATE_ORDER_STATUS:
+            _refuse_read_only(route)
+        self.count(app, operation, route.target, route.reason)
+        call_facts().canary = route.canary
+        return route
+
+    def count(self, app: AppConfig, operation: Operation, target: Target, reason: Reason) -> None:
+        self.metrics.routing_decisions.labels(app.name, operation.value, target, reason).inc()
+        call_facts().route_reason = reason.value
+
+    async def serve_on(
+        self, request: web.Request, app: AppConfig, target: Target, handler: Handler
+    ) -> web.StreamResponse:
+        """Answer the call on `target`: forward to legacy, or run the handler here."""
+        request[TARGET] = target.value
+        if target is not Target.LEGACY:
+            request[ROUTED_APP] = app.model_copy(update={"target": target})
+            return await handler(request)
+        if app.legacy_base_url is None:
+            raise UpstreamError("The app has no legacy Orders API configured.", "legacy")
+        answer = await self.passthrough.forward(request, app.legacy_base_url, request[OPERATION])
+        code = _legacy_code(answer)
+        if code is not None:
+            request[LEGACY_CODE] = code
+        return answer
+
+    async def _locate(self, app: AppConfig, info: web.UrlMappingMatchInfo) -> Located:
+        ref = _order_ref(info)
+        if ref is None:
+            return Located.UNKNOWN
+        order = await self.ledger.get(app.name, ref)
+        if order is None:
+            return Located.UNKNOWN
+        return _LOCATED.get(order.target, Located.HISTORY)
+
+
+CUTOVER = web.AppKey("cutover", Cutover)
+
+
+def routed(operation: Operation) -> Callable[[Handler], Handler]:
+    """Wrap a legacy handler so the cutover router decides where the call is served."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def serve(request: web.Request) -> web.StreamResponse:
+            cutover = request.app[CUTOVER]
+            request[OPERATION] = operation.value
+            app = cutover.directory.authenticate(
+                request.match_info["api_key"], request.headers.get("Authorization")
+            )
+            request[APP_NAME] = app.name
+            route = await cutover.route(request, app, operation)
+            request[ROUTE] = route
+            try:
+                return await cutover.serve_on(request, app, route.target, handler)
+            except UpstreamError:
+                if route.fallback is None:
+                    raise
+            cutover.metrics.fallbacks.labels(
+                app.name, operation.value, route.target, route.fallback
+            ).inc()
+            cutover.count(app, operation, route.fallback, Reason.FALLBACK)
+            call_facts().fallback_from = route.target.value
+            return await cutover.serve_on(request, app, route.fallback, handler)
+
+        return serve
+
+    return wrap
+
+
+def _order_ref(info: web.UrlMappingMatchInfo) -> OrderRef | None:
+    """The order a get/update path names, or None when it cannot be an order of ours."""
+    raw = info.get("order_id")
+    if raw is not None:
+        digits = raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS
+        return OrderRef(order_id=int(raw)) if digits else None
+    external = info.get("external_order_id")
+    if external is None or len(external) > MAX_EXTERNAL_ID:
+        return None
+    return OrderRef(external_id=external)
+
+
+def _refuse_read_only(route: Route) -> None:
+    """Imported history can only change on legacy; without legacy it is read-only."""
+    if route.target is not Target.LEGACY:
+        raise RuleError(
+            ErrorCode.INVALID_ORDER_STATUS,
+            "The order was imported from the legacy API and cannot change here.",
+        )
+
+
+def _legacy_code(answer: web.Response) -> str | None:
+    """The error code of a legacy error envelope (bounded to known codes), else None."""
+    if answer.content_type != "application/json" or not isinstance(answer.body, bytes):
+        return None
+    try:
+        document = orjson.loads(answer.body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(document, dict) or document.get("status") != "error":
+        return None
+    errors = document.get("errors")
+    code = errors.get("code") if isinstance(errors, dict) else None
+    return code if code in _KNOWN_CODES else "other"

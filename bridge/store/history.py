@@ -1,0 +1,144 @@
+"""Imported legacy history in the ledger, and the floor that keeps bridge order ids apart.
+
+History rows are read-only copies of orders placed on the legacy API before the cutover,
+with their original ids, `target = legacy` and `backend_ref = "legacy:<id>"`. Recording is
+idempotent: a row that is already there is updated in place (its status may have moved on
+legacy since the last run), never duplicated. An id taken by an order that is not the same
+legacy order (another app, another customer) is a conflict: reported, never overwritten.
+
+The id floor: the legacy API and the bridge both hand out integer order ids, and the order
+locator relies on the two ranges never overlapping. `raise_order_id_floor` makes every id the
+bridge issues from now on greater than the floor (docs/runbook.md, step 0).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bridge.canonical import Order, Target
+from bridge.store import tables as t
+from bridge.store.database import WRITE
+
+FLOOR_APP = "_id_floor"
+"""App of the SQLite floor marker row: not a valid app name, so no query of an app sees it."""
+
+
+class Recorded(enum.StrEnum):
+    INSERTED = "inserted"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+
+
+def legacy_ref(order_id: int) -> str:
+    return f"legacy:{order_id}"
+
+
+class HistoryStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def record(self, order: Order) -> Recorded:
+        """Insert or refresh one imported legacy order, keeping its id."""
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE)
+            async with conn.begin():
+                found = (
+                    await conn.execute(sa.select(t.orders).where(t.orders.c.id == order.id))
+                ).first()
+                if found is None:
+                    await conn.execute(sa.insert(t.orders).values(**_values(order)))
+                    outcome = Recorded.INSERTED
+                else:
+                    outcome = await _refresh(conn, found, order)
+            if outcome is Recorded.INSERTED and conn.dialect.name == "postgresql":
+                await _advance_sequence(conn, 0)
+        return outcome
+
+
+async def _refresh(conn: AsyncConnection, found: Any, order: Order) -> Recorded:
+    same = (
+        found.app == order.app
+        and found.customer_id == order.customer_id
+        and found.backend_ref == legacy_ref(order.id)
+    )
+    if not same:
+        return Recorded.CONFLICT
+    if found.status == order.status.value:
+        return Recorded.UNCHANGED
+    await conn.execute(
+        sa.update(t.orders).where(t.orders.c.id == order.id).values(status=order.status.value)
+    )
+    return Recorded.UPDATED
+
+
+def _values(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "app": order.app,
+        "customer_id": order.customer_id,
+        "offer_id": order.offer_id,
+        "quantity": order.quantity,
+        "points": order.points,
+        "status": order.status.value,
+        "target": Target.LEGACY.value,
+        "backend_ref": legacy_ref(order.id),
+        "external_id": order.external_id,
+        "name": order.name,
+        "logo": order.logo,
+        "description": order.description,
+        "offer_type": order.offer_type,
+        "shipping_address": (
+            order.shipping_address.model_dump(exclude_none=True) if order.shipping_address else None
+        ),
+        "created_at": order.created_at,
+        "updated_at": order.created_at,
+    }
+
+
+async def raise_order_id_floor(engine: AsyncEngine, floor: int) -> None:
+    """Make every order id the bridge issues from now on greater than `floor` (idempotent)."""
+    if floor <= 0:
+        return
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(**WRITE)
+        async with conn.begin():
+            if conn.dialect.name == "postgresql":
+                await _advance_sequence(conn, floor)
+                return
+            highest = (await conn.execute(sa.select(sa.func.max(t.orders.c.id)))).scalar() or 0
+            if highest < floor:
+                await conn.execute(sa.insert(t.orders).values(**_floor_marker(floor)))
+
+
+async def _advance_sequence(conn: AsyncConnection, floor: int) -> None:
+    """PostgreSQL: move the id sequence past both the floor and the highest id in use."""
+    await conn.execute(
+        sa.text(
+            "SELECT setval(pg_get_serial_sequence('orders', 'id'), "
+            "GREATEST(:floor, (SELECT COALESCE(MAX(id), 0) FROM orders), 1))"
+        ),
+        {"floor": floor},
+    )
+
+
+def _floor_marker(floor: int) -> dict[str, Any]:
+    """SQLite issues max(id) + 1, so the floor is held by one marker row at that id."""
+    return {
+        "id": floor,
+        "app": FLOOR_APP,
+        "customer_id": FLOOR_APP,
+        "offer_id": 0,
+        "quantity": 1,
+        "points": 0,
+        "status": "rejected",
+        "target": Target.LOCAL.value,
+        "name": "order id floor",
+        "offer_type": "marker",
+        "created_at": sa.func.current_timestamp(),
+        "updated_at": sa.func.current_timestamp(),
+    }

@@ -1,0 +1,131 @@
+"""Cutover fixtures: real legacy servers on port 0 and a bridge routed by a policy file.
+
+A "legacy server" is a second bridge app on the local target with its own database and the
+demo data: it answers every legacy route exactly as the legacy API's contract says, so it is
+a faithful stand-in for the real legacy Orders API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
+
+from bridge.app import create_app
+from bridge.crypto import EmailCipher
+from bridge.dataload import load_data, read_data_file
+from bridge.settings import AppConfig, Settings, read_apps_file
+from bridge.store.catalog import Catalog
+from bridge.store.database import create_engine
+from bridge.store.migrate import upgrade_async
+from tests.conftest import DEMO_APPS, DEMO_DATA
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+ServerFactory = Callable[..., Awaitable[TestServer]]
+
+
+class FixedClock:
+    """Every server of a comparison answers with the same timestamps."""
+
+    def now(self) -> datetime:
+        return NOW
+
+
+async def fresh_store(path: Path, email_key: str, *, demo: bool = True) -> str:
+    """A migrated SQLite database at `path`, with the demo data unless told otherwise."""
+    url = f"sqlite:///{path}"
+    await upgrade_async(url)
+    if demo:
+        engine = create_engine(url)
+        try:
+            await load_data(Catalog(engine, EmailCipher([email_key])), read_data_file(DEMO_DATA))
+        finally:
+            await engine.dispose()
+    return url
+
+
+def demo_apps(**overrides: Any) -> tuple[AppConfig, ...]:
+    return tuple(app.model_copy(update=overrides) for app in read_apps_file(DEMO_APPS))
+
+
+@pytest.fixture
+def legacy_server(
+    aiohttp_server: Callable[..., Awaitable[TestServer]], tmp_path: Path, email_key: str
+) -> ServerFactory:
+    """Start a legacy stand-in (a bridge on the local target, own database) on port 0."""
+    count = 0
+
+    async def start(**overrides: Any) -> TestServer:
+        nonlocal count
+        count += 1
+        url = await fresh_store(tmp_path / f"legacy-{count}.db", email_key)
+        values: dict[str, Any] = {
+            "database_url": url,
+            "apps": demo_apps(),
+            "email_keys": (email_key,),
+        }
+        values.update(overrides)
+        app = create_app(Settings(**values), registry=CollectorRegistry(), clock=FixedClock())
+        return await aiohttp_server(app)
+
+    return start
+
+
+def write_policy(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def routed_bridge(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+    tmp_path: Path,
+    email_key: str,
+    registry: CollectorRegistry,
+) -> Callable[..., Awaitable[TestClient[Any, Any]]]:
+    """Start the bridge under test: demo apps with `legacy_base_url`, a policy file, own store."""
+
+    async def start(
+        legacy_url: str | None, policy: dict[str, Any] | None, **overrides: Any
+    ) -> TestClient[Any, Any]:
+        url = await fresh_store(tmp_path / "bridge.db", email_key)
+        values: dict[str, Any] = {
+            "database_url": url,
+            "apps": demo_apps(legacy_base_url=legacy_url),
+            "email_keys": (email_key,),
+            "policy_file": (
+                write_policy(tmp_path / "policy.yaml", policy) if policy is not None else None
+            ),
+        }
+        values.update(overrides)
+        app = create_app(Settings(**values), registry=registry, clock=FixedClock())
+        return await aiohttp_client(app)
+
+    return start
+
+
+def base_url(server: TestServer) -> str:
+    return str(server.make_url("")).rstrip("/")
+
+
+def echo_app(
+    seen: list[web.Request], body: bytes = b"plain answer", content_type: str = "text/x-legacy"
+) -> web.Application:
+    """An upstream that records every request it gets and answers 202 with `body`."""
+
+    async def record(request: web.Request) -> web.Response:
+        await request.read()
+        seen.append(request)
+        return web.Response(body=body, status=202, headers={"Content-Type": content_type})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    return app
