@@ -8,7 +8,9 @@ Quirks handled:
 - `between` is two comma-separated dates; `before` and `after` one date each (the seed's
   text for `after` says "before": read as a typo). All bounds are exclusive, except that a
   date without a time as the upper end of `between` covers that whole day.
-- Dates are `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or ISO 8601; without a zone they are UTC.
+- Dates are `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or ISO 8601; without a zone they are UTC,
+  with one they are converted to UTC (the store compares UTC wall-clock times).
+- Numbers are ASCII digits only: `int()` would accept other Unicode digits, or fail on some.
 - Anything malformed is `argument_error` naming the parameter.
 """
 
@@ -31,10 +33,10 @@ def order_filter_from_query(query: Mapping[str, str]) -> OrderFilter:
         parts = query["between"].split(",")
         if len(parts) != 2:
             _fail("between", "must be two comma-separated dates")
-        after = _date("between", parts[0]) - timedelta(microseconds=1)
+        after = _shifted("between", _date("between", parts[0]), -timedelta(microseconds=1))
         before = _date("between", parts[1])
         if _is_date_only(parts[1]):
-            before += timedelta(days=1)
+            before = _shifted("between", before, timedelta(days=1))
     if "after" in query:
         after = _latest(after, _date("after", query["after"]))
     if "before" in query:
@@ -55,7 +57,7 @@ def _latest(current: datetime | None, bound: datetime) -> datetime:
 def _positive(name: str, raw: str | None, default: int, maximum: int | None) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
         _fail(name, "must be a positive integer")
     value = int(raw)
     if maximum is not None and value > maximum:
@@ -73,7 +75,15 @@ def _date(name: str, raw: str) -> datetime:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         _fail(name, f"has a malformed date {text[:40]!r}")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _shifted(name: str, moment: datetime, delta: timedelta) -> datetime:
+    """Move a bound; a date at the very edge of the calendar is refused, not a crash."""
+    try:
+        return moment + delta
+    except OverflowError:
+        _fail(name, "has a date out of range")
 
 
 def _fail(name: str, reason: str) -> NoReturn:
