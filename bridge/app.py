@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -17,10 +18,12 @@ from bridge.crypto import EmailCipher
 from bridge.health import ENGINE, add_health_routes
 from bridge.legacy.auth import AppDirectory
 from bridge.legacy.cutover import CUTOVER, Cutover
+from bridge.legacy.idempotent import IDEMPOTENCY
 from bridge.legacy.middleware import error_middleware
 from bridge.legacy.routes import APPS, SERVICE, add_routes
 from bridge.observability.metrics import Metrics
 from bridge.observability.middleware import METRICS, observe_middleware
+from bridge.orders.idempotency import Idempotency, reap_periodically
 from bridge.orders.outbox_sender import OutboxSender, SenderPolicy, SmtpTransport
 from bridge.orders.service import OrderService
 from bridge.policy_source import PolicyReloader, PolicySource
@@ -29,6 +32,7 @@ from bridge.settings import Settings, SmtpSettings
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
 from bridge.store.history import raise_order_id_floor
+from bridge.store.idempotency import IdempotencyStore
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from bridge.store.outbox import Outbox
@@ -72,6 +76,7 @@ def _store_context(
         engine = create_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
             sqlite_synchronous=settings.sqlite_synchronous,
         )
         catalog = Catalog(engine, cipher)
@@ -79,7 +84,20 @@ def _store_context(
         local = LocalBackend(catalog, LocalEngineStore(engine, ledger, on_enqueued=wakeup.set))
         app[ENGINE] = engine
         app[SERVICE] = OrderService({Target.LOCAL: local}, ledger, catalog, clock)
+        app[IDEMPOTENCY] = Idempotency(
+            IdempotencyStore(engine),
+            ledger,
+            clock,
+            ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+            wait=timedelta(seconds=settings.idempotency_wait_seconds),
+        )
+        stop_reaper = asyncio.Event()
+        reaper = asyncio.create_task(
+            reap_periodically(app[IDEMPOTENCY], settings.idempotency_reap_seconds, stop_reaper)
+        )
         yield
+        stop_reaper.set()
+        await reaper
         await engine.dispose()
 
     return store

@@ -136,7 +136,11 @@ class Settings(BaseSettings):
     port: int = 8080
     database_url: str = "sqlite:///orders-bridge.db"
     db_pool_size: int = Field(default=5, gt=0)
+    db_max_overflow: int = Field(default=5, ge=0)
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    idempotency_ttl_seconds: int = Field(default=86400, gt=0)
+    idempotency_wait_seconds: float = Field(default=10.0, gt=0)
+    idempotency_reap_seconds: float = Field(default=300.0, gt=0)
     config_file: Path | None = None
     apps: tuple[AppConfig, ...] = ()
     email_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,9 @@ from bridge.dataload import load_data, read_data_file
 from bridge.settings import Settings, read_apps_file
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
-from bridge.store.migrate import upgrade_async
 from tests.clocks import ManualClock
 from tests.contract import Contract, read_document
+from tests.engines import ENGINES, PostgresServer, postgres_url, sqlite_database
 from tests.legacy_api import LegacyApi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,12 +45,52 @@ def email_key() -> str:
     return Fernet.generate_key().decode()
 
 
+POSTGRES = PostgresServer(postgres_url())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_engines` run once on SQLite and once on PostgreSQL."""
+    marked = metafunc.definition.get_closest_marker("both_engines") is not None
+    if marked and "engine_name" in metafunc.fixturenames:
+        metafunc.parametrize("engine_name", ENGINES)
+
+
 @pytest.fixture
-async def database_url(tmp_path: Path) -> str:
-    """A fresh, migrated SQLite database for one test."""
-    url = f"sqlite:///{tmp_path / 'bridge.db'}"
-    await upgrade_async(url)
-    return url
+def engine_name() -> str:
+    """The store engine of a test: SQLite, unless the test is marked `both_engines`."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def database_url(engine_name: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test (tests/engines.py)."""
+    async for url in _fresh_database(engine_name, tmp_path, migrated=True):
+        yield url
+
+
+@pytest.fixture
+async def empty_database_url(engine_name: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database with no schema at all, for migration tests."""
+    async for url in _fresh_database(engine_name, tmp_path, migrated=False):
+        yield url
+
+
+async def _fresh_database(
+    engine_name: str, directory: Path, *, migrated: bool
+) -> AsyncIterator[str]:
+    if engine_name == "sqlite":
+        yield await sqlite_database(directory, migrated=migrated)
+        return
+    url = await POSTGRES.create(migrated=migrated)
+    yield url
+    await POSTGRES.drop(url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_template() -> Iterator[None]:
+    """Drop the session's migrated PostgreSQL template database when the session ends."""
+    yield
+    asyncio.run(POSTGRES.drop_template())
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import orjson
@@ -11,6 +12,7 @@ from bridge.canonical import CustomerRef, ErrorCode, OrderRef
 from bridge.errors import RequestError, RuleError
 from bridge.legacy.auth import AppDirectory
 from bridge.legacy.cutover import ROUTED_APP, routed
+from bridge.legacy.idempotent import respond_once
 from bridge.legacy.openapi import add_document_route
 from bridge.legacy.responses import json_response
 from bridge.observability.context import APP_NAME, OPERATION, TARGET
@@ -91,10 +93,11 @@ async def create_order(request: web.Request) -> web.Response:
     raw_offer = request.match_info["offer_id"]
     if not _is_id(raw_offer):
         raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
-    command = place_order_from_wire(
-        await _json_body(request), _customer_ref(request), int(raw_offer)
+    body = await _json_body(request)
+    command = place_order_from_wire(body, _customer_ref(request), int(raw_offer))
+    return await respond_once(
+        request, app, "create_order", body, partial(service.create, app, command)
     )
-    return json_response(ok_order(await service.create(app, command)))
 
 
 @routed(Operation.LIST_ORDERS)
@@ -119,5 +122,8 @@ async def update_order_status(request: web.Request) -> web.Response:
     else:
         name = "external_order_id"
         ref = OrderRef(external_id=_bounded(request.match_info[name], name))
-    status = requested_status_from_wire(await _json_body(request))
-    return json_response(ok_order(await service.update_status(app, ref, status)))
+    body = await _json_body(request)
+    status = requested_status_from_wire(body)
+    return await respond_once(
+        request, app, "update_order_status", body, partial(service.update_status, app, ref, status)
+    )

@@ -27,6 +27,7 @@ from bridge.orders.address import validate_address
 from bridge.orders.review import decide
 from bridge.settings import AppConfig
 from bridge.store.catalog import Catalog
+from bridge.store.idempotency import KeyClaim
 from bridge.store.ledger import Ledger
 
 TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
@@ -50,7 +51,9 @@ class OrderService:
         self._catalog = catalog
         self._clock = clock
 
-    async def create(self, app: AppConfig, command: PlaceOrder) -> Order:
+    async def create(
+        self, app: AppConfig, command: PlaceOrder, claim: KeyClaim | None = None
+    ) -> Order:
         backend = self._backends[app.target]
         customer = await self._registered_customer(backend, app, command.customer)
         offer = await backend.get_offer(app.name, command.offer_id)
@@ -75,7 +78,7 @@ class OrderService:
             external_id=command.external_id,
             created_at=now,
         )
-        order = await backend.purchase(purchase)
+        order = await backend.purchase(purchase, claim)
         return await self._with_points(app, backend, customer, order)
 
     async def list(self, app: AppConfig, ref: CustomerRef, selection: OrderFilter) -> list[Order]:
@@ -95,7 +98,9 @@ class OrderService:
             raise RuleError(ErrorCode.NOT_FOUND, f"Order {order_id} was not found.")
         return await self._with_points(app, backend, customer, order)
 
-    async def update_status(self, app: AppConfig, ref: OrderRef, status: OrderStatus) -> Order:
+    async def update_status(
+        self, app: AppConfig, ref: OrderRef, status: OrderStatus, claim: KeyClaim | None = None
+    ) -> Order:
         order = await self._ledger.get(app.name, ref)
         if order is None:
             name = ref.order_id if ref.order_id is not None else repr(ref.external_id)
@@ -108,9 +113,9 @@ class OrderService:
         backend = self._backends[order.target]
         now = self._clock.now()
         if status is OrderStatus.APPROVED:
-            updated = await backend.approve(order, now)
+            updated = await backend.approve(order, now, claim)
         else:
-            updated = await backend.reject(order, now)
+            updated = await backend.reject(order, now, claim)
         customer = await backend.resolve_customer(app.name, CustomerRef(user_id=order.customer_id))
         return await self._with_points(app, backend, customer, updated)
 

@@ -26,10 +26,14 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str = "FULL") -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 5, max_overflow: int = 5, sqlite_synchronous: str = "FULL"
+) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() != "sqlite":
-        return create_async_engine(target, pool_size=pool_size, pool_pre_ping=True)
+        return create_async_engine(
+            target, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        )
     engine = create_async_engine(target, connect_args={"timeout": 30})
     _configure_sqlite(engine, sqlite_synchronous)
     return engine

@@ -3,6 +3,9 @@
 Every money and stock change is a conditional UPDATE whose row count is checked
 (`balance >= cost`, `inventory >= quantity`); the tables' CHECK constraints are the last line
 of defence. On SQLite writers begin IMMEDIATE, so two writers never interleave.
+
+Each write may carry an idempotency `KeyClaim`: it is inserted as the transaction's first
+statement and names the order before commit, so the key and the write are one unit.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from bridge.errors import RuleError
 from bridge.store import outbox
 from bridge.store import tables as t
 from bridge.store.database import WRITE
+from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import Ledger
 
 FULFILMENT_EMAIL = "fulfilment_email"
@@ -39,11 +43,12 @@ class LocalEngineStore:
         if self._on_enqueued is not None:
             self._on_enqueued()
 
-    async def place(self, purchase: Purchase) -> Order:
+    async def place(self, purchase: Purchase, claim: KeyClaim | None = None) -> Order:
         """Debit points, take stock, write the order and its ledger entries: all or nothing."""
         async with self._engine.connect() as conn:
             conn = await conn.execution_options(**WRITE)
             async with conn.begin():
+                await _claim(conn, claim)
                 balance = await _debit(conn, purchase)
                 await _take_stock(conn, purchase)
                 order = await self._ledger.insert(conn, purchase, Target.LOCAL)
@@ -54,24 +59,28 @@ class LocalEngineStore:
                     await outbox.enqueue(
                         conn, order.app, order.id, FULFILMENT_EMAIL, purchase.created_at
                     )
+                await _attach(conn, claim, order.id)
         if order.status is OrderStatus.APPROVED:
             self._notify_enqueued()
         return order
 
-    async def approve(self, order: Order, now: datetime) -> Order:
+    async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
         async with self._engine.connect() as conn:
             conn = await conn.execution_options(**WRITE)
             async with conn.begin():
+                await _claim(conn, claim)
                 approved = await self._ledger.transition(conn, order, OrderStatus.APPROVED, now)
                 await outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
+                await _attach(conn, claim, order.id)
         self._notify_enqueued()
         return approved
 
-    async def reject(self, order: Order, now: datetime) -> Order:
+    async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
         """Reject, refund the points and restock, in one transaction."""
         async with self._engine.connect() as conn:
             conn = await conn.execution_options(**WRITE)
             async with conn.begin():
+                await _claim(conn, claim)
                 rejected = await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
                 balance = await _credit(conn, order)
                 await conn.execute(
@@ -84,7 +93,18 @@ class LocalEngineStore:
                     .values(inventory=t.offers.c.inventory + order.quantity)
                 )
                 await _record_points(conn, order, "order_refund", order.points, balance, now)
+                await _attach(conn, claim, order.id)
         return rejected
+
+
+async def _claim(conn: AsyncConnection, claim: KeyClaim | None) -> None:
+    if claim is not None:
+        await insert_claim(conn, claim)
+
+
+async def _attach(conn: AsyncConnection, claim: KeyClaim | None, order_id: int) -> None:
+    if claim is not None:
+        await attach_order(conn, claim, order_id)
 
 
 async def _debit(conn: AsyncConnection, purchase: Purchase) -> int:

@@ -1,0 +1,215 @@
+"""Idempotent writes: a retried request with the same `Idempotency-Key` gets the first answer.
+
+The contract (docs/idempotency.md):
+
+- A key is scoped to one app. The first response to a keyed write (success or a legacy
+  error from the order service) is stored with a fingerprint of the request: method, route
+  template, path parameters and canonical JSON body.
+- The same key with the same request gets the stored status and body back, marked replayed.
+- The same key with a different request is refused with `validation`.
+- A concurrent duplicate cannot place a second order: the key is claimed inside the write's
+  own transaction, so only one write can commit it; the loser waits for the winner's stored
+  response (up to `wait`), then replays it, or answers `not_available` if it is still running.
+- A request refused before the order service runs (authentication, malformed body) and an
+  internal error store nothing: nothing was written, so a retry simply runs again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import structlog
+
+from bridge.canonical import ErrorCode, Order, OrderRef
+from bridge.clock import Clock
+from bridge.errors import BridgeError, RequestError, RuleError
+from bridge.store.idempotency import (
+    DONE,
+    IdempotencyStore,
+    KeyClaim,
+    KeyTakenError,
+    StoredKey,
+)
+from bridge.store.ledger import Ledger
+
+KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+"""A key is 1 to 255 visible ASCII characters (a UUID is the usual choice)."""
+
+POLL_SECONDS = 0.02
+
+Write = Callable[[KeyClaim | None], Awaitable[Order]]
+"""The service call to make idempotent; it must record the claim with its write."""
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """What makes two keyed requests "the same request"."""
+
+    operation: str
+    method: str
+    route: str
+    params: Mapping[str, str]
+    body: Any
+
+    def fingerprint(self) -> str:
+        canonical = orjson.dumps(
+            [self.method.upper(), self.route, dict(self.params), self.body],
+            option=orjson.OPT_SORT_KEYS,
+        )
+        return hashlib.sha256(canonical).hexdigest()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A rendered answer: HTTP status and JSON body text, and whether it is a replay."""
+
+    status: int
+    body: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """How the surface renders an order and an error (the legacy surface passes its own)."""
+
+    order: Callable[[Order], Reply]
+    error: Callable[[BridgeError], Reply]
+
+
+class Idempotency:
+    def __init__(
+        self,
+        store: IdempotencyStore,
+        ledger: Ledger,
+        clock: Clock,
+        *,
+        ttl: timedelta,
+        wait: timedelta,
+    ) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._clock = clock
+        self._ttl = ttl
+        self._wait = wait
+
+    async def run(
+        self, app: str, key: str, request: WriteRequest, write: Write, render: Renderer
+    ) -> Reply:
+        """Run `write` once per (app, key); every later identical request gets its reply."""
+        if not KEY_PATTERN.fullmatch(key):
+            raise RequestError(
+                ErrorCode.ARGUMENT_ERROR,
+                "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
+                "Idempotency-Key",
+            )
+        fingerprint = request.fingerprint()
+        now = self._clock.now()
+        stored = await self._store.find(app, key, now)
+        if stored is not None:
+            return await self._replay(stored, fingerprint, render)
+        claim = KeyClaim(app, key, fingerprint, request.operation, now, now + self._ttl)
+        try:
+            order = await write(claim)
+        except KeyTakenError:
+            return await self._replay(await self._find(app, key), fingerprint, render)
+        except BridgeError as exc:
+            return await self._keep(claim, render.error(exc), None, render)
+        return await self._keep(claim, render.order(order), order.id, render)
+
+    async def reap(self) -> int:
+        """Delete expired keys; how many."""
+        return await self._store.reap(self._clock.now())
+
+    async def _keep(
+        self, claim: KeyClaim, reply: Reply, order_id: int | None, render: Renderer
+    ) -> Reply:
+        """Store our reply; if another request stored one first, replay theirs instead."""
+        other = await self._store.record(claim, reply.status, reply.body, order_id)
+        if other is None:
+            return reply
+        return await self._replay(other, claim.fingerprint, render)
+
+    async def _replay(self, stored: StoredKey, fingerprint: str, render: Renderer) -> Reply:
+        if stored.fingerprint != fingerprint:
+            raise RequestError(
+                ErrorCode.VALIDATION,
+                f"Idempotency-Key {stored.key!r} was already used for a different request "
+                f"({stored.operation}); send a new key for a new request.",
+                "Idempotency-Key",
+            )
+        settled = stored if stored.status == DONE else await self._settled(stored)
+        if settled.status == DONE and settled.response_body is not None:
+            return Reply(settled.response_status or 200, settled.response_body, replayed=True)
+        return await self._recover(settled, render)
+
+    async def _settled(self, stored: StoredKey) -> StoredKey:
+        """Wait (up to `wait`) for the request holding the key to store its response."""
+        deadline = asyncio.get_running_loop().time() + self._wait.total_seconds()
+        current = stored
+        while current.status != DONE and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(POLL_SECONDS)
+            current = await self._find(stored.app, stored.key)
+        return current
+
+    async def _recover(self, stored: StoredKey, render: Renderer) -> Reply:
+        """A key still in progress after `wait`: its writer died after commit, or is running.
+
+        If the write committed (the claim names its order), the order is rendered from the
+        ledger and stored as the key's response; otherwise the caller should retry later.
+        """
+        order = None
+        if stored.order_id is not None:
+            order = await self._ledger.get(stored.app, OrderRef(order_id=stored.order_id))
+        if order is None:
+            raise RuleError(
+                ErrorCode.NOT_AVAILABLE,
+                f"A request with Idempotency-Key {stored.key!r} is still in progress; retry later.",
+            )
+        claim = KeyClaim(
+            stored.app,
+            stored.key,
+            stored.fingerprint,
+            stored.operation,
+            stored.created_at,
+            stored.expires_at,
+        )
+        reply = await self._keep(claim, render.order(order), order.id, render)
+        return Reply(reply.status, reply.body, replayed=True)
+
+    async def _find(self, app: str, key: str) -> StoredKey:
+        stored = await self._store.find(app, key, self._clock.now())
+        if stored is None:
+            raise RuleError(
+                ErrorCode.NOT_AVAILABLE,
+                f"The request with Idempotency-Key {key!r} did not finish; retry later.",
+            )
+        return stored
+
+
+async def reap_periodically(
+    idempotency: Idempotency, interval_seconds: float, stop: asyncio.Event
+) -> None:
+    """Delete expired keys every `interval_seconds` until `stop` is set.
+
+    Stopping waits for a round in progress instead of cancelling it mid-query, so closing
+    the app never interrupts a database call. A failed round is logged and retried.
+    """
+    log = structlog.get_logger()
+    while not stop.is_set():
+        try:
+            removed = await idempotency.reap()
+        except Exception:  # a database hiccup must not stop the reaper for good
+            log.exception("idempotency_reap_failed")
+        else:
+            if removed:
+                log.info("idempotency_keys_reaped", count=removed)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval_seconds)

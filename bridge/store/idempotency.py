@@ -1,0 +1,186 @@
+"""Idempotency keys: the first response to a write, kept so that a retry gets it back.
+
+A key is claimed by inserting its row `in_progress`; the primary key `(app, key)` makes the
+claim exclusive on every engine (a concurrent duplicate's INSERT fails, or on PostgreSQL
+waits for the winner's transaction and then fails). The local engine inserts the claim as
+the first statement of the order's own transaction (`insert_claim`), so an order and its
+claim commit or roll back together. Once the response is rendered it is stored (`record`)
+and the row becomes `done`. Expired rows are deleted by `reap`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bridge.store import tables as t
+from bridge.store.database import WRITE
+from bridge.store.rows import utc
+
+IN_PROGRESS = "in_progress"
+DONE = "done"
+
+
+class KeyTakenError(Exception):
+    """Another request holds (or has finished) this idempotency key."""
+
+    def __init__(self, app: str, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} of app {app!r} is taken")
+        self.app = app
+        self.key = key
+
+
+@dataclass(frozen=True)
+class KeyClaim:
+    """What a write must record, in its own transaction, to own an idempotency key."""
+
+    app: str
+    key: str
+    fingerprint: str
+    operation: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """A key's row: `response_*` are set once the key is `done`."""
+
+    app: str
+    key: str
+    fingerprint: str
+    operation: str
+    status: str
+    response_status: int | None
+    response_body: str | None
+    order_id: int | None
+    created_at: datetime
+    expires_at: datetime
+
+
+async def insert_claim(conn: AsyncConnection, claim: KeyClaim) -> None:
+    """Claim the key inside the caller's transaction; KeyTakenError when it is not free.
+
+    Call it first in the transaction: on PostgreSQL a duplicate then waits on the key
+    before it has locked any balance or stock row.
+    """
+    try:
+        await conn.execute(sa.insert(t.idempotency_keys).values(_claim_values(claim)))
+    except sa.exc.IntegrityError as exc:
+        raise KeyTakenError(claim.app, claim.key) from exc
+
+
+async def attach_order(conn: AsyncConnection, claim: KeyClaim, order_id: int) -> None:
+    """Name the order the claimed write produced (kept for crash recovery)."""
+    keys = t.idempotency_keys.c
+    await conn.execute(
+        sa.update(t.idempotency_keys)
+        .where(keys.app == claim.app, keys.key == claim.key, keys.status == IN_PROGRESS)
+        .values(order_id=order_id)
+    )
+
+
+class IdempotencyStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def find(self, app: str, key: str, now: datetime) -> StoredKey | None:
+        """The key's row, or None when it is unknown or expired (an expired row is dropped)."""
+        keys = t.idempotency_keys.c
+        query = sa.select(t.idempotency_keys).where(keys.app == app, keys.key == key)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        if utc(row.expires_at) > now:
+            return _stored(row)
+        await self._delete_expired(
+            sa.and_(keys.app == app, keys.key == key, keys.expires_at <= now)
+        )
+        return None
+
+    async def record(
+        self, claim: KeyClaim, status: int, body: str, order_id: int | None
+    ) -> StoredKey | None:
+        """Store the response of the write that holds `claim`; the other owner's row if it lost.
+
+        If the claim row is ours (`in_progress`, same fingerprint), it becomes `done`; if
+        there is no row (the write failed and rolled its claim back), a `done` row is
+        inserted; if someone else stored a response first, theirs is returned instead.
+        """
+        keys = t.idempotency_keys.c
+        response = {"status": DONE, "response_status": status, "response_body": body}
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE)
+            async with conn.begin():
+                updated = await conn.execute(
+                    sa.update(t.idempotency_keys)
+                    .where(
+                        keys.app == claim.app,
+                        keys.key == claim.key,
+                        keys.status == IN_PROGRESS,
+                        keys.fingerprint == claim.fingerprint,
+                        _same_order(order_id),
+                    )
+                    .values(**response)
+                )
+                if updated.rowcount == 1:
+                    return None
+                values = _claim_values(claim) | response | {"order_id": order_id}
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute(sa.insert(t.idempotency_keys).values(values))
+                except sa.exc.IntegrityError:
+                    query = sa.select(t.idempotency_keys).where(
+                        keys.app == claim.app, keys.key == claim.key
+                    )
+                    return _stored((await conn.execute(query)).one())
+        return None
+
+    async def reap(self, now: datetime) -> int:
+        """Delete every expired key; the number deleted."""
+        return await self._delete_expired(t.idempotency_keys.c.expires_at <= now)
+
+    async def _delete_expired(self, condition: sa.ColumnElement[bool]) -> int:
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE)
+            async with conn.begin():
+                result = await conn.execute(sa.delete(t.idempotency_keys).where(condition))
+        return int(result.rowcount)
+
+
+def _same_order(order_id: int | None) -> sa.ColumnElement[bool]:
+    keys = t.idempotency_keys.c
+    if order_id is None:
+        return keys.order_id.is_(None)
+    return sa.or_(keys.order_id.is_(None), keys.order_id == order_id)
+
+
+def _claim_values(claim: KeyClaim) -> dict[str, object]:
+    return {
+        "app": claim.app,
+        "key": claim.key,
+        "fingerprint": claim.fingerprint,
+        "operation": claim.operation,
+        "status": IN_PROGRESS,
+        "created_at": claim.created_at,
+        "expires_at": claim.expires_at,
+    }
+
+
+def _stored(row: sa.Row[object]) -> StoredKey:
+    return StoredKey(
+        app=row.app,
+        key=row.key,
+        fingerprint=row.fingerprint,
+        operation=row.operation,
+        status=row.status,
+        response_status=row.response_status,
+        response_body=row.response_body,
+        order_id=row.order_id,
+        created_at=utc(row.created_at),
+        expires_at=utc(row.expires_at),
+    )
