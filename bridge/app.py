@@ -10,8 +10,10 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from bridge.admin import ADMIN_TOKEN, POLICY_SOURCE, add_admin_routes
+from bridge.backends.incentives import IncentivesBackend
 from bridge.backends.local import LocalBackend
 from bridge.backends.passthrough import LegacyPassthrough, passthrough_session
+from bridge.backends.protocol import Backend
 from bridge.canonical import Target
 from bridge.clock import Clock, SystemClock
 from bridge.crypto import EmailCipher
@@ -36,6 +38,7 @@ from bridge.store.idempotency import IdempotencyStore
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from bridge.store.outbox import Outbox
+from bridge.store.remote_orders import RemoteOrders
 
 MAX_BODY_BYTES = 64 * 1024
 OUTBOX_SENDER = web.AppKey("outbox_sender", OutboxSender)
@@ -83,7 +86,13 @@ def _store_context(
         ledger = Ledger(engine, cipher)
         local = LocalBackend(catalog, LocalEngineStore(engine, ledger, on_enqueued=wakeup.set))
         app[ENGINE] = engine
-        app[SERVICE] = OrderService({Target.LOCAL: local}, ledger, catalog, clock)
+        backends: dict[Target, Backend] = {Target.LOCAL: local}
+        remote = RemoteOrders(engine, ledger, Target.INCENTIVES)
+        incentives = IncentivesBackend.build(settings.apps, remote, clock)
+        if incentives is not None:
+            await incentives.open()
+            backends[Target.INCENTIVES] = incentives
+        app[SERVICE] = OrderService(backends, ledger, catalog, clock)
         app[IDEMPOTENCY] = Idempotency(
             IdempotencyStore(engine),
             ledger,
@@ -98,6 +107,8 @@ def _store_context(
         yield
         stop_reaper.set()
         await reaper
+        if incentives is not None:
+            await incentives.close()
         await engine.dispose()
 
     return store

@@ -11,6 +11,7 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import ValidationError
 
+from bridge import incentives_commands
 from bridge.app import create_app
 from bridge.crypto import EmailCipher
 from bridge.dataload import load_data, read_data_file
@@ -27,12 +28,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "generate-key":
         print(EmailCipher.generate_key())
         return 0
+    if args.command in incentives_commands.WITHOUT_SETTINGS:
+        return incentives_commands.run_without_settings(args)
     try:
         settings = Settings.from_environment()
     except (ValidationError, ValueError, OSError) as exc:
         print(f"orders-bridge: invalid configuration: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, settings.log_level)
+    if args.command in incentives_commands.COMMANDS:
+        return incentives_commands.run(args, settings)
     if args.command == "serve":
         web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
     elif args.command == "db":
@@ -51,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     load = commands.add_parser("load", help="load customers, offers and challenges from a file")
     load.add_argument("file", type=Path)
     commands.add_parser("generate-key", help="print a new email encryption key")
+    incentives_commands.add_commands(commands)
     return parser
 
 

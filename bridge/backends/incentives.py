@@ -1,0 +1,181 @@
+"""IncentivesBackend: the legacy order rules served by the Incentives APIs.
+
+Each method is one or two mapping modules (mappings/incentives/) applied around one call of
+the HTTP client. What the Incentives side has no home for stays in the bridge's ledger.
+
+A purchase never spends twice and is never guessed:
+1. the ledger row is written first, in the "unknown upstream" state (no `backend_ref`);
+2. purchase_offer carries an idempotency id derived from that row;
+3. the answer confirms the row (`backend_ref` = `user_offer_id`), or a refusal discards it;
+4. when the answer is lost (timeout, dropped connection, 5xx), the reconciler looks for the
+   purchase in the customer's wallet (get_user_offers, matched by idempotency id); if it is not
+   there, the purchase is sent again with the same idempotency id, which the upstream applies at
+   most once. If the upstream still cannot be reached, the row stays unknown, the caller gets
+   `not_available`, and the next call naming the customer settles it first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import structlog
+
+from bridge.backends.incentives_client import UpstreamClient
+from bridge.backends.incentives_tenant import Tenant
+from bridge.canonical import Customer, CustomerRef, Offer, Order, OrderStatus, Purchase
+from bridge.clock import Clock
+from bridge.errors import RuleError, UpstreamError
+from bridge.settings import AppConfig
+from bridge.store.idempotency import KeyClaim
+from bridge.store.remote_orders import RemoteOrders
+from mappings.incentives.errors import UPSTREAM_DOWN
+
+log = structlog.get_logger()
+
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f0b8c52-3f0e-4a55-9a53-0b4c1c1e7a10")
+
+
+def idempotency_id(order: Order, purpose: str) -> str:
+    """A stable id for one upstream write of one ledger order (`purchase`, `refund`)."""
+    name = f"{order.app}:{order.id}:{order.created_at.isoformat()}:{purpose}"
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, name))
+
+
+class IncentivesBackend:
+    def __init__(self, tenants: Sequence[Tenant], orders: RemoteOrders, clock: Clock) -> None:
+        self._tenants = {tenant.app: tenant for tenant in tenants}
+        self._orders = orders
+        self._clock = clock
+
+    @classmethod
+    def build(
+        cls, apps: Sequence[AppConfig], orders: RemoteOrders, clock: Clock
+    ) -> IncentivesBackend | None:
+        """One tenant per app with an `incentives` block; None when no app has one."""
+        tenants = Tenant.build_all(apps, clock)
+        return cls(tenants, orders, clock) if tenants else None
+
+    def _clients(self) -> list[UpstreamClient]:
+        """Each upstream once, however many apps share it."""
+        clients = {}
+        for tenant in self._tenants.values():
+            clients[tenant.client.base_url] = tenant.client
+            clients[tenant.core_client.base_url] = tenant.core_client
+        return list(clients.values())
+
+    async def open(self) -> None:
+        for client in self._clients():
+            await client.open()
+
+    async def close(self) -> None:
+        for client in self._clients():
+            await client.close()
+
+    def _tenant(self, app: str) -> Tenant:
+        return self._tenants[app]
+
+    async def resolve_customer(self, app: str, ref: CustomerRef) -> Customer | None:
+        """The Core lookup (cached); the customer's unsettled purchases are settled first."""
+        tenant = self._tenant(app)
+        customer = await tenant.customer(ref)
+        if customer is not None:
+            await self._settle_customer(tenant, customer)
+        return customer
+
+    async def get_offer(self, app: str, offer_id: int) -> Offer | None:
+        return await self._tenant(app).offer(offer_id, self._clock.now())
+
+    async def purchase(self, purchase: Purchase, claim: KeyClaim | None = None) -> Order:
+        tenant = self._tenant(purchase.app)
+        order = await self._orders.open(purchase, claim)
+        try:
+            ref = await self._place(tenant, order)
+        except RuleError:
+            await self._orders.discard(order)
+            raise
+        if ref is None:
+            raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url)
+        await self._orders.confirm(order, ref, purchase.created_at, claim)
+        if order.status is OrderStatus.APPROVED:
+            await self._redeem_after_purchase(tenant, ref)
+        return order
+
+    async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
+        tenant = self._tenant(order.app)
+        await tenant.redeem(await self._settled_ref(tenant, order))
+        return await self._orders.transition(order, OrderStatus.APPROVED, now, claim)
+
+    async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
+        """Revoke the reward, then refund the points (both idempotent), then record it."""
+        tenant = self._tenant(order.app)
+        await tenant.revoke(await self._settled_ref(tenant, order))
+        await tenant.refund(order, idempotency_id(order, "refund"))
+        return await self._orders.transition(order, OrderStatus.REJECTED, now, claim)
+
+    async def balance(self, customer: Customer) -> int:
+        return await self._tenant(customer.app).balance(customer.id)
+
+    async def _place(self, tenant: Tenant, order: Order) -> str | None:
+        """The purchase's user_offer_id; None when its outcome is still unknown."""
+        try:
+            return await tenant.purchase(order, idempotency_id(order, "purchase"))
+        except RuleError:
+            raise
+        except UpstreamError:
+            log.warning("purchase_outcome_lost", app=order.app, order_id=order.id)
+        return await self._settle(tenant, order)
+
+    async def _settle(self, tenant: Tenant, order: Order) -> str | None:
+        """Find a purchase in the wallet, else send it again (same idempotency id)."""
+        key = idempotency_id(order, "purchase")
+        try:
+            found = await tenant.find_in_wallet(order.customer_id, key)
+            if found is not None:
+                log.info("purchase_reconciled", app=order.app, order_id=order.id, via="wallet")
+                return found
+            ref = await tenant.purchase(order, key)
+        except RuleError:
+            raise
+        except UpstreamError:
+            log.warning("purchase_left_unknown", app=order.app, order_id=order.id)
+            return None
+        log.info("purchase_reconciled", app=order.app, order_id=order.id, via="resend")
+        return ref
+
+    async def _settle_customer(self, tenant: Tenant, customer: Customer) -> None:
+        """Settle this customer's purchases left unknown by an earlier call.
+
+        Rows younger than one call timeout may belong to a purchase still in flight; they are
+        left to that call.
+        """
+        cutoff = self._clock.now() - timedelta(seconds=tenant.config.total_timeout_seconds)
+        for order in await self._orders.unknown(customer.app, customer.id):
+            if order.created_at > cutoff:
+                continue
+            try:
+                ref = await self._settle(tenant, order)
+            except RuleError:
+                await self._orders.discard(order)
+                continue
+            if ref is not None:
+                await self._orders.confirm(order, ref, self._clock.now(), None)
+
+    async def _settled_ref(self, tenant: Tenant, order: Order) -> str:
+        """The order's user_offer_id, settling an unknown purchase first."""
+        ref = await self._orders.backend_ref(order.id)
+        if ref is not None:
+            return ref
+        ref = await self._settle(tenant, order)
+        if ref is None:
+            raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url)
+        await self._orders.confirm(order, ref, self._clock.now(), None)
+        return ref
+
+    async def _redeem_after_purchase(self, tenant: Tenant, ref: str) -> None:
+        """An order approved at once is fulfilled at once; a failure is logged, not fatal."""
+        try:
+            await tenant.redeem(ref)
+        except (RuleError, UpstreamError) as exc:
+            log.warning("upstream_redeem_failed", user_offer_id=ref, code=exc.code.value)

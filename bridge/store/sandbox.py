@@ -1,0 +1,162 @@
+"""The Incentives sandbox's store: the local engine's tables seen as Incentives objects.
+
+A sandbox purchase is a local-engine order (status `pending_approval` = issued, `approved` =
+redeemed, `rejected` = revoked) whose `external_id` is the purchase's idempotency id, so a
+repeated purchase finds the first one. Deposits are kept in a sandbox-only table (created on
+start, not part of the bridge's schema) keyed by their idempotency id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.canonical import (
+    ErrorCode,
+    Offer,
+    Order,
+    OrderRef,
+    OrderStatus,
+    Purchase,
+)
+from bridge.crypto import EmailCipher
+from bridge.errors import RuleError
+from bridge.store import tables as t
+from bridge.store.catalog import Catalog
+from bridge.store.database import WRITE
+from bridge.store.ledger import Ledger
+from bridge.store.local_engine import LocalEngineStore
+from bridge.store.rows import offer_from_row, order_from_row
+
+sandbox_metadata = sa.MetaData()
+
+deposits = sa.Table(
+    "sandbox_deposits",
+    sandbox_metadata,
+    sa.Column("app", sa.String(64), primary_key=True),
+    sa.Column("idempotency_id", sa.String(64), primary_key=True),
+    sa.Column("customer_id", sa.String(255), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("created_at", t.UtcDateTime, nullable=False),
+)
+
+
+class SandboxStore:
+    def __init__(self, engine: AsyncEngine, cipher: EmailCipher) -> None:
+        self._engine = engine
+        self.catalog = Catalog(engine, cipher)
+        self._ledger = Ledger(engine, cipher)
+        self._engine_store = LocalEngineStore(engine, self._ledger)
+
+    async def create_tables(self) -> None:
+        async with self._engine.begin() as conn:
+            await conn.run_sync(sandbox_metadata.create_all)
+
+    async def offers(self, app: str) -> list[Offer]:
+        query = sa.select(t.offers).where(t.offers.c.app == app).order_by(t.offers.c.id)
+        async with self._engine.connect() as conn:
+            return [offer_from_row(row) for row in (await conn.execute(query)).all()]
+
+    async def purchase_by_key(self, app: str, idempotency_id: str) -> Order | None:
+        return await self._ledger.get(app, OrderRef(external_id=idempotency_id))
+
+    async def place(self, purchase: Purchase) -> Order:
+        """Spend and issue in one transaction; a concurrent duplicate gets the first order."""
+        try:
+            return await self._engine_store.place(purchase)
+        except RuleError as exc:
+            existing = await self.purchase_by_key(purchase.app, purchase.external_id or "")
+            if exc.code is ErrorCode.VALIDATION and existing is not None:
+                return existing
+            raise
+
+    async def order(self, app: str, order_id: int) -> Order | None:
+        return await self._ledger.get(app, OrderRef(order_id=order_id))
+
+    async def wallet(
+        self, app: str, customer_id: str, skip: int, take: int
+    ) -> tuple[list[Order], int]:
+        """Issued and redeemed (not revoked) offers, oldest first, and how many there are."""
+        where = (
+            t.orders.c.app == app,
+            t.orders.c.customer_id == customer_id,
+            t.orders.c.status != OrderStatus.REJECTED.value,
+        )
+        page = sa.select(t.orders).where(*where).order_by(t.orders.c.id).offset(skip).limit(take)
+        count = sa.select(sa.func.count()).where(*where)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(page)).all()
+            total = int((await conn.execute(count)).scalar() or 0)
+        return [order_from_row(row) for row in rows], total
+
+    async def redeem(self, order: Order, now: datetime) -> None:
+        """Issued -> redeemed; redeeming twice is fine, a revoked offer cannot be redeemed."""
+        if order.status is OrderStatus.APPROVED:
+            return
+        await self._set_status(order, OrderStatus.APPROVED, now)
+
+    async def revoke(self, order: Order, now: datetime) -> None:
+        """Take the offer back and restock it (points come back by a separate deposit)."""
+        if order.status is OrderStatus.REJECTED:
+            return
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE)
+            async with conn.begin():
+                await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
+                await conn.execute(
+                    sa.update(t.offers)
+                    .where(
+                        t.offers.c.app == order.app,
+                        t.offers.c.id == order.offer_id,
+                        t.offers.c.inventory.is_not(None),
+                    )
+                    .values(inventory=t.offers.c.inventory + order.quantity)
+                )
+
+    async def _set_status(self, order: Order, status: OrderStatus, now: datetime) -> None:
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE)
+            async with conn.begin():
+                await self._ledger.transition(conn, order, status, now)
+
+    async def deposit(
+        self, app: str, customer_id: str, amount: int, idempotency_id: str, now: datetime
+    ) -> None:
+        """Credit points once per idempotency id."""
+        accounts = t.points_accounts.c
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE)
+            async with conn.begin():
+                seen = sa.select(sa.func.count()).where(
+                    deposits.c.app == app, deposits.c.idempotency_id == idempotency_id
+                )
+                if (await conn.execute(seen)).scalar():
+                    return
+                await conn.execute(
+                    sa.insert(deposits).values(
+                        app=app,
+                        idempotency_id=idempotency_id,
+                        customer_id=customer_id,
+                        amount=amount,
+                        created_at=now,
+                    )
+                )
+                balance = await conn.execute(
+                    sa.update(t.points_accounts)
+                    .where(accounts.app == app, accounts.customer_id == customer_id)
+                    .values(balance=accounts.balance + amount)
+                    .returning(accounts.balance)
+                )
+                await conn.execute(
+                    sa.insert(t.points_ledger).values(
+                        app=app,
+                        customer_id=customer_id,
+                        order_id=None,
+                        kind="deposit",
+                        points=amount,
+                        balance_after=int(balance.scalar_one()),
+                        created_at=now,
+                    )
+                )

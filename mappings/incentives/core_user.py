@@ -1,0 +1,72 @@
+"""Core customer lookup: who is this customer, by SessionM id or by external id.
+
+GET /priv/v1/apps/{api_key}/users/{user_id}
+GET /priv/v1/apps/{api_key}/external/users/{external_id}
+
+The legacy Core API stays in service after the migration (DESIGN.md section 3): it is the only
+place an external id becomes a `user.id`. It answers in the legacy envelope,
+`{"status":"ok","user":{...}}`, with legacy Basic auth (api key and secret), not Connect's.
+
+Quirks handled:
+- A customer is registered when `registered_at` is present (absent for unregistered ones).
+- `country` is upper-cased (the legacy API is not consistent about case).
+- Only the fields the legacy order rules need are read; the rest is ignored.
+
+Assumption (not public): the lookup by SessionM id answers like the external-id lookup; the
+bridge uses it to learn `registered` and `country` for the order rules.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from bridge.mapping import Converter, Mapping, computed, rename
+from mappings.incentives.wire import Frozen, Received
+
+PATH_BY_ID = "/priv/v1/apps/{api_key}/users/{user_id}"
+PATH_BY_EXTERNAL_ID = "/priv/v1/apps/{api_key}/external/users/{external_id}"
+
+
+class UserWire(Received):
+    id: str
+    external_id: str | None = None
+    email: str | None = None
+    country: str | None = None
+    registered_at: str | None = None
+
+
+class CoreUserWire(Received):
+    user: UserWire
+
+
+class CoreUser(Frozen):
+    user_id: str
+    external_id: str | None
+    registered: bool
+    email: str | None
+    country: str | None
+
+
+def is_registered(source: BaseModel) -> bool:
+    """A customer is registered when Core gives a `registered_at` date."""
+    assert isinstance(source, CoreUserWire)
+    return source.user.registered_at is not None
+
+
+UPPER = Converter("upper case", str.upper)
+
+REQUEST = None  # the request is the path alone
+
+RESPONSE = Mapping(
+    module=__name__,
+    direction="response: Core user -> canonical",
+    source=CoreUserWire,
+    target=CoreUser,
+    fields=(
+        rename("user_id", "user.id"),
+        rename("external_id", "user.external_id"),
+        computed("registered", is_registered, reads=("user.registered_at",)),
+        rename("email", "user.email"),
+        rename("country", "user.country", UPPER),
+    ),
+)

@@ -1,0 +1,137 @@
+"""get_reward_store_offers: the reward-store catalog, for offer names, prices and dates.
+
+POST /offers/api/2.0/offers/rewardstores/get_reward_store_offers
+
+Quirks handled:
+- Pages with `skip`/`take` (at most 1000 per page); the total is `total_rows`.
+- The logo is the first `offer_details.media[].uri`; an offer without media has no logo.
+- Legacy-only facts (offer type, physical, contest, review) have no home upstream: they come
+  from the app's id map, not from this call.
+
+Assumptions (not public):
+- `offer_details.internal_name` carries the legacy offer id as `legacy:<id>`; this is the
+  documented rule `orders-bridge sync-offers` matches by.
+- An offer is on sale between `start_date` and `end_date` (either may be absent).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from bridge.mapping import Mapping, computed, each, rename, same
+from mappings.incentives.wire import ISO_DATETIME, Emitted, Frozen, Received
+
+PATH = "/offers/api/2.0/offers/rewardstores/get_reward_store_offers"
+MAX_TAKE = 1000
+
+
+class CatalogCall(Frozen):
+    retailer_id: str
+    culture: str
+    reward_store_ids: tuple[str, ...]
+    skip: int
+    take: int
+
+
+class CatalogRequestWire(Emitted):
+    retailer_id: str
+    reward_store_ids: tuple[str, ...]
+    skip: int
+    take: int
+    culture: str
+
+
+class MediaWire(Received):
+    uri: str
+
+
+class OfferDetailsWire(Received):
+    internal_name: str | None = None
+    title: str
+    description: str | None = None
+    media: tuple[MediaWire, ...] = ()
+
+
+class StoreOfferWire(Received):
+    id: str
+    root_offer_id: str | None = None
+    reward_store_id: str
+    price: int
+    start_date: str | None = None
+    end_date: str | None = None
+    offer_details: OfferDetailsWire
+
+
+class CatalogPayloadWire(Received):
+    reward_store_offers: tuple[StoreOfferWire, ...] = ()
+    total_rows: int = 0
+
+
+class StoreOffer(Frozen):
+    reward_store_offer_id: str
+    reward_store_id: str
+    points: int
+    name: str
+    description: str | None
+    logo: str | None
+    internal_name: str | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+class CatalogPage(Frozen):
+    offers: tuple[StoreOffer, ...]
+    total: int
+
+
+def first_media_uri(source: BaseModel) -> str | None:
+    """The logo is the first media item's URI, if the offer has media at all."""
+    assert isinstance(source, StoreOfferWire)
+    media = source.offer_details.media
+    return media[0].uri if media else None
+
+
+REQUEST = Mapping(
+    module=__name__,
+    direction="request: canonical -> Incentives",
+    source=CatalogCall,
+    target=CatalogRequestWire,
+    fields=(
+        same("retailer_id"),
+        same("reward_store_ids"),
+        same("skip"),
+        same("take"),
+        same("culture"),
+    ),
+)
+
+OFFER = Mapping(
+    module=__name__,
+    direction="response item: reward store offer -> canonical",
+    source=StoreOfferWire,
+    target=StoreOffer,
+    fields=(
+        rename("reward_store_offer_id", "id"),
+        same("reward_store_id"),
+        rename("points", "price"),
+        rename("name", "offer_details.title"),
+        rename("description", "offer_details.description"),
+        computed("logo", first_media_uri, reads=("offer_details.media",)),
+        rename("internal_name", "offer_details.internal_name"),
+        rename("starts_at", "start_date", ISO_DATETIME),
+        rename("ends_at", "end_date", ISO_DATETIME),
+    ),
+)
+
+RESPONSE = Mapping(
+    module=__name__,
+    direction="response: Incentives -> canonical",
+    source=CatalogPayloadWire,
+    target=CatalogPage,
+    fields=(
+        each("offers", "reward_store_offers", OFFER),
+        rename("total", "total_rows"),
+    ),
+)

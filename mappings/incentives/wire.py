@@ -1,0 +1,66 @@
+"""Shared pieces of the Incentives wire format: model bases, the envelope, date converters.
+
+Assumptions (client code, not documented):
+- The envelope is `{"status":"ok","payload":{...}}`; an error is
+  `{"status":"error","errors":{"code","type","message"},"payload":null}`.
+- Dates are ISO-8601 UTC; .NET emits seven fractional digits, which Python cannot parse as is,
+  so they are cut to six on the way in and padded to seven on the way out.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from bridge.mapping import Converter
+
+
+class Frozen(BaseModel):
+    """The canonical side of a call: what the backend hands over or gets back."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Emitted(BaseModel):
+    """A body the bridge sends upstream: strict, so no stray field can leak out."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Received(BaseModel):
+    """A payload the bridge receives: tolerant of fields it does not know."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ErrorDetail(Received):
+    code: str | None = None
+    type: str | None = None
+    message: str | None = None
+
+
+class Envelope(Received):
+    status: str
+    payload: Any = None
+    errors: ErrorDetail | None = None
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_datetime(text: str) -> datetime:
+    """ISO-8601 (any fraction length, `Z` or an offset) -> aware UTC datetime."""
+    parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip()).replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def format_datetime(value: datetime) -> str:
+    """Aware datetime -> `2026-01-20T13:04:45.1234560Z` (.NET's seven fractional digits)."""
+    utc = value.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond:06d}0Z"
+
+
+ISO_DATETIME = Converter("ISO-8601 UTC", parse_datetime, format_datetime)
