@@ -1,0 +1,141 @@
+"""The local engine's money and stock paths and their last lines of defence, on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bridge.canonical import OrderStatus, Purchase
+from bridge.crypto import EmailCipher
+from bridge.errors import RuleError
+from bridge.store import tables as t
+from bridge.store.catalog import Catalog
+from bridge.store.database import WRITE, create_engine
+from bridge.store.idempotency import IdempotencyStore, KeyClaim, KeyTakenError
+from bridge.store.ledger import Ledger
+from bridge.store.local_engine import LocalEngineStore
+from tests.clocks import SEED_CREATED_AT
+
+pytestmark = pytest.mark.both_engines
+
+
+@dataclass
+class Store:
+    engine: AsyncEngine
+    catalog: Catalog
+    local: LocalEngineStore
+
+
+@pytest.fixture
+async def store(database_url: str, email_key: str, demo_data: None) -> AsyncIterator[Store]:
+    engine = create_engine(database_url)
+    cipher = EmailCipher([email_key])
+    yield Store(engine, Catalog(engine, cipher), LocalEngineStore(engine, Ledger(engine, cipher)))
+    await engine.dispose()
+
+
+async def purchase(store: Store, quantity: int = 1, customer: str = "demo-user-1") -> Purchase:
+    buyer = await store.catalog.customer("demo", customer)
+    offer = await store.catalog.offer("demo", 1)
+    assert buyer is not None
+    assert offer is not None
+    return Purchase(
+        app="demo",
+        customer=buyer,
+        offer=offer,
+        quantity=quantity,
+        points=offer.points * quantity,
+        status=OrderStatus.APPROVED,
+        email=None,
+        ip=None,
+        shipping_address=None,
+        challenge_id=None,
+        external_id=None,
+        created_at=SEED_CREATED_AT,
+    )
+
+
+def claim(key: str = "k-1", days: int = 1) -> KeyClaim:
+    expires = SEED_CREATED_AT + timedelta(days=days)
+    return KeyClaim("demo", key, "f" * 64, "create_order", SEED_CREATED_AT, expires)
+
+
+async def write(engine: AsyncEngine, statement: sa.Executable) -> None:
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(**WRITE)
+        async with conn.begin():
+            await conn.execute(statement)
+
+
+async def count(engine: AsyncEngine, table: sa.Table) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
+
+
+async def test_a_negative_balance_is_refused_by_the_schema(store: Store) -> None:
+    with pytest.raises(sa.exc.IntegrityError):
+        await write(store.engine, sa.update(t.points_accounts).values(balance=-1))
+
+
+async def test_negative_stock_is_refused_by_the_schema(store: Store) -> None:
+    with pytest.raises(sa.exc.IntegrityError):
+        await write(store.engine, sa.update(t.offers).values(inventory=-1))
+
+
+async def test_an_unknown_key_status_is_refused_by_the_schema(store: Store) -> None:
+    row = {"app": "demo", "key": "k", "fingerprint": "f", "operation": "create_order"}
+    row |= {"status": "weird", "created_at": SEED_CREATED_AT, "expires_at": SEED_CREATED_AT}
+    with pytest.raises(sa.exc.IntegrityError):
+        await write(store.engine, sa.insert(t.idempotency_keys).values(row))
+
+
+async def test_a_done_key_without_a_response_is_refused_by_the_schema(store: Store) -> None:
+    row = {"app": "demo", "key": "k", "fingerprint": "f", "operation": "create_order"}
+    row |= {"status": "done", "created_at": SEED_CREATED_AT, "expires_at": SEED_CREATED_AT}
+    with pytest.raises(sa.exc.IntegrityError):
+        await write(store.engine, sa.insert(t.idempotency_keys).values(row))
+
+
+async def test_concurrent_debits_never_overspend(store: Store) -> None:
+    # demo-user-1 has 10000 points; each order costs 100 x 25 = 2500, so exactly 4 fit
+    attempts = [store.local.place(await purchase(store, quantity=25)) for _ in range(12)]
+    results = await asyncio.gather(*attempts, return_exceptions=True)
+    placed = [result for result in results if not isinstance(result, BaseException)]
+    refused = [result for result in results if isinstance(result, RuleError)]
+    assert (len(placed), len(refused)) == (4, 8)
+    assert await store.catalog.balance("demo", "demo-user-1") == 0
+
+
+async def test_a_key_is_claimed_by_one_write_only(store: Store) -> None:
+    await store.local.place(await purchase(store), claim())
+    with pytest.raises(KeyTakenError):
+        await store.local.place(await purchase(store), claim())
+    assert await count(store.engine, t.orders) == 1
+
+
+async def test_a_claim_names_its_order(store: Store) -> None:
+    order = await store.local.place(await purchase(store), claim())
+    stored = await IdempotencyStore(store.engine).find("demo", "k-1", SEED_CREATED_AT)
+    assert stored is not None
+    assert stored.order_id == order.id
+
+
+async def test_a_refused_write_releases_its_claim(store: Store) -> None:
+    with pytest.raises(RuleError):
+        await store.local.place(await purchase(store, quantity=101), claim())
+    assert await IdempotencyStore(store.engine).find("demo", "k-1", SEED_CREATED_AT) is None
+    assert await store.catalog.balance("demo", "demo-user-1") == 10000
+
+
+async def test_the_reaper_keeps_live_keys(store: Store) -> None:
+    await store.local.place(await purchase(store), claim("old"))
+    await store.local.place(await purchase(store), claim("new", days=3))
+    removed = await IdempotencyStore(store.engine).reap(SEED_CREATED_AT + timedelta(days=2))
+    assert removed == 1
+    assert await count(store.engine, t.idempotency_keys) == 1
