@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.crypto import EmailCipher
+from bridge.dataload import DataFile, load_data
 from bridge.settings import AppConfig, read_apps_file
+from bridge.store.catalog import Catalog
+from bridge.store.database import create_engine
 from tests.conftest import DEMO_APPS
 
 SEED_ORDER_REQUEST: dict[str, Any] = {
@@ -42,3 +46,13 @@ def ca_address(**changes: str | None) -> dict[str, str | None]:
     """A valid Canadian shipping address, with some fields changed."""
     address = us_address(state_province="ON", country="CA", postal_code="K1A 0B1", city="Ottawa")
     return {**address, **changes}
+
+
+async def load_demo_data(database_url: str, email_key: str, **app_data: Any) -> None:
+    """Load more customers, offers or challenges for the demo app (docs/data-file.md)."""
+    engine = create_engine(database_url)
+    try:
+        data = DataFile.model_validate({"apps": {"demo": app_data}})
+        await load_data(Catalog(engine, EmailCipher([email_key])), data)
+    finally:
+        await engine.dispose()
