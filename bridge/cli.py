@@ -11,11 +11,12 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import ValidationError
 
-from bridge import incentives_commands
+from bridge import cutover_commands, incentives_commands
 from bridge.app import create_app
 from bridge.crypto import EmailCipher
 from bridge.dataload import load_data, read_data_file
 from bridge.observability.logging import configure_logging
+from bridge.policy import PolicyError
 from bridge.settings import Settings
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
@@ -38,9 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_format, settings.log_level)
     if args.command in incentives_commands.COMMANDS:
         return incentives_commands.run(args, settings)
+    if args.command in cutover_commands.COMMANDS:
+        return cutover_commands.run(args, settings)
     if args.command == "serve":
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
-    elif args.command == "db":
+        return _serve(settings)
+    if args.command == "db":
         upgrade(settings.database_url)
     elif args.command == "load":
         asyncio.run(_load(settings, args.file))
@@ -57,7 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
     commands.add_parser("generate-key", help="print a new email encryption key")
     incentives_commands.add_commands(commands)
+    cutover_commands.add_commands(commands)
     return parser
+
+
+def _serve(settings: Settings) -> int:
+    try:
+        application = create_app(settings)
+    except PolicyError as exc:
+        print(f"orders-bridge: invalid policy: {exc}", file=sys.stderr)
+        return 2
+    web.run_app(application, host=settings.host, port=settings.port, print=None)
+    return 0
 
 
 async def _load(settings: Settings, path: Path) -> None:

@@ -139,7 +139,7 @@ class Policy:
 
 def default_policy(now: datetime) -> Policy:
     """No policy file: every app goes to its apps-file `target`."""
-    return Policy({}, PolicyVersion(_digest(b""), now, "apps file"))
+    return Policy({}, PolicyVersion(content_hash(b""), now, "apps file"))
 
 
 def load_policy(path: Path, apps: Iterable[AppConfig], now: datetime) -> Policy:
@@ -169,7 +169,7 @@ def parse_policy(raw: bytes, apps: Iterable[AppConfig], now: datetime, source: s
         entry = _validate_entry(source, app.name, body)
         for operation in Operation:
             entries[(app.name, operation)] = _resolve(source, app, entry, operation)
-    return Policy(entries, PolicyVersion(_digest(raw), now, source))
+    return Policy(entries, PolicyVersion(content_hash(raw), now, source))
 
 
 def _validate_entry(source: str, app: str, body: object) -> AppPolicyEntry:
@@ -221,12 +221,10 @@ def _problem(
     app: AppConfig, entry: AppPolicyEntry, operation: Operation, policy: OperationPolicy
 ) -> tuple[str, str] | None:
     """The first safety rule the resolved policy breaks, as (field, message), or None."""
-    no_legacy = app.legacy_base_url is None
-    if policy.target is Target.LEGACY and no_legacy:
-        return "target", "legacy needs the app's legacy_base_url in the apps file"
+    unreachable = _unreachable_target(app, policy)
+    if unreachable is not None:
+        return unreachable
     canary = policy.canary
-    if canary is not None and canary.target is Target.LEGACY and no_legacy:
-        return "canary.target", "legacy needs the app's legacy_base_url in the apps file"
     if canary is not None and canary.target is policy.target:
         return "canary.target", f"the same as the target ({policy.target.value})"
     shadow = policy.shadow
@@ -248,5 +246,19 @@ def _problem(
     return None
 
 
-def _digest(raw: bytes) -> str:
+def _unreachable_target(app: AppConfig, policy: OperationPolicy) -> tuple[str, str] | None:
+    """A target (or canary target) the app's configuration cannot reach, as (field, message)."""
+    chosen = [("target", policy.target)]
+    if policy.canary is not None:
+        chosen.append(("canary.target", policy.canary.target))
+    for field, target in chosen:
+        if target is Target.LEGACY and app.legacy_base_url is None:
+            return field, "legacy needs the app's legacy_base_url in the apps file"
+        if target is Target.INCENTIVES and app.incentives is None:
+            return field, "incentives needs the app's incentives block in the apps file"
+    return None
+
+
+def content_hash(raw: bytes) -> str:
+    """The version of a policy file: a short blake2b of its bytes."""
     return hashlib.blake2b(raw, digest_size=8).hexdigest()

@@ -22,6 +22,14 @@ def make_app(**overrides: Any) -> AppConfig:
         "api_key": "acme-key",
         "api_secret": SecretStr("s"),
         "legacy_base_url": "http://legacy.example/",
+        "incentives": {
+            "base_url": "http://incentives.example",
+            "connect_key": "k",
+            "connect_secret": "s",
+            "core_api_key": "k",
+            "core_api_secret": "s",
+            "retailer_id": "r",
+        },
     }
     values.update(overrides)
     return AppConfig(**values)
@@ -140,6 +148,13 @@ def test_legacy_target_needs_a_legacy_base_url() -> None:
     app = make_app(legacy_base_url=None)
     with pytest.raises(PolicyError, match="operation 'create_order', field 'target': legacy"):
         parse({"apps": {"acme": {"target": "legacy"}}}, app)
+
+
+def test_incentives_target_needs_an_incentives_block() -> None:
+    app = make_app(incentives=None)
+    document = {"apps": {"acme": {"canary": {"target": "incentives", "percent": 1}}}}
+    with pytest.raises(PolicyError, match=r"field 'canary\.target': incentives needs"):
+        parse(document, app)
 
 
 def test_canary_to_the_same_target_is_refused() -> None:
