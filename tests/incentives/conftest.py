@@ -7,16 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.typedefs import Middleware
+from prometheus_client import CollectorRegistry
 
+from bridge.app import create_app
 from bridge.canonical import Target
+from bridge.crypto import EmailCipher
+from bridge.dataload import load_data, read_data_file
 from bridge.incentives_config import BreakerPolicy, IncentivesConfig, OfferLink, RetryPolicy
 from bridge.sandbox import ids
 from bridge.sandbox.app import create_sandbox_app
 from bridge.sandbox.config import DEMO_CONNECT_KEY, DEMO_CONNECT_SECRET, SandboxConfig
-from bridge.settings import AppConfig
+from bridge.settings import AppConfig, Settings
+from bridge.store.catalog import Catalog
+from bridge.store.database import create_engine
 from bridge.store.migrate import upgrade_async
 from tests.conftest import DEMO_DATA
 from tests.factories import demo_app
@@ -64,15 +69,20 @@ def incentives_app(base_url: str, **changes: Any) -> AppConfig:
     return demo_app(target=Target.INCENTIVES, incentives=incentives_config(base_url, **changes))
 
 
+async def load_demo(database_url: str, email_key: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await load_data(Catalog(engine, EmailCipher([email_key])), read_data_file(DEMO_DATA))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
 async def sandbox_database(tmp_path: Path, email_key: str) -> str:
     """A fresh sandbox database with the demo data."""
-    from bridge.incentives_commands import _load
-    from bridge.dataload import read_data_file
-
     url = f"sqlite:///{tmp_path / 'sandbox.db'}"
     await upgrade_async(url)
-    await _load(url, [email_key], read_data_file(DEMO_DATA))
+    await load_demo(url, email_key)
     return url
 
 
@@ -101,12 +111,27 @@ def base_url(server: TestServer) -> str:
 
 @pytest.fixture
 def start_incentives_bridge(
-    bridge_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    email_key: str,
 ) -> Callable[..., Awaitable[TestClient[Any, Any]]]:
-    """A bridge whose demo app is on the Incentives target, talking to `server`."""
+    """A bridge (own database with the demo data, own registry) on the Incentives target.
 
-    async def start(server: TestServer, **changes: Any) -> TestClient[Any, Any]:
-        return await bridge_client(apps=(incentives_app(base_url(server), **changes),))
+    Its own database, so that it can run next to a local-target bridge in one test.
+    """
+
+    async def start(
+        server: TestServer, registry: CollectorRegistry | None = None, **changes: Any
+    ) -> TestClient[Any, Any]:
+        url = f"sqlite:///{tmp_path / 'bridge-incentives.db'}"
+        await upgrade_async(url)
+        await load_demo(url, email_key)
+        settings = make_settings(
+            database_url=url, apps=(incentives_app(base_url(server), **changes),)
+        )
+        app = create_app(settings, registry=registry or CollectorRegistry())
+        return await aiohttp_client(app)
 
     return start
 
@@ -117,6 +142,3 @@ async def incentives_client(
     start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> TestClient[Any, Any]:
     return await start_incentives_bridge(sandbox)
-
-
-SandboxApp = web.Application
