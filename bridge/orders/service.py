@@ -60,7 +60,7 @@ class OrderService:
         if offer is None or not offer.active:
             raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
         guards.check_quantity(app, command.quantity)
-        guards.check_ip(app, command.ip)
+        ip = guards.check_ip(app, command.ip)
         address = self._shipping_address(offer, command.shipping_address)
         await self._check_challenge(app, customer, offer, command.challenge_id)
         now = self._clock.now()
@@ -70,9 +70,9 @@ class OrderService:
             offer=offer,
             quantity=command.quantity,
             points=offer.points * command.quantity,
-            status=await self._review(app, offer, command),
+            status=await self._review(app, offer, command, ip),
             email=command.email or customer.email,
-            ip=command.ip.strip() if command.ip else None,
+            ip=ip,
             shipping_address=address,
             challenge_id=command.challenge_id,
             external_id=command.external_id,
@@ -154,12 +154,14 @@ class OrderService:
                 "A valid skills-test challenge is required for this contest.",
             )
 
-    async def _review(self, app: AppConfig, offer: Offer, command: PlaceOrder) -> OrderStatus:
+    async def _review(
+        self, app: AppConfig, offer: Offer, command: PlaceOrder, ip: str | None
+    ) -> OrderStatus:
         if command.hold_for_review:
             return OrderStatus.PENDING_APPROVAL
-        if app.velocity is not None and command.ip:
+        if app.velocity is not None and ip:
             since = self._clock.now() - timedelta(seconds=app.velocity.window_seconds)
-            recent = await self._ledger.count_recent_from_ip(app.name, command.ip.strip(), since)
+            recent = await self._ledger.count_recent_from_ip(app.name, ip, since)
             if recent >= app.velocity.max_orders:
                 return OrderStatus.PENDING_APPROVAL
         return decide(app.review, offer, command.quantity)

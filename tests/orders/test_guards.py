@@ -1,0 +1,64 @@
+"""Fraud guards: the app's IP blocklist refuses, its velocity limit holds for review."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from bridge.settings import VelocityLimit
+from tests.factories import demo_app
+from tests.legacy_api import CA_USER, LegacyApi
+
+ONE_PER_HOUR = VelocityLimit(max_orders=1, window_seconds=3600)
+
+
+@pytest.fixture
+async def limited_api(start_api: Callable[..., Awaitable[LegacyApi]]) -> LegacyApi:
+    """The demo app, allowing one order per IP per hour before holding orders for review."""
+    return await start_api(apps=(demo_app(velocity=ONE_PER_HOUR),))
+
+
+@pytest.mark.parametrize("ip", ["203.0.113.7", " 203.0.113.250 ", "::ffff:203.0.113.7"])
+async def test_an_ip_in_the_blocklist_is_refused(api: LegacyApi, ip: str) -> None:
+    answer = await api.create(offer=1, ip=ip)
+    assert (answer.code, answer.message) == (
+        "validation",
+        "Orders from this IP address are not accepted.",
+    )
+
+
+@pytest.mark.parametrize("ip", ["203.0.113", "localhost", "1.2.3.4.5"])
+async def test_a_malformed_ip_is_a_validation_error(api: LegacyApi, ip: str) -> None:
+    answer = await api.create(offer=1, ip=ip)
+    assert (answer.code, answer.message) == ("validation", "order.ip is not a valid IP address.")
+
+
+async def test_an_ip_outside_the_blocklist_is_accepted(api: LegacyApi) -> None:
+    assert (await api.create(offer=1, ip="198.51.100.7")).order["status"] == "approved"
+
+
+async def test_a_blocked_order_takes_no_points(api: LegacyApi) -> None:
+    await api.create(offer=1, ip="203.0.113.7")
+    assert (await api.create(offer=1)).order["user"]["available_points"] == 9900
+
+
+async def test_orders_within_the_velocity_limit_are_approved(limited_api: LegacyApi) -> None:
+    assert (await limited_api.create(offer=1, ip="198.51.100.7")).order["status"] == "approved"
+
+
+async def test_an_order_over_the_velocity_limit_is_held_for_review(limited_api: LegacyApi) -> None:
+    await limited_api.create(offer=1, ip="198.51.100.7")
+    held = await limited_api.create(offer=1, customer=CA_USER, ip="198.51.100.7")
+    assert held.order["status"] == "pending_approval"
+
+
+async def test_the_velocity_limit_counts_per_ip(limited_api: LegacyApi) -> None:
+    await limited_api.create(offer=1, ip="198.51.100.7")
+    assert (await limited_api.create(offer=1, ip="198.51.100.8")).order["status"] == "approved"
+
+
+async def test_the_velocity_limit_sees_through_ip_spellings(limited_api: LegacyApi) -> None:
+    await limited_api.create(offer=1, ip="2001:db8::1")
+    held = await limited_api.create(offer=1, ip="2001:0db8:0000::0001")
+    assert held.order["status"] == "pending_approval"
