@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from bridge.app import create_app
 from bridge.canonical import Target
+from bridge.clock import Clock
 from bridge.crypto import EmailCipher
 from bridge.dataload import load_data, read_data_file
 from bridge.incentives_config import BreakerPolicy, IncentivesConfig, OfferLink, RetryPolicy
@@ -122,7 +123,10 @@ def start_incentives_bridge(
     """
 
     async def start(
-        server: TestServer, registry: CollectorRegistry | None = None, **changes: Any
+        server: TestServer,
+        registry: CollectorRegistry | None = None,
+        clock: Clock | None = None,
+        **changes: Any,
     ) -> TestClient[Any, Any]:
         url = f"sqlite:///{tmp_path / 'bridge-incentives.db'}"
         await upgrade_async(url)
@@ -130,7 +134,7 @@ def start_incentives_bridge(
         settings = make_settings(
             database_url=url, apps=(incentives_app(base_url(server), **changes),)
         )
-        app = create_app(settings, registry=registry or CollectorRegistry())
+        app = create_app(settings, registry=registry or CollectorRegistry(), clock=clock)
         return await aiohttp_client(app)
 
     return start
