@@ -148,3 +148,54 @@ idempotency_keys = sa.Table(
     ),
     sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
+
+# Shadow comparisons (bridge/store/shadow_diffs.py): one row per comparison, one per field
+# difference, and a bounded number of masked samples per (app, operation, mode, path).
+ShadowId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+shadow_comparisons = sa.Table(
+    "shadow_comparisons",
+    metadata,
+    sa.Column("id", ShadowId, primary_key=True, autoincrement=True),
+    sa.Column("app", sa.String(64), nullable=False),
+    sa.Column("operation", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(16), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("result", sa.String(16), nullable=False),
+    sa.Column("unmapped_code", sa.String(64), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.CheckConstraint("mode IN ('shadow', 'calibration')", name="mode_known"),
+    sa.CheckConstraint("result IN ('match', 'mismatch', 'error')", name="result_known"),
+    sa.Index("ix_shadow_comparisons_scope", "app", "operation", "mode", "created_at"),
+    sa.Index("ix_shadow_comparisons_created_at", "created_at"),
+)
+
+shadow_differences = sa.Table(
+    "shadow_differences",
+    metadata,
+    sa.Column("id", ShadowId, primary_key=True, autoincrement=True),
+    sa.Column("app", sa.String(64), nullable=False),
+    sa.Column("operation", sa.String(32), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("path", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_shadow_differences_scope", "app", "operation", "mode", "created_at"),
+    sa.Index("ix_shadow_differences_created_at", "created_at"),
+)
+
+shadow_samples = sa.Table(
+    "shadow_samples",
+    metadata,
+    sa.Column("id", ShadowId, primary_key=True, autoincrement=True),
+    sa.Column("app", sa.String(64), nullable=False),
+    sa.Column("operation", sa.String(32), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("path", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("primary_value", sa.Text, nullable=False),
+    sa.Column("candidate_value", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_shadow_samples_scope", "app", "operation", "mode", "path"),
+    sa.Index("ix_shadow_samples_created_at", "created_at"),
+)

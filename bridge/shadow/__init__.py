@@ -1,0 +1,1 @@
+"""Shadow traffic: repeat calls on a second target off the request path, diff, report."""
