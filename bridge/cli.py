@@ -1,4 +1,4 @@
-"""orders-bridge command line: serve, db upgrade, load, generate-key."""
+"""orders-bridge command line: serve, db upgrade, load, generate-key, rotate-email-keys."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -20,6 +21,7 @@ from bridge.policy import PolicyError
 from bridge.settings import Settings
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
+from bridge.store.key_rotation import rotate_email_keys
 from bridge.store.migrate import upgrade
 
 
@@ -47,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(settings.database_url)
     elif args.command == "load":
         asyncio.run(_load(settings, args.file))
+    elif args.command == "rotate-email-keys":
+        return asyncio.run(_rotate_email_keys(settings))
     return 0
 
 
@@ -59,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     load = commands.add_parser("load", help="load customers, offers and challenges from a file")
     load.add_argument("file", type=Path)
     commands.add_parser("generate-key", help="print a new email encryption key")
+    commands.add_parser(
+        "rotate-email-keys",
+        help="re-encrypt stored emails under the first key of BRIDGE_EMAIL_KEYS",
+    )
     incentives_commands.add_commands(commands)
     cutover_commands.add_commands(commands)
     return parser
@@ -81,3 +89,22 @@ async def _load(settings: Settings, path: Path) -> None:
         await load_data(Catalog(engine, cipher), read_data_file(path))
     finally:
         await engine.dispose()
+
+
+async def _rotate_email_keys(settings: Settings) -> int:
+    """Re-encrypt stored emails under the first key; exit 1 if some email no key decrypts."""
+    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
+    try:
+        counts = await rotate_email_keys(engine, cipher)
+    finally:
+        await engine.dispose()
+    for table, count in counts.items():
+        structlog.get_logger().info(
+            "email_keys_rotated",
+            table=table,
+            rotated=count.rotated,
+            current=count.current,
+            unreadable=count.unreadable,
+        )
+    return 1 if any(count.unreadable for count in counts.values()) else 0

@@ -19,7 +19,9 @@ class EmailCipher:
                 "no email encryption key: set BRIDGE_EMAIL_KEYS "
                 "(generate one with `orders-bridge generate-key`)"
             )
-        self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+        fernets = [Fernet(key.encode()) for key in keys]
+        self._primary = fernets[0]
+        self._fernet = MultiFernet(fernets)
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
@@ -32,7 +34,18 @@ class EmailCipher:
 
     def rotate(self, token: str) -> str:
         """Re-encrypt a token under the first (newest) key."""
-        return self._fernet.rotate(token.encode()).decode()
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("email cannot be decrypted with any configured key") from exc
+
+    def is_current(self, token: str) -> bool:
+        """True when the first (newest) key alone decrypts the token: nothing to rotate."""
+        try:
+            self._primary.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
 
     @staticmethod
     def generate_key() -> str:
