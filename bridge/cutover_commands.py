@@ -1,4 +1,4 @@
-"""Cutover commands of `orders-bridge`: `policy set`, `policy check` (and `backfill`).
+"""Cutover commands of `orders-bridge`: `policy set`, `policy check` and `backfill`.
 
 `policy set --app NAME --target legacy` is the kill switch: it rewrites the policy file
 atomically and the running bridges apply it within `BRIDGE_POLICY_POLL_SECONDS` (or at once
@@ -8,16 +8,23 @@ on SIGHUP). See docs/runbook.md.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
+from typing import IO
 
+import aiohttp
+
+from bridge.backfill import Backfill, BackfillError, Summary, read_customers
 from bridge.canonical import Target
 from bridge.clock import SystemClock
 from bridge.policy import Operation, PolicyError, load_policy
 from bridge.policy_edit import edit_policy_file
-from bridge.settings import Settings
+from bridge.settings import AppConfig, Settings
+from bridge.store.database import create_engine
+from bridge.store.history import HistoryStore
 
-COMMANDS = frozenset({"policy"})
+COMMANDS = frozenset({"policy", "backfill"})
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,9 +37,25 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     change.add_argument("--file", type=Path, help="policy file (default: BRIDGE_POLICY_FILE)")
     check = actions.add_parser("check", help="validate the policy file and print its version")
     check.add_argument("--file", type=Path, help="policy file (default: BRIDGE_POLICY_FILE)")
+    backfill = commands.add_parser(
+        "backfill", help="copy customers' legacy order history into the ledger (resumable)"
+    )
+    backfill.add_argument("--app", required=True, help="the app's name in the apps file")
+    backfill.add_argument(
+        "--customers", required=True, type=Path, help="one user_id (or external:ID) per line"
+    )
+    backfill.add_argument("--state", type=Path, help="progress file (default: CUSTOMERS.done)")
+    backfill.add_argument("--page-size", type=int, default=100, help="orders per legacy page")
+    backfill.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "backfill":
+        return _backfill(args, settings)
+    return _policy(args, settings)
+
+
+def _policy(args: argparse.Namespace, settings: Settings) -> int:
     path: Path | None = args.file or settings.policy_file
     if path is None:
         print("orders-bridge: no policy file (set BRIDGE_POLICY_FILE or --file)", file=sys.stderr)
@@ -55,3 +78,53 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     print(f"{path}: valid, version {policy.version.hash}")
     return 0
+
+
+def _backfill(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the backfill, print its summary; exit 1 if legacy failed (rerun to resume)."""
+    app = next((app for app in settings.apps if app.name == args.app), None)
+    if app is None or app.legacy_base_url is None:
+        print(
+            f"orders-bridge: app {args.app!r} is unknown or has no legacy_base_url", file=sys.stderr
+        )
+        return 2
+    customers = read_customers(args.customers)
+    state: Path = args.state or args.customers.with_name(args.customers.name + ".done")
+    done = set(read_customers(state)) if state.exists() else set()
+    with state.open("a", encoding="utf-8") as checkpoint:
+        summary, error = asyncio.run(
+            _run_backfill(
+                settings, app, args.page_size, customers, done, checkpoint, not args.no_progress
+            )
+        )
+    for line in summary.lines():
+        print(line)
+    if error is not None:
+        print(f"orders-bridge: backfill stopped: {error} (rerun to resume)", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _run_backfill(
+    settings: Settings,
+    app: AppConfig,
+    page_size: int,
+    customers: list[str],
+    done: set[str],
+    checkpoint: IO[str],
+    show_progress: bool,
+) -> tuple[Summary, BackfillError | None]:
+    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    timeout = aiohttp.ClientTimeout(
+        total=settings.legacy_timeout_seconds, connect=settings.legacy_connect_timeout_seconds
+    )
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            backfill = Backfill(app, session, HistoryStore(engine), page_size)
+            try:
+                await backfill.run(customers, done, checkpoint, show_progress)
+            except BackfillError as exc:
+                return backfill.summary, exc
+            return backfill.summary, None
+    finally:
+        await engine.dispose()

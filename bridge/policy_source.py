@@ -22,8 +22,6 @@ from bridge.observability.metrics import Metrics
 from bridge.policy import Policy, PolicyError, default_policy, load_policy
 from bridge.settings import AppConfig
 
-log = structlog.get_logger()
-
 FileStamp = tuple[int, int, int]
 
 
@@ -61,7 +59,7 @@ class PolicySource:
             policy = load_policy(self._path, self._apps, self._clock.now())
         except PolicyError as exc:
             self._metrics.policy_reloads.labels("rejected").inc()
-            log.error(
+            structlog.get_logger().error(
                 "policy_reload_failed",
                 path=str(self._path),
                 reason=str(exc),
@@ -71,7 +69,7 @@ class PolicySource:
         previous = self._policy.version.hash
         self._policy = policy
         self._metrics.policy_reloads.labels("applied").inc()
-        log.info(
+        structlog.get_logger().info(
             "policy_reloaded", path=str(self._path), version=policy.version.hash, previous=previous
         )
         return True

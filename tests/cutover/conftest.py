@@ -91,12 +91,17 @@ def routed_bridge(
     email_key: str,
     registry: CollectorRegistry,
 ) -> Callable[..., Awaitable[TestClient[Any, Any]]]:
-    """Start the bridge under test: demo apps with `legacy_base_url`, a policy file, own store."""
+    """Start the bridge under test: demo apps with `legacy_base_url`, a policy file, own store.
+
+    A second bridge in the same test shares the store (a second replica) but not the registry.
+    """
+    started: list[bool] = []
 
     async def start(
         legacy_url: str | None, policy: dict[str, Any] | None, **overrides: Any
     ) -> TestClient[Any, Any]:
-        url = await fresh_store(tmp_path / "bridge.db", email_key)
+        store = tmp_path / "bridge.db"
+        url = f"sqlite:///{store}" if store.exists() else await fresh_store(store, email_key)
         values: dict[str, Any] = {
             "database_url": url,
             "apps": demo_apps(legacy_base_url=legacy_url),
@@ -106,7 +111,9 @@ def routed_bridge(
             ),
         }
         values.update(overrides)
-        app = create_app(Settings(**values), registry=registry, clock=FixedClock())
+        metrics = registry if not started else CollectorRegistry()
+        started.append(True)
+        app = create_app(Settings(**values), registry=metrics, clock=FixedClock())
         return await aiohttp_client(app)
 
     return start
