@@ -19,6 +19,8 @@ from bridge.store.database import create_engine
 from bridge.store.key_rotation import rotate_email_keys
 from tests.conftest import PREFIX, basic_auth
 
+pytestmark = pytest.mark.both_engines
+
 ORDER_EMAIL = "private.person@example.org"
 STORED_EMAILS = sorted(
     ["demo1@example.com", "demo-ca@example.com", "demo1@example.com", ORDER_EMAIL]

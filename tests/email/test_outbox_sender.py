@@ -24,8 +24,11 @@ from bridge.store import tables as t
 from bridge.store.database import create_engine
 from bridge.store.ledger import Ledger
 from bridge.store.outbox import Outbox
+from bridge.store.rows import utc
 from tests.conftest import DEMO_APPS, PREFIX, ClientFactory, basic_auth
 from tests.email.conftest import Inbox, ManualClock, SmtpServer
+
+pytestmark = pytest.mark.both_engines
 
 SENDER = "rewards@example.test"
 CUSTOMER_EMAIL = "demo1@example.com"
@@ -107,7 +110,7 @@ async def test_smtp_down_keeps_the_message_pending_with_the_failed_attempt(
     row = await _outbox_row(database_url)
     assert (row.status, row.attempts) == ("pending", 1)
     assert row.last_error.startswith("SMTPConnect")
-    assert row.next_attempt_at > clock.now().replace(tzinfo=None)
+    assert utc(row.next_attempt_at) > clock.now()
     assert registry.get_sample_value("bridge_emails_total", {"result": "retry"}) == 1
     assert registry.get_sample_value("bridge_outbox_depth") == 1
 
