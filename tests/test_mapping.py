@@ -1,0 +1,114 @@
+"""The mapping vocabulary: definitions are checked when created; apply, reverse, describe."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from bridge.mapping import Converter, Mapping, MappingError, computed, const, each, rename, same
+
+
+class Inner(BaseModel):
+    code: str
+
+
+class Source(BaseModel):
+    name: str
+    count: int | None = None
+    inner: Inner
+    items: tuple[Inner, ...] = ()
+
+
+class Target(BaseModel):
+    title: str
+    count: int = 0
+    code: str | None = None
+    codes: tuple[Inner, ...] = ()
+
+
+def define(*fields: object, target: type[BaseModel] = Target) -> Mapping[BaseModel]:
+    return Mapping("tests.example", "request", Source, target, fields)  # type: ignore[arg-type]
+
+
+def joined(source: BaseModel) -> str:
+    """Name and code together."""
+    assert isinstance(source, Source)
+    return f"{source.name}/{source.inner.code}"
+
+
+def undocumented(source: BaseModel) -> str:
+    return ""
+
+
+DOUBLE = Converter("double", lambda value: value * 2, lambda value: value // 2)
+GIVEN = Source(name="n", count=2, inner=Inner(code="c"), items=(Inner(code="x"),))
+
+
+def test_unknown_source_field_names_module_direction_and_field() -> None:
+    with pytest.raises(
+        MappingError, match=r"tests\.example \[request\] field 'title': source 'nom'"
+    ):
+        define(rename("title", "nom"))
+
+
+def test_unknown_target_field_is_refused() -> None:
+    with pytest.raises(MappingError, match="field 'titel': not a field of Target"):
+        define(rename("titel", "name"))
+
+
+def test_nested_source_path_must_exist() -> None:
+    with pytest.raises(MappingError, match=r"source 'inner\.kode'"):
+        define(rename("title", "inner.kode"))
+
+
+def test_missing_required_target_field_is_refused() -> None:
+    with pytest.raises(MappingError, match="field 'title': required target field is never set"):
+        define(same("count"))
+
+
+def test_a_field_set_twice_is_refused() -> None:
+    with pytest.raises(MappingError, match="field 'title': target field is set twice"):
+        define(rename("title", "name"), const("title", "x"))
+
+
+def test_a_custom_step_needs_a_docstring() -> None:
+    with pytest.raises(MappingError, match="step undocumented needs a docstring"):
+        define(computed("title", undocumented, reads=("name",)))
+
+
+def test_apply_builds_the_target() -> None:
+    mapping = define(
+        computed("title", joined, reads=("name", "inner.code")),
+        same("count", DOUBLE),
+        rename("code", "inner.code"),
+        each("codes", "items", Mapping("tests.example", "item", Inner, Inner, (same("code"),))),
+    )
+    assert mapping.apply(GIVEN) == Target(title="n/c", count=4, code="c", codes=(Inner(code="x"),))
+
+
+def test_a_default_fills_a_missing_value() -> None:
+    mapping = define(rename("title", "name"), same("count", default=7))
+    assert mapping.apply(GIVEN.model_copy(update={"count": None})).count == 7
+
+
+def test_renames_with_invertible_converters_reverse() -> None:
+    forward = Mapping(
+        "tests.example", "there", Target, Target, (same("title"), same("count", DOUBLE))
+    )
+    back = forward.reverse()
+    assert back.apply(forward.apply(Target(title="t", count=3))) == Target(title="t", count=3)
+
+
+def test_a_constant_makes_a_mapping_irreversible() -> None:
+    mapping = define(rename("title", "name"), const("code", "k"))
+    with pytest.raises(MappingError, match="not reversible"):
+        mapping.reverse()
+
+
+def test_sources_describe_every_field_for_the_coverage_matrix() -> None:
+    mapping = define(rename("title", "name"), same("count", DOUBLE, default=0), const("code", "k"))
+    assert mapping.sources() == {
+        "title": "name",
+        "count": "count (double) (default 0)",
+        "code": "constant 'k'",
+    }
