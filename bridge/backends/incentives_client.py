@@ -156,7 +156,11 @@ class UpstreamClient:
             raise UpstreamFailure("client not open", self.base_url, retryable=False)
         try:
             async with self._session.request(
-                method, self.base_url + path, json=body, headers=options.headers, timeout=options.timeout
+                method,
+                self.base_url + path,
+                json=body,
+                headers=options.headers,
+                timeout=options.timeout,
             ) as response:
                 raw = await response.read()
                 status = response.status
