@@ -240,3 +240,17 @@ async def test_claim_of_a_sender_that_died_expires_and_another_delivers(
 
     assert await survivor.deliver_due() == 1
     assert len(inbox.messages) == 1
+
+
+async def test_delivery_is_logged_without_the_address(
+    build_sender: BuildSender, queue_orders: Callable[[int], Awaitable[list[int]]]
+) -> None:
+    [order_id] = await queue_orders(1)
+
+    with capture_logs() as logs:
+        await build_sender().deliver_due()
+
+    assert [(log["event"], log["order_id"], log["attempts"]) for log in logs] == [
+        ("email_sent", order_id, 1)
+    ]
+    assert CUSTOMER_EMAIL not in repr(logs)
