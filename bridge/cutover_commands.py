@@ -1,4 +1,4 @@
-"""Cutover commands of `orders-bridge`: `policy set`, `policy check` and `backfill`.
+"""Cutover commands of `orders-bridge`: `policy set|canary|check` and `backfill`.
 
 `policy set --app NAME --target legacy` is the kill switch: it rewrites the policy file
 atomically and the running bridges apply it within `BRIDGE_POLICY_POLL_SECONDS` (or at once
@@ -35,6 +35,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     change.add_argument("--target", required=True, choices=[t.value for t in Target])
     change.add_argument("--operation", choices=[op.value for op in Operation])
     change.add_argument("--file", type=Path, help="policy file (default: BRIDGE_POLICY_FILE)")
+    canary = actions.add_parser("canary", help="send a share of an app's customers to a target")
+    canary.add_argument("--app", required=True, help="the app's name in the apps file")
+    canary.add_argument("--target", required=True, choices=[t.value for t in Target])
+    canary.add_argument("--percent", required=True, type=float, help="0 to 100; 0 removes it")
+    canary.add_argument("--file", type=Path, help="policy file (default: BRIDGE_POLICY_FILE)")
     check = actions.add_parser("check", help="validate the policy file and print its version")
     check.add_argument("--file", type=Path, help="policy file (default: BRIDGE_POLICY_FILE)")
     backfill = commands.add_parser(
@@ -70,6 +75,15 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
                 app=args.app,
                 target=Target(args.target),
                 operation=Operation(args.operation) if args.operation else None,
+            )
+        elif args.policy_action == "canary":
+            policy = edit_policy_file(
+                path,
+                settings.apps,
+                now,
+                app=args.app,
+                target=Target(args.target),
+                canary_percent=args.percent,
             )
         else:
             policy = load_policy(path, settings.apps, now)

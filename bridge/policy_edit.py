@@ -55,6 +55,22 @@ def set_target(
     return edited
 
 
+def set_canary(
+    document: dict[str, Any], app: str, target: Target, percent: float
+) -> dict[str, Any]:
+    """A copy of the policy document with the app's canary set (percent 0 removes it)."""
+    edited = copy.deepcopy(document) if document else {}
+    apps = edited.get("apps") or {}
+    edited["apps"] = apps
+    entry = apps.get(app) or {}
+    apps[app] = entry
+    if percent == 0:
+        entry.pop("canary", None)
+    else:
+        entry["canary"] = {"target": target.value, "percent": percent}
+    return edited
+
+
 def edit_policy_file(
     path: Path,
     apps: Iterable[AppConfig],
@@ -63,8 +79,13 @@ def edit_policy_file(
     app: str,
     target: Target,
     operation: Operation | None = None,
+    canary_percent: float | None = None,
 ) -> Policy:
-    """Validate and atomically write the edited policy; return the version now on disk."""
+    """Validate and atomically write the edited policy; return the version now on disk.
+
+    With `canary_percent` the app's canary is set to (`target`, percent); otherwise the app
+    (or `operation`) is sent to `target` (`set_target`).
+    """
     raw = path.read_bytes() if path.exists() else b""
     try:
         document = yaml.safe_load(raw) or {}
@@ -72,7 +93,11 @@ def edit_policy_file(
         raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(document, dict):
         raise PolicyError(f"{path}: expected a mapping with an 'apps' mapping")
-    text = yaml.safe_dump(set_target(document, app, target, operation), sort_keys=False)
+    if canary_percent is None:
+        edited = set_target(document, app, target, operation)
+    else:
+        edited = set_canary(document, app, target, canary_percent)
+    text = yaml.safe_dump(edited, sort_keys=False)
     policy = parse_policy(text.encode(), apps, now, source=str(path))
     write_atomically(path, text.encode())
     return policy

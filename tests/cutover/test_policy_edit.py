@@ -10,7 +10,7 @@ import yaml
 from bridge.canonical import Target
 from bridge.cli import main
 from bridge.policy import Operation, PolicyError, load_policy
-from bridge.policy_edit import edit_policy_file, set_target
+from bridge.policy_edit import edit_policy_file, set_canary, set_target
 from tests.cutover.test_policy import NOW, make_app
 
 CANARY = {
@@ -99,3 +99,17 @@ def test_cli_policy_set_refuses_an_unknown_app(
     monkeypatch.setenv("BRIDGE_POLICY_FILE", str(tmp_path / "policy.yaml"))
     assert main(["policy", "set", "--app", "nobody", "--target", "local"]) == 2
     assert "app 'nobody': not an app of the apps file" in capsys.readouterr().err
+
+
+def test_canary_edit_sets_target_and_percent(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump({"apps": {"acme": {"target": "legacy"}}}))
+    app = make_app()
+    edit_policy_file(path, (app,), NOW, app="acme", target=Target.INCENTIVES, canary_percent=10)
+    canary = load_policy(path, (app,), NOW).for_operation(app, Operation.LIST_ORDERS).canary
+    assert canary is not None
+    assert (canary.target, canary.percent) == (Target.INCENTIVES, 10)
+
+
+def test_canary_edit_to_zero_removes_it() -> None:
+    assert set_canary(CANARY, "acme", Target.INCENTIVES, 0)["apps"]["acme"].get("canary") is None
