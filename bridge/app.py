@@ -31,6 +31,9 @@ from bridge.orders.service import OrderService
 from bridge.policy_source import PolicyReloader, PolicySource
 from bridge.router import Router
 from bridge.settings import Settings, SmtpSettings
+from bridge.shadow.context import shadow_context
+from bridge.shadow.middleware import shadow_middleware
+from bridge.shadow.pages import add_shadow_routes
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
 from bridge.store.history import raise_order_id_floor
@@ -51,7 +54,8 @@ def create_app(
     clock: Clock | None = None,
 ) -> web.Application:
     app = web.Application(
-        middlewares=[observe_middleware, error_middleware], client_max_size=MAX_BODY_BYTES
+        middlewares=[observe_middleware, shadow_middleware, error_middleware],
+        client_max_size=MAX_BODY_BYTES,
     )
     app[METRICS] = Metrics(registry if registry is not None else CollectorRegistry())
     app[APPS] = AppDirectory(settings.apps)
@@ -66,9 +70,11 @@ def create_app(
     if settings.admin_token is not None:
         app[ADMIN_TOKEN] = settings.admin_token
     app.cleanup_ctx.append(_cutover_context(settings, cipher, policy))
+    app.cleanup_ctx.append(shadow_context(settings, clock))
     add_routes(app)
     add_health_routes(app)
     add_admin_routes(app)
+    add_shadow_routes(app)
     return app
 
 

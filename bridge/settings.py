@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bridge.canonical import Target
 from bridge.incentives_config import IncentivesConfig
+from bridge.shadow.config import ShadowSettings
 
 
 class ConfigModel(BaseModel):
@@ -156,6 +157,8 @@ class Settings(BaseSettings):
     legacy_connect_timeout_seconds: float = Field(default=3.0, gt=0)
     legacy_pool_size: int = Field(default=100, gt=0)
     order_id_floor: int = Field(default=0, ge=0)
+    shadow: ShadowSettings = ShadowSettings()
+    """Shadow runner, diff store, readiness and recorder (docs/shadowing.md)."""
 
     @field_validator("email_keys", mode="before")
     @classmethod

@@ -1,0 +1,211 @@
+"""The shadow runner: repeat sampled calls on the shadow target, off the request path.
+
+Scientist's rule: the primary's answer is the only one the integrator ever gets; the
+candidate's answer, its errors and its slowness are recorded, never raised. Concretely:
+- `offer` is synchronous and O(1): it samples (the policy's `sample_rate` per app and
+  operation) and puts the job on a bounded queue; a full queue drops the job and counts it
+  (`bridge_shadow_comparisons_total{result="dropped"}`). It never waits.
+- a fixed number of worker tasks take jobs; each shadow call has its own timeout;
+  a failure or timeout is an `error` comparison.
+- calibration (noise): a sampled share of shadowed *reads* is also sent a second time to the
+  primary's own target, and the differences between two runs of the same system are stored
+  as `calibration` comparisons. Writes are never repeated on the primary.
+- `stop` lets queued jobs finish for `drain_seconds`, then drops the rest and counts them.
+- a reaper deletes stored comparisons older than the retention period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from bridge.canonical import Target
+from bridge.clock import Clock
+from bridge.observability.metrics import Metrics
+from bridge.policy import WRITES, Shadow
+from bridge.settings import AppConfig
+from bridge.shadow.comparison import Outcome, compare
+from bridge.shadow.config import ShadowSettings
+from bridge.shadow.exchange import Exchange
+from bridge.shadow.executor import ShadowExecutor, ShadowSkipped
+from bridge.shadow.masking import masked_json
+from bridge.shadow.rules import NO_RULES, OperationRules
+from bridge.store.shadow_diffs import Comparison, FieldDifference, ShadowDiffs
+
+log = structlog.get_logger()
+
+SHADOW = "shadow"
+CALIBRATION = "calibration"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    exchange: Exchange
+    target: Target
+    mode: str
+
+
+class ShadowRunner:
+    def __init__(
+        self,
+        executor: ShadowExecutor,
+        diffs: ShadowDiffs,
+        rules: Mapping[str, OperationRules],
+        metrics: Metrics,
+        clock: Clock,
+        config: ShadowSettings,
+        apps: Iterable[AppConfig] = (),
+        sample: Callable[[], float] = random.random,
+    ) -> None:
+        self._executor = executor
+        self._apps = {app.api_key: app for app in apps}
+        self._diffs = diffs
+        self._rules = rules
+        self._metrics = metrics
+        self._clock = clock
+        self._config = config
+        self._sample = sample
+        self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=config.queue_size)
+        self._workers: list[asyncio.Task[None]] = []
+        self._closed = False
+
+    def app_config(self, api_key: str) -> AppConfig:
+        """The app as configured (its routed copy carries the chosen target instead)."""
+        return self._apps[api_key]
+
+    def offer(self, exchange: Exchange, shadow: Shadow) -> bool:
+        """Queue the shadow of one answered call if sampled; never blocks, never raises."""
+        if self._sample() >= shadow.sample_rate:
+            return False
+        accepted = self._put(Job(exchange, shadow.target, SHADOW))
+        rate = self._config.calibration_rate
+        if accepted and exchange.operation not in WRITES and rate and self._sample() < rate:
+            self._put(Job(exchange, exchange.primary_target, CALIBRATION))
+        return accepted
+
+    def start(self) -> None:
+        for _ in range(self._config.workers):
+            self._workers.append(asyncio.create_task(self._work()))
+        self._workers.append(asyncio.create_task(self._reap_periodically()))
+
+    async def stop(self) -> None:
+        """Finish queued shadows for `drain_seconds`, then drop (and count) what is left."""
+        self._closed = True
+        try:
+            async with asyncio.timeout(self._config.drain_seconds):
+                await self._queue.join()
+        except TimeoutError:
+            pass
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        dropped = 0
+        while not self._queue.empty():
+            self._count_dropped(self._queue.get_nowait())
+            dropped += 1
+        log.info("shadow_runner_stopped", dropped=dropped)
+
+    def _put(self, job: Job) -> bool:
+        if self._closed:
+            self._count_dropped(job)
+            return False
+        try:
+            self._queue.put_nowait(job)
+        except asyncio.QueueFull:
+            self._count_dropped(job)
+            return False
+        return True
+
+    def _count_dropped(self, job: Job) -> None:
+        if job.mode == SHADOW:
+            exchange = job.exchange
+            self._metrics.shadow_comparisons.labels(
+                exchange.app.name, exchange.operation.value, job.target.value, "dropped"
+            ).inc()
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                await self._run(job)
+            except Exception:  # a shadow must never take a worker down
+                log.exception("shadow_job_failed", operation=job.exchange.operation.value)
+            finally:
+                self._queue.task_done()
+
+    async def _run(self, job: Job) -> None:
+        exchange = job.exchange
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._config.timeout_seconds):
+                answer = await self._executor.run(exchange, job.target)
+        except ShadowSkipped as exc:
+            self._count_dropped(job)
+            log.info("shadow_skipped", operation=exchange.operation.value, reason=str(exc))
+            return
+        except Exception as exc:  # the candidate's failure is recorded, never raised
+            log.info(
+                "shadow_call_failed",
+                app=exchange.app.name,
+                operation=exchange.operation.value,
+                target=job.target.value,
+                error=type(exc).__name__,
+            )
+            await self._store(job, "error", None)
+            return
+        finally:
+            self._metrics.shadow_duration.labels(
+                exchange.operation.value, job.target.value
+            ).observe(time.perf_counter() - started)
+        rules = self._rules.get(exchange.operation.value, NO_RULES)
+        outcome = compare(exchange.primary, answer, rules, self._clock.now().date())
+        await self._store(job, outcome.result, outcome)
+
+    async def _store(self, job: Job, result: str, outcome: Outcome | None) -> None:
+        exchange = job.exchange
+        app, operation = exchange.app.name, exchange.operation.value
+        shown = outcome.judged.shown if outcome is not None else ()
+        if job.mode == SHADOW:
+            self._metrics.shadow_comparisons.labels(app, operation, job.target.value, result).inc()
+            for difference in shown:
+                field = self._metrics.shadow_field(difference.path)
+                self._metrics.shadow_mismatched_fields.labels(
+                    app, operation, field, difference.kind
+                ).inc()
+        await self._diffs.record(
+            Comparison(
+                app=app,
+                operation=operation,
+                target=job.target.value,
+                mode=job.mode,
+                result=result,
+                at=self._clock.now(),
+                unmapped_code=outcome.unmapped_code if outcome is not None else None,
+                differences=[
+                    FieldDifference(
+                        item.path,
+                        item.kind.value,
+                        masked_json(item.path, item.primary),
+                        masked_json(item.path, item.candidate),
+                    )
+                    for item in shown
+                ],
+            )
+        )
+
+    async def _reap_periodically(self) -> None:
+        while True:
+            try:
+                horizon = self._clock.now() - timedelta(days=self._config.retention_days)
+                removed = await self._diffs.reap(horizon)
+                if removed:
+                    log.info("shadow_diffs_reaped", removed=removed)
+            except Exception:
+                log.exception("shadow_reap_failed")
+            await asyncio.sleep(self._config.reap_seconds)

@@ -1,0 +1,206 @@
+"""The diff store: shadow comparisons, their field differences and bounded masked samples.
+
+Values reach this module already masked (bridge/shadow/masking.py) and serialised as JSON
+text; the store never sees a request. Samples are bounded per (app, operation, mode, path):
+once `samples_per_field` are kept, newer ones are not stored until the reaper removes old
+rows (retention). Everything is counted by SQL over a time window, so many replicas can
+share one store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bridge.store import tables as t
+from bridge.store.database import WRITE
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDifference:
+    path: str
+    kind: str
+    primary: str
+    """JSON text of the primary's value, masked."""
+    candidate: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    app: str
+    operation: str
+    target: str
+    mode: str
+    """shadow | calibration"""
+    result: str
+    """match | mismatch | error"""
+    at: datetime
+    unmapped_code: str | None = None
+    differences: Sequence[FieldDifference] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCount:
+    path: str
+    kind: str
+    count: int
+    sample: tuple[str, str] | None
+    """(primary, candidate) JSON text of the newest kept sample."""
+
+
+@dataclass(slots=True)
+class Scope:
+    """What the store holds for one (app, operation, mode) in a window."""
+
+    app: str
+    operation: str
+    mode: str
+    results: dict[str, int] = field(default_factory=dict)
+    unmapped_codes: dict[str, int] = field(default_factory=dict)
+    fields: list[FieldCount] = field(default_factory=list)
+
+
+ScopeKey = tuple[str, str, str]
+
+
+class ShadowDiffs:
+    def __init__(self, engine: AsyncEngine, samples_per_field: int = 5) -> None:
+        self._engine = engine
+        self._samples_per_field = samples_per_field
+
+    async def record(self, comparison: Comparison) -> None:
+        """Store one comparison, its differences, and samples where the bound allows."""
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE)
+            async with conn.begin():
+                await conn.execute(sa.insert(t.shadow_comparisons).values(_comparison(comparison)))
+                if comparison.differences:
+                    await conn.execute(
+                        sa.insert(t.shadow_differences),
+                        [_difference(comparison, item) for item in comparison.differences],
+                    )
+                await self._keep_samples(conn, comparison)
+
+    async def reap(self, older_than: datetime) -> int:
+        """Delete every row older than the retention horizon; return how many went."""
+        removed = 0
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**WRITE)
+            async with conn.begin():
+                for table in (t.shadow_samples, t.shadow_differences, t.shadow_comparisons):
+                    result = await conn.execute(
+                        sa.delete(table).where(table.c.created_at < older_than)
+                    )
+                    removed += result.rowcount
+        return removed
+
+    async def scopes(self, since: datetime, app: str | None = None) -> list[Scope]:
+        """Per (app, operation, mode): results, unmapped codes, field counts with a sample."""
+        found: dict[ScopeKey, Scope] = {}
+
+        def scope(key: ScopeKey) -> Scope:
+            return found.setdefault(key, Scope(*key))
+
+        async with self._engine.connect() as conn:
+            for row in await conn.execute(_counted(t.shadow_comparisons, "result", since, app)):
+                scope((row.app, row.operation, row.mode)).results[row.result] = row.n
+            codes = _counted(t.shadow_comparisons, "unmapped_code", since, app).where(
+                t.shadow_comparisons.c.unmapped_code.is_not(None)
+            )
+            for row in await conn.execute(codes):
+                scope((row.app, row.operation, row.mode)).unmapped_codes[row.unmapped_code] = row.n
+            samples = await self._samples(conn, app)
+            for row in await conn.execute(_field_counts(since, app)):
+                key = (row.app, row.operation, row.mode)
+                sample = samples.get((*key, row.path, row.kind))
+                scope(key).fields.append(FieldCount(row.path, row.kind, row.n, sample))
+        return sorted(found.values(), key=lambda item: (item.app, item.operation, item.mode))
+
+    async def _keep_samples(self, conn: AsyncConnection, comparison: Comparison) -> None:
+        samples = t.shadow_samples
+        seen: set[str] = set()
+        for item in comparison.differences:
+            if item.path in seen:
+                continue
+            seen.add(item.path)
+            kept = await conn.scalar(
+                sa.select(sa.func.count()).where(
+                    samples.c.app == comparison.app,
+                    samples.c.operation == comparison.operation,
+                    samples.c.mode == comparison.mode,
+                    samples.c.path == item.path,
+                )
+            )
+            if (kept or 0) < self._samples_per_field:
+                await conn.execute(
+                    sa.insert(samples).values(
+                        **_difference(comparison, item),
+                        primary_value=item.primary,
+                        candidate_value=item.candidate,
+                    )
+                )
+
+    async def _samples(
+        self, conn: AsyncConnection, app: str | None
+    ) -> dict[tuple[str, str, str, str, str], tuple[str, str]]:
+        """The newest sample of every (app, operation, mode, path, kind)."""
+        s = t.shadow_samples
+        query = sa.select(s).order_by(s.c.created_at, s.c.id)
+        if app is not None:
+            query = query.where(s.c.app == app)
+        newest: dict[tuple[str, str, str, str, str], tuple[str, str]] = {}
+        for row in await conn.execute(query):
+            key = (row.app, row.operation, row.mode, row.path, row.kind)
+            newest[key] = (row.primary_value, row.candidate_value)
+        return newest
+
+
+def _comparison(comparison: Comparison) -> dict[str, object]:
+    return {
+        "app": comparison.app,
+        "operation": comparison.operation,
+        "target": comparison.target,
+        "mode": comparison.mode,
+        "result": comparison.result,
+        "unmapped_code": comparison.unmapped_code,
+        "created_at": comparison.at,
+    }
+
+
+def _difference(comparison: Comparison, item: FieldDifference) -> dict[str, object]:
+    return {
+        "app": comparison.app,
+        "operation": comparison.operation,
+        "mode": comparison.mode,
+        "path": item.path,
+        "kind": item.kind,
+        "created_at": comparison.at,
+    }
+
+
+def _counted(
+    table: sa.Table, column: str, since: datetime, app: str | None
+) -> sa.Select[tuple[object, ...]]:
+    keys = (table.c.app, table.c.operation, table.c.mode, table.c[column])
+    query = (
+        sa.select(*keys, sa.func.count().label("n"))
+        .where(table.c.created_at >= since)
+        .group_by(*keys)
+    )
+    return query.where(table.c.app == app) if app is not None else query
+
+
+def _field_counts(since: datetime, app: str | None) -> sa.Select[tuple[object, ...]]:
+    d = t.shadow_differences
+    keys = (d.c.app, d.c.operation, d.c.mode, d.c.path, d.c.kind)
+    query = (
+        sa.select(*keys, sa.func.count().label("n"))
+        .where(d.c.created_at >= since)
+        .group_by(*keys)
+        .order_by(sa.func.count().desc(), d.c.path)
+    )
+    return query.where(d.c.app == app) if app is not None else query
