@@ -81,6 +81,8 @@ class ShadowRunner:
 
     def offer(self, exchange: Exchange, shadow: Shadow) -> bool:
         """Queue the shadow of one answered call if sampled; never blocks, never raises."""
+        if shadow.target is exchange.primary_target:
+            return False  # the locator or a fallback served the call on the shadow target
         if self._sample() >= shadow.sample_rate:
             return False
         accepted = self._put(Job(exchange, shadow.target, SHADOW))
@@ -134,6 +136,9 @@ class ShadowRunner:
             job = await self._queue.get()
             try:
                 await self._run(job)
+            except asyncio.CancelledError:  # stopped mid-call: counted as dropped
+                self._count_dropped(job)
+                raise
             except Exception:  # a shadow must never take a worker down
                 log.exception("shadow_job_failed", operation=job.exchange.operation.value)
             finally:
