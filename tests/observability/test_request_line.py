@@ -3,6 +3,7 @@ outcome, legacy code and duration (issue 7, "Logs")."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -14,7 +15,7 @@ from tests.conftest import PREFIX, basic_auth
 CREATE = f"{PREFIX}/users/demo-user-1/offers/1/orders"
 
 
-def request_lines(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def request_lines(logs: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
     return [entry for entry in logs if entry["event"] == "request_completed"]
 
 
