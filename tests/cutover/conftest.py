@@ -7,12 +7,13 @@ a faithful stand-in for the real legacy Orders API.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -54,6 +55,13 @@ async def fresh_store(path: Path, email_key: str, *, demo: bool = True) -> str:
 
 def demo_apps(**overrides: Any) -> tuple[AppConfig, ...]:
     return tuple(app.model_copy(update=overrides) for app in read_apps_file(DEMO_APPS))
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """CLI tests run `main()`, which configures structlog for the process: undo it after."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture
