@@ -55,8 +55,8 @@ class HistoryStore:
                     outcome = Recorded.INSERTED
                 else:
                     outcome = await _refresh(conn, found, order)
-            if outcome is Recorded.INSERTED and conn.dialect.name == "postgresql":
-                await _advance_sequence(conn, 0)
+                if outcome is Recorded.INSERTED and conn.dialect.name == "postgresql":
+                    await _advance_sequence(conn, 0)
         return outcome
 
 
