@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -48,10 +47,16 @@ def email_key() -> str:
 POSTGRES = PostgresServer(postgres_url())
 
 
+BOTH_ENGINES_PACKAGES = ("tests.store.", "tests.orders.", "tests.proofs.")
+"""The store, order-service and proof tests: every one that uses a database runs on both."""
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests marked `both_engines` run once on SQLite and once on PostgreSQL."""
+    """Database tests in BOTH_ENGINES_PACKAGES, or marked `both_engines`, run on SQLite and
+    on PostgreSQL; every other test runs on SQLite only (tests/README.md)."""
     marked = metafunc.definition.get_closest_marker("both_engines") is not None
-    if marked and "engine_name" in metafunc.fixturenames:
+    in_package = metafunc.module.__name__.startswith(BOTH_ENGINES_PACKAGES)
+    if (marked or in_package) and "engine_name" in metafunc.fixturenames:
         metafunc.parametrize("engine_name", ENGINES)
 
 
@@ -75,6 +80,13 @@ async def empty_database_url(engine_name: str, tmp_path: Path) -> AsyncIterator[
         yield url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_schemas() -> Iterator[None]:
+    """Drop every PostgreSQL schema the session built when it ends."""
+    yield
+    POSTGRES.close()
+
+
 async def _fresh_database(
     engine_name: str, directory: Path, *, migrated: bool
 ) -> AsyncIterator[str]:
@@ -84,13 +96,6 @@ async def _fresh_database(
     url = await POSTGRES.create(migrated=migrated)
     yield url
     await POSTGRES.drop(url)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _postgres_template() -> Iterator[None]:
-    """Drop the session's migrated PostgreSQL template database when the session ends."""
-    yield
-    asyncio.run(POSTGRES.drop_template())
 
 
 @pytest.fixture
@@ -125,12 +130,15 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 def bridge_client(
-    aiohttp_client: ClientFactory,
     make_settings: Callable[..., Settings],
     registry: CollectorRegistry,
     demo_data: None,
+    aiohttp_client: ClientFactory,
 ) -> Callable[..., Awaitable[TestClient[Any, Any]]]:
-    """Start a real bridge (demo apps and data) on port 0; keyword overrides go to Settings."""
+    """Start a real bridge (demo apps and data) on port 0; keyword overrides go to Settings.
+
+    `aiohttp_client` comes last so that the bridge closes before the database is dropped.
+    """
 
     async def start(clock: Clock | None = None, **overrides: Any) -> TestClient[Any, Any]:
         app = create_app(make_settings(**overrides), registry=registry, clock=clock)

@@ -1,47 +1,69 @@
 """Fresh databases for tests, on SQLite or PostgreSQL (how to run: tests/README.md).
 
 PostgreSQL is found through `BRIDGE_TEST_POSTGRES_URL` (default: the local server, database
-`test`). Each test gets its own database, copied from a template that is migrated once per
-session (CREATE DATABASE ... TEMPLATE is far faster than running the migrations per test),
-and dropped after the test. Where the server is unreachable the test is skipped with the
-reason, except under CI (`CI=true`), where it fails.
+`test`). Each test gets a fresh schema of its own in that database, owned by a login role of
+the same name: PostgreSQL's default `search_path` ("$user", public) makes the role's schema
+the one every unqualified table name resolves to, so the test's URL (`postgresql://ROLE@...`)
+is all the bridge needs, in-process or in a subprocess. The schema is built by the migrations'
+SQL (alembic `--sql`), rendered once per session, and built ahead of time by a background
+thread (SchemaBuilder) so that tests rarely wait for one. The role and its schema are
+dropped after the test, off the test's clock. Where the server is unreachable the test is
+skipped with the reason, except under CI (`CI=true`), where it fails.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
+import queue
+import threading
 import uuid
 from pathlib import Path
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
-from bridge.store.migrate import upgrade_async
+from bridge.store.migrate import alembic_config, upgrade_async
 
 ENGINES = ("sqlite", "postgresql")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-TEMPLATE_PREFIX = "bridge_template_"
+ROLE_PREFIX = "bridge_test_"
+AHEAD = 3
+"""How many migrated schemas the builder keeps ready."""
 
 
 def postgres_url() -> sa.URL:
     return sa.make_url(os.environ.get("BRIDGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
 
 
-def _dsn(url: sa.URL, database: str | None = None) -> str:
-    """An asyncpg DSN for `url`, on another database when named."""
-    target = url.set(drivername="postgresql", database=database or url.database)
+def _dsn(url: sa.URL, user: str | None = None) -> str:
+    """An asyncpg DSN for `url`, as another (password-less, trusted) role when named."""
+    target = url.set(drivername="postgresql")
+    if user is not None:
+        target = target.set(username=user, password=None)
     return target.render_as_string(hide_password=False)
 
 
+def migrations_sql(url: sa.URL) -> str:
+    """The SQL of every migration up to head, for PostgreSQL (alembic offline mode)."""
+    config = alembic_config(_dsn(url))
+    config.output_buffer = io.StringIO()
+    command.upgrade(config, "head", sql=True)
+    return config.output_buffer.getvalue()
+
+
 class PostgresServer:
-    """The test server: reachability (checked once) and databases created per test."""
+    """The test server: reachability (checked once), and a role with its schema per test."""
 
     def __init__(self, url: sa.URL) -> None:
         self.url = url
         self._problem: str | None = None
         self._checked = False
-        self._template: str | None = None
+        self._schema_sql: str | None = None
+        self._builder: SchemaBuilder | None = None
 
     async def require(self) -> None:
         """Skip (or, under CI, fail) the calling test when the server cannot be used."""
@@ -64,36 +86,119 @@ class PostgresServer:
         pytest.skip(reason)
 
     async def create(self, *, migrated: bool) -> str:
-        """A new database (migrated to head, or empty); its SQLAlchemy URL."""
+        """A fresh role and schema (migrated to head, or empty); the URL that logs in as it."""
         await self.require()
-        name = f"bridge_test_{uuid.uuid4().hex[:16]}"
-        template = await self._migrated_template() if migrated else "template0"
-        await self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        return _dsn(self.url, name)
+        if not migrated:
+            return await self.new_schema(migrated=False)
+        if self._builder is None:
+            self._builder = SchemaBuilder(self)
+            self._builder.start()
+        return await asyncio.to_thread(self._builder.take)
 
     async def drop(self, url: str) -> None:
-        name = sa.make_url(url).database
-        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        """Hand a used schema to the builder thread, which drops it off the test's clock."""
+        if self._builder is not None:
+            self._builder.used.put(url)
+        else:
+            await self.drop_now(url)
 
-    async def drop_template(self) -> None:
-        if self._template is not None:
-            await self._admin(f'DROP DATABASE IF EXISTS "{self._template}" WITH (FORCE)')
-            self._template = None
+    def close(self) -> None:
+        """End of session: drop every schema built or used (nothing is left on the server)."""
+        if self._builder is not None:
+            self._builder.stop()
+            self._builder = None
 
-    async def _migrated_template(self) -> str:
-        if self._template is None:
-            name = f"{TEMPLATE_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
-            await self._admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
-            await upgrade_async(_dsn(self.url, name))
-            self._template = name
-        return self._template
+    async def new_schema(self, *, migrated: bool) -> str:
+        role = f"{ROLE_PREFIX}{uuid.uuid4().hex[:16]}"
+        await self._admin(
+            f'CREATE ROLE "{role}" LOGIN', f'CREATE SCHEMA "{role}" AUTHORIZATION "{role}"'
+        )
+        url = _dsn(self.url, role)
+        if migrated:
+            if self._schema_sql is None:
+                self._schema_sql = migrations_sql(self.url)
+            connection = await asyncpg.connect(url, timeout=30)
+            try:
+                await connection.execute(self._schema_sql)
+            finally:
+                await connection.close()
+        return url
 
-    async def _admin(self, statement: str) -> None:
-        connection = await asyncpg.connect(_dsn(self.url), timeout=10)
+    async def drop_now(self, url: str) -> None:
+        """Drop the role's schema and the role, ending any session it left open."""
+        role = sa.make_url(url).username
+        connection = await asyncpg.connect(_dsn(self.url), timeout=30)
         try:
-            await connection.execute(statement)
+            await connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role
+            )
         finally:
             await connection.close()
+        await self._admin(
+            f'DROP SCHEMA IF EXISTS "{role}" CASCADE', f'DROP ROLE IF EXISTS "{role}"'
+        )
+
+    async def _admin(self, *statements: str) -> None:
+        connection = await asyncpg.connect(_dsn(self.url), timeout=30)
+        try:
+            async with connection.transaction():
+                for statement in statements:
+                    await connection.execute(statement)
+        finally:
+            await connection.close()
+
+
+class SchemaBuilder(threading.Thread):
+    """Builds migrated schemas ahead of the tests that take them, and drops used ones.
+
+    Creating tables costs the server tens of milliseconds per table (file creation and
+    fsync), about half a second per schema here; done in this thread while earlier tests run,
+    it is mostly off the suite's clock. Every schema is still used by one test only.
+    """
+
+    def __init__(self, server: PostgresServer) -> None:
+        super().__init__(name="postgres-schema-builder", daemon=True)
+        self._server = server
+        self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=AHEAD)
+        self.used: queue.Queue[str] = queue.Queue()
+        self._stopping = threading.Event()
+
+    def take(self) -> str:
+        """The next fresh schema's URL (waits for one to be built)."""
+        built = self._ready.get(timeout=120)
+        if isinstance(built, BaseException):
+            raise built
+        return built
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=120)
+
+    def run(self) -> None:
+        asyncio.run(self._work())
+
+    async def _work(self) -> None:
+        while not self._stopping.is_set():
+            dropped = await self._drop_used()
+            if not self._ready.full():
+                try:
+                    self._ready.put(await self._server.new_schema(migrated=True))
+                except Exception as exc:  # handed to the test that waits for the schema
+                    self._ready.put(exc)
+            elif not dropped:
+                await asyncio.sleep(0.02)
+        while not self._ready.empty():
+            built = self._ready.get_nowait()
+            if isinstance(built, str):
+                self.used.put(built)
+        await self._drop_used()
+
+    async def _drop_used(self) -> bool:
+        dropped = False
+        while not self.used.empty():
+            await self._server.drop_now(self.used.get_nowait())
+            dropped = True
+        return dropped
 
 
 async def sqlite_database(directory: Path, *, migrated: bool) -> str:

@@ -1,9 +1,13 @@
-"""Alembic environment: runs migrations on the async engine the bridge itself uses."""
+"""Alembic environment: runs migrations on the async engine the bridge itself uses.
+
+Offline (`--sql`) mode writes the SQL instead; the tests use it to build PostgreSQL schemas fast.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
 from alembic import context
 from sqlalchemy import Connection
 
@@ -34,4 +38,20 @@ async def _run_async() -> None:
         await engine.dispose()
 
 
-asyncio.run(_run_async())
+def _run_offline() -> None:
+    """`--sql` mode: write the migrations' SQL for the URL's dialect instead of running it."""
+    url = sa.make_url(config.get_main_option("sqlalchemy.url") or "")
+    context.configure(
+        dialect_name=url.get_backend_name(),
+        target_metadata=metadata,
+        literal_binds=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    _run_offline()
+else:
+    asyncio.run(_run_async())
