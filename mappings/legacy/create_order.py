@@ -8,6 +8,7 @@ Quirks handled:
   checked by the order service, which knows the app).
 - `quantity` and `challenge.id` refuse JSON booleans (Python would read `true` as 1), and
   `challenge.id` must fit the store's 64-bit integer.
+- `email` (the fulfilment address) must look like one: `local@domain`, no whitespace.
 - `challenge` is an object whose `id` names a skills-test challenge.
 - `status` (documented as optional) may only ask to hold the order for review
   (`pending_approval`); a client cannot approve its own order, so any other known status is

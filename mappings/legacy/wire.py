@@ -33,6 +33,10 @@ def _refuse_booleans(value: Any) -> Any:
 
 WireInt = Annotated[int, BeforeValidator(_refuse_booleans)]
 
+EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+$"
+"""One `@` between two non-empty parts, no whitespace or line breaks: enough to refuse what
+could never be delivered (or would break a mail header), without guessing at valid domains."""
+
 
 class ShippingAddressWire(BaseModel):
     """Free-form address: received tolerant, emitted with exactly these keys."""
@@ -54,7 +58,7 @@ class ChallengeWire(Received):
 
 class CreateOrderWire(Received):
     quantity: WireInt = 1
-    email: str | None = Field(default=None, max_length=MAX_STRING)
+    email: str | None = Field(default=None, max_length=MAX_STRING, pattern=EMAIL_SHAPE)
     ip: str | None = Field(default=None, max_length=64)
     shipping_address: ShippingAddressWire | None = None
     challenge: ChallengeWire | None = None

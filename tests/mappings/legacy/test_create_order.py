@@ -87,3 +87,15 @@ async def test_a_challenge_id_must_be_an_integer_the_store_can_hold(
 ) -> None:
     answer = await api.create(offer=1, challenge={"id": challenge_id})
     assert (answer.code, answer.message.split(":")[0]) == ("validation", "order.challenge.id")
+
+
+async def test_a_fulfilment_email_is_kept_on_the_order(api: LegacyApi) -> None:
+    assert (await api.create(offer=1, email="someone@example.com")).order["quantity"] == 1
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "a@b@c", "a@b\r\nBcc: x@example.com", "@b"])
+async def test_a_malformed_fulfilment_email_is_a_validation_error(
+    api: LegacyApi, email: str
+) -> None:
+    answer = await api.create(offer=1, email=email)
+    assert (answer.code, answer.message.split(":")[0]) == ("validation", "order.email")
