@@ -19,6 +19,7 @@ from bridge.dataload import load_data, read_data_file
 from bridge.observability.logging import configure_logging
 from bridge.policy import PolicyError
 from bridge.settings import Settings
+from bridge.shadow import commands as shadow_commands
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
 from bridge.store.key_rotation import rotate_email_keys
@@ -39,10 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"orders-bridge: invalid configuration: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, settings.log_level)
-    if args.command in incentives_commands.COMMANDS:
-        return incentives_commands.run(args, settings)
-    if args.command in cutover_commands.COMMANDS:
-        return cutover_commands.run(args, settings)
+    for commands in (incentives_commands, cutover_commands, shadow_commands):
+        if args.command in commands.COMMANDS:
+            status: int = commands.run(args, settings)
+            return status
     if args.command == "serve":
         return _serve(settings)
     if args.command == "db":
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     incentives_commands.add_commands(commands)
     cutover_commands.add_commands(commands)
+    shadow_commands.add_commands(commands)
     return parser
 
 
