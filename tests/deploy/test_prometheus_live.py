@@ -2,8 +2,10 @@
 the dashboard and the rules then evaluates without error, and with data wherever the metrics it
 reads were produced by the load (issue 7, "Checked by the real tools").
 
-Today the bridge serves on the local target. The shadow and Incentives sandbox arms are added
-here once the cutover (issue 5) and shadow (issue 6) paths are wired into create_app.
+The bridge runs the demo app under a cutover policy against a real Incentives sandbox: creates
+on the Incentives target, lists there with a shadow to local, gets and updates found by the
+locator, gets shadowed to Incentives; then the sandbox stops, so reads fall back to local and
+creates answer `not_available`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from bridge.shadow.config import ShadowSettings
 from tests.conftest import PREFIX, basic_auth
+from tests.cutover.conftest import demo_apps, write_policy
 from tests.deploy.live_prometheus import Prometheus, running_prometheus
 from tests.deploy.promql import (
     Expression,
@@ -24,9 +28,31 @@ from tests.deploy.promql import (
     recorded_sources,
     rule_expressions,
 )
+from tests.incentives.conftest import (
+    base_url,
+    incentives_config,
+    sandbox_database,
+    start_sandbox,
+)
 from tests.prometheus_tools import PrometheusTools
 
+__all__ = ["sandbox_database", "start_sandbox"]
+
 pytestmark = pytest.mark.slow
+
+READS = {"shadow": {"target": "incentives"}, "on_unavailable": {"fallback": "local"}}
+POLICY = {
+    "apps": {
+        "demo": {
+            "target": "local",
+            "operations": {
+                "create_order": {"target": "incentives"},
+                "list_orders": {**READS, "target": "incentives", "shadow": {"target": "local"}},
+                "get_order": READS,
+            },
+        }
+    }
+}
 
 
 async def drive_mixed_load(client: TestClient[Any, Any]) -> None:
@@ -38,11 +64,14 @@ async def drive_mixed_load(client: TestClient[Any, Any]) -> None:
             json={"order": {"quantity": 1, "status": "pending_approval"}},
             headers=auth,
         )
-        order_id = (await created.json())["order"]["id"]
-        await client.get(f"{PREFIX}/users/demo-user-1/orders/{order_id}", headers=auth)
-        await client.put(
-            f"{PREFIX}/orders/{order_id}", json={"order": {"status": "approved"}}, headers=auth
-        )
+        placed = (await created.json()).get("order")
+        if placed is not None:  # once the sandbox is down, creates answer not_available
+            await client.get(f"{PREFIX}/users/demo-user-1/orders/{placed['id']}", headers=auth)
+            await client.put(
+                f"{PREFIX}/orders/{placed['id']}",
+                json={"order": {"status": "approved"}},
+                headers=auth,
+            )
         await client.get(f"{PREFIX}/users/demo-user-1/orders", headers=auth)
     await client.get(f"{PREFIX}/users/nobody/orders", headers=auth)
     await client.get(f"{PREFIX}/users/demo-user-1/orders/999999", headers=auth)
@@ -58,15 +87,24 @@ async def drive_mixed_load(client: TestClient[Any, Any]) -> None:
 async def scraped(
     prometheus_tools: PrometheusTools,
     bridge_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+    start_sandbox: Callable[..., Awaitable[TestServer]],
     tmp_path: Path,
 ) -> AsyncIterator[Prometheus]:
     """A bridge under load, scraped until the recording rules hold data."""
-    client = await bridge_client()
+    sandbox = await start_sandbox()
+    client = await bridge_client(
+        apps=demo_apps(incentives=incentives_config(base_url(sandbox))),
+        policy_file=write_policy(tmp_path / "policy.yaml", POLICY),
+        shadow=ShadowSettings(drain_seconds=1.0),
+    )
     target = f"{client.server.host}:{client.server.port}"
     async with running_prometheus(prometheus_tools, tmp_path, target) as prometheus:
         await drive_mixed_load(client)
         await prometheus.wait_for('bridge_requests_total{job="orders-bridge"}')
         await drive_mixed_load(client)
+        await sandbox.close()
+        await drive_mixed_load(client)
+        await prometheus.wait_for('bridge_fallbacks_total{operation="list_orders"}')
         await prometheus.wait_for('bridge_requests_total{code="offer_not_available"}')
         await prometheus.wait_for("app_operation_target:bridge_requests:rate5m > 0")
         await prometheus.wait_for("app_operation:bridge_request_errors:ratio_rate5m > 0")
