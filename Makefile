@@ -10,7 +10,7 @@ export BRIDGE_DATABASE_URL ?= sqlite:///.data/orders-bridge.db
 export BRIDGE_EMAIL_KEYS ?= eSasqNRxInEDblhZrrpyxdZqfdj5cJHoLQZoT9PMSwo=
 export BRIDGE_PORT ?= 8080
 
-.PHONY: run test check format lint types contracts pytest clean
+.PHONY: run run-incentives test check format lint types contracts pytest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,18 @@ run: $(STAMP)
 	@echo "    http://127.0.0.1:$(BRIDGE_PORT)/priv/v1/apps/demo-api-key/users/demo-user-1/offers/1/orders"
 	@echo
 	$(BIN)/orders-bridge serve
+
+# The demo app on the Incentives target: the sandbox on :8081 and a bridge on it (docs/mappings.md).
+INCENTIVES_DB := sqlite:///.data/orders-bridge-incentives.db
+run-incentives: $(STAMP)
+	mkdir -p .data
+	BRIDGE_DATABASE_URL=$(INCENTIVES_DB) $(BIN)/orders-bridge db upgrade
+	BRIDGE_DATABASE_URL=$(INCENTIVES_DB) $(BIN)/orders-bridge load demo/data.yaml
+	$(BIN)/orders-bridge sandbox --port 8081 --data demo/data.yaml \
+	    --database-url sqlite:///.data/sandbox.db & sandbox=$$!; \
+	  trap 'kill $$sandbox' EXIT INT TERM; \
+	  BRIDGE_CONFIG_FILE=demo/apps-incentives.yaml BRIDGE_DATABASE_URL=$(INCENTIVES_DB) \
+	    $(BIN)/orders-bridge serve
 
 test: $(STAMP) format lint types contracts pytest
 

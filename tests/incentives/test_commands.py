@@ -10,6 +10,7 @@ from bridge.clock import SystemClock
 from bridge.coverage import coverage_report
 from bridge.offer_sync import match_offers
 from mappings.incentives.errors import BY_CODE
+from tests.conftest import ROOT
 from tests.incentives.conftest import base_url, demo_id_map, incentives_app
 
 
@@ -35,3 +36,8 @@ async def test_sync_offers_matches_the_catalog_by_internal_name(sandbox: TestSer
         if number in {1, 2, 3}  # offer 4 is retired: not in the catalog
     }
     assert (offers, unmatched) == (expected, [])
+
+
+def test_docs_carry_the_current_coverage_matrix() -> None:
+    report, _problems = coverage_report()
+    assert report in (ROOT / "docs" / "mappings.md").read_text(encoding="utf-8")
