@@ -49,10 +49,10 @@ def demo_id_map(app: str = "demo") -> dict[int, OfferLink]:
     }
 
 
-def incentives_config(base_url: str, **changes: Any) -> IncentivesConfig:
-    """The demo app's Incentives block for a sandbox at `base_url`; no retry waits in tests."""
+def incentives_config(url: str, **changes: Any) -> IncentivesConfig:
+    """The demo app's Incentives block for a sandbox at `url`; no retry waits in tests."""
     values: dict[str, Any] = {
-        "base_url": base_url,
+        "base_url": url,
         "connect_key": DEMO_CONNECT_KEY,
         "connect_secret": DEMO_CONNECT_SECRET,
         "core_api_key": "demo-core-key",
@@ -66,8 +66,9 @@ def incentives_config(base_url: str, **changes: Any) -> IncentivesConfig:
     return IncentivesConfig(**values)
 
 
-def incentives_app(base_url: str, **changes: Any) -> AppConfig:
-    return demo_app(target=Target.INCENTIVES, incentives=incentives_config(base_url, **changes))
+def incentives_app(url: str, **changes: Any) -> AppConfig:
+    """The demo app on the Incentives target at `url`; `changes` go to its incentives block."""
+    return demo_app(target=Target.INCENTIVES, incentives=incentives_config(url, **changes))
 
 
 async def load_demo(database_url: str, email_key: str) -> None:
