@@ -183,6 +183,15 @@ class ShadowRunner:
                 self._metrics.shadow_mismatched_fields.labels(
                     app, operation, field, difference.kind
                 ).inc()
+            log.info(
+                "shadow_compared",
+                app=app,
+                operation=operation,
+                target=exchange.primary_target.value,
+                shadow_target=job.target.value,
+                result=result,
+                differing_fields=sorted({d.path for d in shown})[:10] or None,
+            )
         await self._diffs.record(
             Comparison(
                 app=app,

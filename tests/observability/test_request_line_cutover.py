@@ -7,6 +7,7 @@ upstream is a free port nobody listens on.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -15,7 +16,7 @@ from structlog.testing import capture_logs
 
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import legacy_server, routed_bridge
-from tests.shadow.conftest import shadow_bridge, shadow_policy, url_of
+from tests.shadow.conftest import bridge_db, settle, shadow_bridge, shadow_policy, url_of
 
 __all__ = ["legacy_server", "routed_bridge", "shadow_bridge"]
 
@@ -86,3 +87,33 @@ async def test_shadowed_call_line(shadow_bridge: Bridge, legacy_server: Any) -> 
     bridge = await shadow_bridge(policy, legacy_url=url_of(legacy))
     line = await one_line(bridge, LIST, shadow_target="legacy")
     assert (line["target"], line["outcome"], line["route_reason"]) == ("local", "ok", "policy")
+
+
+async def test_shadow_mismatch_line(
+    shadow_bridge: Bridge, legacy_server: Any, tmp_path: Path
+) -> None:
+    """An order placed only in the bridge's store: legacy lists none, the local shadow one."""
+    legacy: TestServer = await legacy_server()
+    policy = {
+        "apps": {
+            "demo": {
+                "target": "legacy",
+                "shadow": {"target": "local"},
+                "operations": {"create_order": {"target": "local", "shadow": None}},
+            }
+        }
+    }
+    bridge = await shadow_bridge(policy, legacy_url=url_of(legacy))
+    await bridge.post(
+        f"{PREFIX}/users/demo-user-1/offers/1/orders",
+        json={"order": {"quantity": 1}},
+        headers=basic_auth(),
+    )
+    with capture_logs() as logs:
+        await bridge.get(LIST, headers=basic_auth())
+        await settle(bridge_db(tmp_path), 1)
+    (line,) = [entry for entry in logs if entry["event"] == "shadow_compared"]
+    assert (line["app"], line["operation"], line["result"]) == ("demo", "list_orders", "mismatch")
+    assert (line["target"], line["shadow_target"]) == ("legacy", "local")
+    assert line["differing_fields"]
+    assert all("demo-user-1" not in field for field in line["differing_fields"])
