@@ -33,6 +33,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         request[LEGACY_CODE] = code.value
         response = error_response(code, message)
         response.set_status(exc.status)
+        if "Allow" in exc.headers:  # a 405 must say which methods the route takes (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
         return response
     except Exception:
         structlog.get_logger().exception("request_failed")

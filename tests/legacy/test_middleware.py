@@ -19,6 +19,11 @@ async def test_a_method_a_route_does_not_take_answers_405_in_the_envelope(api: L
     assert (answer.status, answer.code) == (405, "not_found")
 
 
+async def test_a_405_names_the_methods_the_route_takes(api: LegacyApi) -> None:
+    response = await api.client.delete("/priv/v1/apps/demo-api-key/orders/1")
+    assert set(response.headers["Allow"].split(",")) == {"POST", "PUT"}
+
+
 async def test_malformed_json_is_an_argument_error(api: LegacyApi) -> None:
     answer = await api.create(body=b'{"order": {"quantity": 1')
     assert (answer.status, answer.code) == (200, "argument_error")
