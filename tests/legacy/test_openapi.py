@@ -66,3 +66,9 @@ async def test_the_bridge_serves_the_document_without_credentials(api: LegacyApi
     response = await api.client.get("/openapi.json")
     assert response.status == 200
     assert await response.json() == read_document()
+
+
+async def test_a_replayed_idempotent_answer_matches_the_document(api: LegacyApi) -> None:
+    keyed = api.as_caller(**dict(api.headers), **{"Idempotency-Key": "order-7f3a"})
+    first = await keyed.create(offer=1)
+    assert await keyed.create(offer=1) == first
