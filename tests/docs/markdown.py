@@ -38,6 +38,22 @@ def table_rows(text: str, first_header: str) -> list[list[str]]:
     return rows
 
 
+def table_records(text: str, first_header: str) -> list[dict[str, str]]:
+    """Body rows of every table whose first header cell is `first_header`, keyed by header."""
+    records: list[dict[str, str]] = []
+    headers: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            headers = []
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if cells[0] == first_header:
+            headers = cells
+        elif headers and not set(cells[0]) <= set("-: "):
+            records.append(dict(zip(headers, cells, strict=False)))
+    return records
+
+
 def code_blocks(text: str, language: str | None = None) -> list[str]:
     """Contents of fenced code blocks, optionally only those tagged with `language`."""
     return [body for lang, body in _FENCE.findall(text) if language is None or lang == language]
