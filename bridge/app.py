@@ -94,7 +94,7 @@ def _store_context(
         app[ENGINE] = engine
         backends: dict[Target, Backend] = {Target.LOCAL: local}
         remote = RemoteOrders(engine, ledger, Target.INCENTIVES)
-        incentives = IncentivesBackend.build(settings.apps, remote, clock)
+        incentives = IncentivesBackend.build(settings.apps, remote, clock, app[METRICS])
         if incentives is not None:
             await incentives.open()
             backends[Target.INCENTIVES] = incentives

@@ -27,6 +27,7 @@ from bridge.backends.incentives_tenant import Tenant
 from bridge.canonical import Customer, CustomerRef, Offer, Order, OrderStatus, Purchase
 from bridge.clock import Clock
 from bridge.errors import RuleError, UpstreamError
+from bridge.observability.metrics import Metrics
 from bridge.settings import AppConfig
 from bridge.store.idempotency import KeyClaim
 from bridge.store.remote_orders import RemoteOrders
@@ -51,18 +52,22 @@ class IncentivesBackend:
 
     @classmethod
     def build(
-        cls, apps: Sequence[AppConfig], orders: RemoteOrders, clock: Clock
+        cls,
+        apps: Sequence[AppConfig],
+        orders: RemoteOrders,
+        clock: Clock,
+        metrics: Metrics | None = None,
     ) -> IncentivesBackend | None:
         """One tenant per app with an `incentives` block; None when no app has one."""
-        tenants = Tenant.build_all(apps, clock)
+        tenants = Tenant.build_all(apps, clock, metrics)
         return cls(tenants, orders, clock) if tenants else None
 
     def _clients(self) -> list[UpstreamClient]:
         """Each upstream once, however many apps share it."""
         clients = {}
         for tenant in self._tenants.values():
-            clients[tenant.client.base_url] = tenant.client
-            clients[tenant.core_client.base_url] = tenant.core_client
+            clients[id(tenant.client)] = tenant.client
+            clients[id(tenant.core_client)] = tenant.core_client
         return list(clients.values())
 
     async def open(self) -> None:

@@ -16,6 +16,7 @@ One `UpstreamClient` per upstream base URL, opened and closed with the app:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +29,15 @@ from purgatory.domain.model import OpenedState
 from pydantic import ValidationError
 
 from bridge.canonical import ErrorCode
-from bridge.errors import RuleError, UpstreamError
+from bridge.errors import BridgeError, RuleError, UpstreamError
 from bridge.incentives_config import BreakerPolicy, RetryPolicy
+from bridge.observability.metrics import Metrics
+from bridge.observability.upstream import (
+    CircuitState,
+    UpstreamOutcome,
+    record_circuit_state,
+    record_upstream_call,
+)
 from mappings.incentives.errors import UPSTREAM_DOWN, legacy_error
 from mappings.incentives.wire import Envelope
 
@@ -40,12 +48,19 @@ class UpstreamFailure(UpstreamError):
     """The upstream could not be reached or answered badly (answered as `not_available`)."""
 
     def __init__(
-        self, reason: str, upstream: str, *, retryable: bool, retry_after: float | None = None
+        self,
+        reason: str,
+        upstream: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        outcome: UpstreamOutcome = "error",
     ) -> None:
         super().__init__(UPSTREAM_DOWN, upstream)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+        self.outcome: UpstreamOutcome = outcome
 
 
 @dataclass(frozen=True)
@@ -79,9 +94,27 @@ class RetryBudget:
         return True
 
 
+CIRCUIT: dict[str, CircuitState] = {
+    "closed": "closed",
+    "opened": "open",
+    "half-opened": "half_open",
+}
+"""purgatory's state names -> the `bridge_upstream_circuit_state` vocabulary."""
+
+
 class UpstreamClient:
-    def __init__(self, base_url: str, retry: RetryPolicy, breaker: BreakerPolicy) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        retry: RetryPolicy,
+        breaker: BreakerPolicy,
+        *,
+        upstream: str = "incentives",
+        metrics: Metrics | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.upstream = upstream
+        self._metrics = metrics
         self._retry = retry
         self._budget = RetryBudget(retry.budget_ratio, retry.budget_min_tokens)
         self._breakers = AsyncCircuitBreakerFactory(
@@ -89,7 +122,16 @@ class UpstreamClient:
             default_ttl=breaker.reset_seconds,
             exclude=[RuleError],
         )
+        self._breakers.add_listener(self._on_breaker_event)
         self._session: aiohttp.ClientSession | None = None
+
+    def _on_breaker_event(self, _name: str, event_name: str, event: object) -> None:
+        """Publish the breaker's state; log when it changes."""
+        state = CIRCUIT.get(str(getattr(event, "state", "closed")), "closed")
+        if event_name == "state_changed":
+            log.warning("upstream_circuit_changed", upstream=self.upstream, state=state)
+        if self._metrics is not None and event_name in ("state_changed", "circuit_breaker_created"):
+            record_circuit_state(self._metrics, self.upstream, state)
 
     async def open(self) -> None:
         self._session = aiohttp.ClientSession(
@@ -103,20 +145,19 @@ class UpstreamClient:
             self._session = None
 
     async def post(
-        self, path: str, body: dict[str, Any], options: CallOptions, *, read: bool
+        self, call: str, path: str, body: dict[str, Any], options: CallOptions, *, read: bool
     ) -> Any:
         """POST a Connect call; the envelope's `payload`. Reads are retried, writes are not."""
+        request = _Request(call, "POST", path, body, options, "payload")
         if not read:
-            return await self._guarded("POST", path, body, options, "payload")
-        return await self._retried("POST", path, body, options, "payload")
+            return await self._guarded(request, 1)
+        return await self._retried(request)
 
-    async def get(self, path: str, options: CallOptions) -> Any:
+    async def get(self, call: str, path: str, options: CallOptions) -> Any:
         """GET a legacy Core resource (a read, retried); the whole `{"status":"ok",...}` body."""
-        return await self._retried("GET", path, None, options, None)
+        return await self._retried(_Request(call, "GET", path, None, options, None))
 
-    async def _retried(
-        self, method: str, path: str, body: Any, options: CallOptions, key: str | None
-    ) -> Any:
+    async def _retried(self, request: _Request) -> Any:
         self._budget.deposit()
         async for attempt in stamina.retry_context(
             on=self._should_retry,
@@ -127,7 +168,7 @@ class UpstreamClient:
             wait_jitter=self._retry.wait_jitter_seconds,
         ):
             with attempt:
-                return await self._guarded(method, path, body, options, key)
+                return await self._guarded(request, attempt.num)
         raise AssertionError("stamina ends with a result or the last exception")
 
     def _should_retry(self, exc: Exception) -> bool | float:
@@ -139,36 +180,59 @@ class UpstreamClient:
             return False
         return exc.retry_after if exc.retry_after is not None else True
 
-    async def _guarded(
-        self, method: str, path: str, body: Any, options: CallOptions, key: str | None
-    ) -> Any:
+    async def _guarded(self, request: _Request, attempt: int) -> Any:
+        started = time.perf_counter()
+        outcome: UpstreamOutcome = "ok"
+        status: int | None = None
         try:
             breaker = await self._breakers.get_breaker(self.base_url)
             async with breaker:
-                return await self._once(method, path, body, options, key)
+                status, raw, retry_after = await self._send(request)
+                return self._unwrap(request.path, status, raw, retry_after, request.key)
         except OpenedState as exc:
-            raise UpstreamFailure("circuit open", self.base_url, retryable=False) from exc
+            outcome = "circuit_open"
+            raise UpstreamFailure(
+                "circuit open", self.base_url, retryable=False, outcome="circuit_open"
+            ) from exc
+        except BridgeError as exc:
+            outcome = _outcome(exc)
+            raise
+        finally:
+            self._record(request.call, outcome, time.perf_counter() - started, status, attempt)
 
-    async def _once(
-        self, method: str, path: str, body: Any, options: CallOptions, key: str | None
-    ) -> Any:
+    def _record(
+        self, call: str, outcome: UpstreamOutcome, seconds: float, status: int | None, attempt: int
+    ) -> None:
+        if self._metrics is not None:
+            record_upstream_call(
+                self._metrics,
+                upstream=self.upstream,
+                call=call,
+                outcome=outcome,
+                seconds=seconds,
+                status=status,
+                attempt=attempt,
+            )
+
+    async def _send(self, request: _Request) -> tuple[int, bytes, float | None]:
         if self._session is None:
             raise UpstreamFailure("client not open", self.base_url, retryable=False)
         try:
             async with self._session.request(
-                method,
-                self.base_url + path,
-                json=body,
-                headers=options.headers,
-                timeout=options.timeout,
+                request.method,
+                self.base_url + request.path,
+                json=request.body,
+                headers=request.options.headers,
+                timeout=request.options.timeout,
             ) as response:
                 raw = await response.read()
-                status = response.status
                 retry_after = _retry_after(response.headers.get("Retry-After"))
+                return response.status, raw, retry_after
         except (TimeoutError, aiohttp.ClientError) as exc:
-            log.warning("upstream_call_failed", path=path, reason=type(exc).__name__)
-            raise UpstreamFailure(type(exc).__name__, self.base_url, retryable=True) from exc
-        return self._unwrap(path, status, raw, retry_after, key)
+            reason = type(exc).__name__
+            log.warning("upstream_call_failed", path=request.path, reason=reason)
+            outcome: UpstreamOutcome = "timeout" if "Timeout" in reason else "connection_error"
+            raise UpstreamFailure(reason, self.base_url, retryable=True, outcome=outcome) from exc
 
     def _unwrap(
         self, path: str, status: int, raw: bytes, retry_after: float | None, key: str | None
@@ -177,11 +241,13 @@ class UpstreamClient:
         if 200 <= status < 300 and envelope is not None and envelope.status == "ok":
             payload = envelope.payload if key == "payload" else orjson.loads(raw)
             if payload is None:
-                raise self._failure(path, status, "missing payload", retryable=False)
+                raise self._failure(
+                    path, status, "missing payload", False, outcome="invalid_response"
+                )
             return payload
         code = envelope.errors.code if envelope is not None and envelope.errors else None
         if envelope is None and 200 <= status < 300:
-            raise self._failure(path, status, "malformed answer", retryable=False)
+            raise self._failure(path, status, "malformed answer", False, outcome="invalid_response")
         legacy, message = legacy_error(code, status)
         if legacy is not ErrorCode.NOT_AVAILABLE:
             log.info("upstream_refused", path=path, status=status, code=code)
@@ -196,9 +262,30 @@ class UpstreamClient:
         reason: str,
         retryable: bool,
         retry_after: float | None = None,
+        *,
+        outcome: UpstreamOutcome = "error",
     ) -> UpstreamFailure:
         log.warning("upstream_call_failed", path=path, status=status, reason=reason)
-        return UpstreamFailure(reason, self.base_url, retryable=retryable, retry_after=retry_after)
+        return UpstreamFailure(
+            reason, self.base_url, retryable=retryable, retry_after=retry_after, outcome=outcome
+        )
+
+
+@dataclass(frozen=True)
+class _Request:
+    call: str
+    """The call's name for metrics and logs (the mapping module's name)."""
+    method: str
+    path: str
+    body: Any
+    options: CallOptions
+    key: str | None
+    """`payload` for Connect envelopes; None for Core answers, returned whole."""
+
+
+def _outcome(exc: BridgeError) -> UpstreamOutcome:
+    """The metric outcome of a failed attempt (a refusal is an `error` answer too)."""
+    return exc.outcome if isinstance(exc, UpstreamFailure) else "error"
 
 
 def _envelope(raw: bytes) -> Envelope | None:

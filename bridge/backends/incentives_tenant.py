@@ -12,15 +12,17 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import structlog
 from cachetools import TTLCache
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from bridge.backends.incentives_client import CallOptions, UpstreamClient
+from bridge.backends.incentives_client import CallOptions, UpstreamClient, UpstreamFailure
 from bridge.canonical import Customer, CustomerRef, ErrorCode, Offer, Order
 from bridge.clock import Clock
-from bridge.errors import RuleError
+from bridge.errors import RuleError, UpstreamError
 from bridge.incentives_config import IncentivesConfig, OfferLink
 from bridge.mapping import Mapping
+from bridge.observability.metrics import Metrics
 from bridge.settings import AppConfig
 from mappings.incentives import (
     all_balances,
@@ -35,6 +37,8 @@ from mappings.incentives import (
 
 Catalog = dict[str, reward_store_offers.StoreOffer]
 
+log = structlog.get_logger()
+
 
 def _basic(user: str, secret: str) -> dict[str, str]:
     return {"Authorization": aiohttp.encode_basic_auth(user, secret)}
@@ -47,8 +51,10 @@ class Tenant:
         config: IncentivesConfig,
         clients: tuple[UpstreamClient, UpstreamClient],
         clock: Clock,
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
+        self._metrics = metrics
         self.config = config
         self.client, self.core_client = clients
         self._clock = clock
@@ -67,34 +73,66 @@ class Tenant:
             timer=self._timer,
         )
         self._catalog: tuple[float, Catalog] | None = None
+        self._last_balances: TTLCache[str, int] = TTLCache(
+            maxsize=config.customer_cache_size,
+            ttl=config.customer_cache_seconds,
+            timer=self._timer,
+        )
 
     @staticmethod
-    def build_all(apps: Sequence[AppConfig], clock: Clock) -> list[Tenant]:
-        """A tenant per app with an `incentives` block; one client per upstream base URL."""
-        clients: dict[str, UpstreamClient] = {}
+    def build_all(
+        apps: Sequence[AppConfig], clock: Clock, metrics: Metrics | None = None
+    ) -> list[Tenant]:
+        """A tenant per app with an `incentives` block; one client per upstream (role, URL)."""
+        clients: dict[tuple[str, str], UpstreamClient] = {}
+
+        def client(role: str, url: str, config: IncentivesConfig) -> UpstreamClient:
+            if (role, url) not in clients:
+                clients[role, url] = UpstreamClient(
+                    url, config.retry, config.breaker, upstream=role, metrics=metrics
+                )
+            return clients[role, url]
+
         tenants = []
         for app in apps:
             config = app.incentives
             if config is None:
                 continue
-            pair = tuple(
-                clients.setdefault(url, UpstreamClient(url, config.retry, config.breaker))
-                for url in (config.base_url, config.core_url)
+            pair = (
+                client("incentives", config.base_url, config),
+                client("core", config.core_url, config),
             )
-            tenants.append(Tenant(app.name, config, (pair[0], pair[1]), clock))
+            tenants.append(Tenant(app.name, config, pair, clock, metrics))
         return tenants
 
     def _timer(self) -> float:
         return self._clock.now().timestamp()
 
     async def _call(self, module: Any, call: BaseModel, *, read: bool) -> Any:
+        """One Connect call: the module's request mapping, the POST, its response mapping."""
+        name = module.__name__.rsplit(".", 1)[1]
         request: Mapping[Any] = module.REQUEST
         body = request.apply(call).model_dump(mode="json", exclude_none=True)
-        payload = await self.client.post(module.PATH, body, self._connect, read=read)
+        payload = await self.client.post(name, module.PATH, body, self._connect, read=read)
         response: Mapping[Any] | None = module.RESPONSE
         if response is None:
             return None
-        return response.apply(response.source.model_validate(payload))
+        return self._translate(name, response, payload)
+
+    def _translate(self, name: str, response: Mapping[Any], payload: Any) -> Any:
+        """Apply a response mapping; an answer it cannot read is the upstream's failure."""
+        try:
+            return response.apply(response.source.model_validate(payload))
+        except ValidationError as exc:
+            if self._metrics is not None:
+                self._metrics.translation_failures.labels(name, "response").inc()
+            log.warning("upstream_answer_untranslatable", call=name, errors=exc.error_count())
+            raise UpstreamFailure(
+                "untranslatable answer",
+                self.client.base_url,
+                retryable=False,
+                outcome="invalid_response",
+            ) from exc
 
     async def customer(self, ref: CustomerRef) -> Customer | None:
         """The Core lookup by SessionM id or external id; found customers are cached."""
@@ -125,12 +163,13 @@ class Tenant:
 
     async def _lookup(self, path: str) -> core_user.CoreUser | None:
         try:
-            body = await self.core_client.get(path, self._core)
+            body = await self.core_client.get("core_user", path, self._core)
         except RuleError as exc:
             if exc.code in (ErrorCode.USER_NOT_FOUND, ErrorCode.NOT_FOUND):
                 return None
             raise
-        return core_user.RESPONSE.apply(core_user.CoreUserWire.model_validate(body))
+        result: core_user.CoreUser = self._translate("core_user", core_user.RESPONSE, body)
+        return result
 
     def link(self, offer_id: int) -> OfferLink | None:
         return self.config.offers.get(offer_id)
@@ -207,6 +246,8 @@ class Tenant:
             idempotency_id=key,
         )
         result: purchase_offer.PurchaseResult = await self._call(purchase_offer, call, read=False)
+        if result.points_remaining is not None:
+            self._last_balances[order.customer_id] = result.points_remaining
         return result.user_offer_id
 
     async def find_in_wallet(self, user_id: str, key: str) -> str | None:
@@ -252,7 +293,21 @@ class Tenant:
         await self._call(deposit, call, read=False)
 
     async def balance(self, user_id: str) -> int:
-        return (await self._balances(user_id)).available_points
+        """all_balances; when it fails, the last balance seen (e.g. a purchase's remainder).
+
+        Showing points is decoration on an answer whose real work may already be done upstream
+        (an order placed): failing that answer would invite a retry, so a recent known balance
+        is served instead. With none known, the failure stands.
+        """
+        try:
+            balance = (await self._balances(user_id)).available_points
+        except UpstreamError:
+            if user_id not in self._last_balances:
+                raise
+            log.warning("balance_served_from_last_known", app=self.app)
+            return self._last_balances[user_id]
+        self._last_balances[user_id] = balance
+        return balance
 
     async def _balances(self, user_id: str) -> all_balances.Balances:
         call = all_balances.BalancesCall(
