@@ -12,6 +12,7 @@ import re
 import shlex
 import subprocess
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +21,19 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bridge.app import create_app
-from bridge.settings import Settings
+from bridge.crypto import EmailCipher
+from bridge.dataload import load_data, read_data_file
+from bridge.sandbox.app import create_sandbox_app
+from bridge.sandbox.config import SandboxConfig
+from bridge.settings import AppConfig, Settings, read_apps_file
+from bridge.store.catalog import Catalog
+from bridge.store.database import create_engine
+from bridge.store.migrate import upgrade_async
 from tests.docs.markdown import ROOT, code_blocks, read_doc, table_rows, unticked
 
 README = read_doc("README.md")
 README_BASE_URL = "http://127.0.0.1:8080"
+INCENTIVES_APPS = ROOT / "demo" / "apps-incentives.yaml"
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
 
@@ -79,6 +88,43 @@ async def demo_bridge(
     return f"http://127.0.0.1:{server.port}"
 
 
+async def migrated_with_demo_data(url: str, email_key: str) -> str:
+    await upgrade_async(url)
+    engine = create_engine(url)
+    try:
+        data = read_data_file(ROOT / "demo" / "data.yaml")
+        await load_data(Catalog(engine, EmailCipher([email_key])), data)
+    finally:
+        await engine.dispose()
+    return url
+
+
+def pointed_at(app: AppConfig, sandbox_url: str) -> AppConfig:
+    """The shipped Incentives demo app, with the sandbox at `sandbox_url` instead of :8081."""
+    assert app.incentives is not None
+    incentives = app.incentives.model_copy(update={"base_url": sandbox_url})
+    return app.model_copy(update={"incentives": incentives})
+
+
+@pytest.fixture
+async def incentives_demo_bridge(
+    aiohttp_server: ServerFactory,
+    make_settings: Callable[..., Settings],
+    demo_data: None,
+    tmp_path: Path,
+    email_key: str,
+) -> str:
+    """`make run-incentives` on free ports: the sandbox, and a bridge on the Incentives target."""
+    sandbox_db = await migrated_with_demo_data(f"sqlite:///{tmp_path / 'sandbox.db'}", email_key)
+    sandbox = await aiohttp_server(
+        create_sandbox_app(SandboxConfig.for_apps(["demo"]), sandbox_db, [email_key])
+    )
+    sandbox_url = f"http://127.0.0.1:{sandbox.port}"
+    apps = tuple(pointed_at(app, sandbox_url) for app in read_apps_file(INCENTIVES_APPS))
+    server = await aiohttp_server(create_app(make_settings(apps=apps)))
+    return f"http://127.0.0.1:{server.port}"
+
+
 def test_set_up_is_exactly_make_run_and_make_test() -> None:
     setup = README.split("## Set up", 1)[1]
     first_block = code_blocks(setup, "sh")[0]
@@ -100,6 +146,12 @@ async def test_every_curl_succeeds_in_readme_order(demo_bridge: str) -> None:
     failed = [answer for answer in answers if answer["status"] != "ok"]
     assert not failed
     assert len(answers) >= 5
+
+
+async def test_every_curl_succeeds_on_the_incentives_demo(incentives_demo_bridge: str) -> None:
+    answers = [await run_curl(curl, incentives_demo_bridge) for curl in readme_curls()]
+    failed = [answer for answer in answers if answer["status"] != "ok"]
+    assert not failed
 
 
 def test_demo_customers_table_matches_the_data_file() -> None:
