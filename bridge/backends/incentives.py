@@ -166,6 +166,8 @@ class IncentivesBackend:
                 continue
             if ref is not None:
                 await self._orders.confirm(order, ref, self._clock.now(), None)
+                if order.status is OrderStatus.APPROVED:
+                    await self._redeem_after_purchase(tenant, ref)
 
     async def _settled_ref(self, tenant: Tenant, order: Order) -> str:
         """The order's user_offer_id, settling an unknown purchase first."""

@@ -126,3 +126,40 @@ async def test_next_call_settles_an_unknown_order_from_the_wallet(
         (100, 9900)
     ]
     assert await wallet_and_points(server) == (1, 9900)
+
+
+async def test_an_order_settled_later_is_fulfilled_when_approved(
+    start_sandbox: Callable[..., Awaitable[TestServer]],
+    start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
+) -> None:
+    middlewares = [
+        drop_connection(PURCHASE, after_commit=True),
+        drop_connection(WALLET, after_commit=False, times=3),
+    ]
+    server = await start_sandbox(middlewares)
+    clock = ManualClock()
+    bridge = await start_incentives_bridge(server, clock=clock)
+    await place(bridge)
+    clock.advance(minutes=5)
+
+    await bridge.get(f"{PREFIX}/users/demo-user-1/orders", headers=basic_auth())
+
+    wallet = await sandbox_call(
+        server, "/offers/api/2.0/offers/get_user_offers", {"user_id": "demo-user-1"}
+    )
+    assert [entry["is_redeemable"] for entry in wallet["user_offers"]] == [False]
+
+
+async def test_a_create_retried_with_an_idempotency_key_places_one_order(
+    sandbox: TestServer,
+    start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
+) -> None:
+    bridge = await start_incentives_bridge(sandbox)
+    headers = {**basic_auth(), "Idempotency-Key": "retry-1"}
+    path = f"{PREFIX}/users/demo-user-1/offers/1/orders"
+
+    first = await (await bridge.post(path, json={"order": {}}, headers=headers)).json()
+    again = await (await bridge.post(path, json={"order": {}}, headers=headers)).json()
+
+    assert again == first
+    assert await wallet_and_points(sandbox) == (1, 9900)
