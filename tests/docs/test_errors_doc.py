@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bridge.canonical import ErrorCode
+from bridge.legacy.middleware import HTTP_ERRORS
 from mappings.errors import LEGACY_HTTP_STATUS
 from tests.docs.markdown import read_doc, table_rows, unticked
 
@@ -31,3 +32,9 @@ def test_documented_http_statuses_match_the_table() -> None:
 
 def test_every_code_has_an_http_status() -> None:
     assert set(LEGACY_HTTP_STATUS) == set(ErrorCode)
+
+
+def test_aiohttp_errors_table_matches_the_middleware() -> None:
+    rows = table_rows(read_doc("errors.md"), "aiohttp status")
+    documented = {int(row[0]): unticked(row[1]) for row in rows if row[0].isdigit()}
+    assert documented == {status: code.value for status, (code, _) in HTTP_ERRORS.items()}
