@@ -1,0 +1,54 @@
+"""Golden JSON pairs for the legacy mapping modules (plain functions, one direction each).
+
+The legacy modules in mappings/legacy/ predate the mapping vocabulary; each turns one legacy
+wire shape into a canonical one (or back, for the order object), so each has one pair and no
+round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bridge.canonical import CustomerRef, Order
+from mappings.legacy.create_order import place_order_from_wire
+from mappings.legacy.list_orders import order_filter_from_query
+from mappings.legacy.order import ok_order
+from mappings.legacy.update_order_status import requested_status_from_wire
+
+GOLDEN = Path(__file__).parent / "golden" / "legacy"
+
+
+def pair(name: str) -> tuple[dict[str, Any], Any]:
+    document = json.loads((GOLDEN / f"{name}.json").read_text())
+    return document["given"], document["expected"]
+
+
+def test_create_order_request_becomes_place_order() -> None:
+    given, expected = pair("create_order")
+    command = place_order_from_wire(
+        given["body"], CustomerRef(user_id=given["user_id"]), given["offer_id"]
+    )
+    assert command.model_dump(mode="json") == expected
+
+
+def test_list_query_becomes_order_filter() -> None:
+    given, expected = pair("list_orders")
+    assert order_filter_from_query(given["query"]).model_dump(mode="json") == expected
+
+
+def test_update_body_becomes_a_status() -> None:
+    given, expected = pair("update_order_status")
+    assert requested_status_from_wire(given["body"]).value == expected
+
+
+def test_order_becomes_the_legacy_order_object() -> None:
+    given, expected = pair("order")
+    assert ok_order(Order.model_validate(given["order"])) == expected
+
+
+def test_every_legacy_module_has_a_golden_file() -> None:
+    modules = {p.stem for p in (Path(__file__).parents[2] / "mappings" / "legacy").glob("*.py")}
+    helpers = {"__init__", "parse", "wire", "comparison"}  # shared helpers and shadow rules
+    assert {p.stem for p in GOLDEN.glob("*.json")} == modules - helpers
