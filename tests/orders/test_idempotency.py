@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 
+from bridge.canonical import OrderStatus, Purchase
+from bridge.crypto import EmailCipher
+from bridge.orders.idempotency import WriteRequest
 from bridge.store import tables as t
-from bridge.store.database import create_engine
+from bridge.store.catalog import Catalog
+from bridge.store.database import WRITE, create_engine
+from bridge.store.idempotency import KeyClaim, insert_claim
+from bridge.store.ledger import Ledger
+from bridge.store.local_engine import LocalEngineStore
 from tests.clocks import ManualClock
 from tests.conftest import PREFIX, basic_auth
 from tests.factories import demo_app
@@ -171,3 +179,60 @@ async def test_the_reaper_deletes_expired_keys(
     finally:
         await engine.dispose()
     assert remaining == 0
+
+
+async def claim_without_answer(database_url: str, email_key: str, order: bool) -> None:
+    """What a crash leaves: the key claimed (with its order, if the write committed), no answer."""
+    request = WriteRequest(
+        operation="create_order",
+        method="POST",
+        route="/priv/v1/apps/{api_key}/users/{user_id}/offers/{offer_id}/orders",
+        params={"user_id": "demo-user-1", "offer_id": "1"},
+        body=ONE,
+    )
+    now = datetime.now(UTC)
+    claim = KeyClaim(
+        "demo", "k-crash", request.fingerprint(), "create_order", now, now + timedelta(hours=1)
+    )
+    engine = create_engine(database_url)
+    cipher = EmailCipher([email_key])
+    try:
+        if order:
+            catalog = Catalog(engine, cipher)
+            customer = await catalog.customer("demo", "demo-user-1")
+            offer = await catalog.offer("demo", 1)
+            assert customer is not None
+            assert offer is not None
+            purchase = Purchase(
+                app="demo", customer=customer, offer=offer, quantity=1, points=offer.points,
+                status=OrderStatus.APPROVED, email=None, ip=None, shipping_address=None,
+                challenge_id=None, external_id=None, created_at=now,
+            )  # fmt: skip
+            await LocalEngineStore(engine, Ledger(engine, cipher)).place(purchase, claim)
+        else:
+            async with engine.connect() as conn:
+                conn = await conn.execution_options(**WRITE)
+                async with conn.begin():
+                    await insert_claim(conn, claim)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_key_whose_answer_was_lost_replays_its_order(
+    bridge_client: StartBridge, database_url: str, email_key: str
+) -> None:
+    await claim_without_answer(database_url, email_key, order=True)
+    client = await bridge_client(idempotency_wait_seconds=0.1)
+    answer = await client.post(CREATE, json=ONE, headers=keyed("k-crash"))
+    assert (await answer.json())["order"]["points"] == 100
+    assert answer.headers["Idempotent-Replayed"] == "true"
+    assert await count_orders(database_url) == 1
+
+
+async def test_a_key_still_in_progress_answers_not_available(
+    bridge_client: StartBridge, database_url: str, email_key: str
+) -> None:
+    await claim_without_answer(database_url, email_key, order=False)
+    client = await bridge_client(idempotency_wait_seconds=0.1)
+    answer = await client.post(CREATE, json=ONE, headers=keyed("k-crash"))
+    assert (answer.status, (await answer.json())["errors"]["code"]) == (503, "not_available")

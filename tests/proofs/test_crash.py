@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.both_engines, pytest.mark.slow]
 CUSTOMERS = {f"crash-{n}": 5000 for n in range(8)}
 OFFERS = {300: (50, 400), 301: (20, 400), 302: (5, 1000)}
 """offer id -> (points, starting stock)"""
-ANSWERS_BEFORE_KILL = 120
+ANSWERS_BEFORE_KILL = 80
 WORKERS = 8
 
 
@@ -209,7 +209,7 @@ async def crash_and_restart(server: Server, database_url: str) -> dict[str, Any]
         await killer
     await server.start()
     async with stream.session() as session:
-        await stream.run(session, answers=stream.answers + 40)
+        await stream.run(session, answers=stream.answers + 20)
     await server.stop()
     return await books(database_url)
 
