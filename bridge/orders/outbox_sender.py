@@ -3,8 +3,8 @@
 The database row is the truth: the sender claims one due message at a time (so replicas on
 one database never deliver a message twice), renders it from the order, sends it, and settles
 the row as sent, due again later (`outbox.backoff`), or failed after `max_attempts`. It polls
-every `poll_seconds`, and `wake()` (called once an order's transaction has committed an
-outbox row) makes it look at once.
+every `poll_seconds`; setting its wake-up event (the local engine does, once an order's
+transaction has committed an outbox row) makes it look at once.
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ from bridge.store.ledger import Ledger
 from bridge.store.outbox import Outbox, OutboxMessage, backoff
 
 DEFAULT_SUBJECT = AppConfig.model_fields["email_subject"].default
-DELIVERY_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError)
-"""What a delivery attempt may raise and be retried for (ValueError: undecryptable email)."""
 
 
 class Transport(Protocol):
@@ -94,7 +92,7 @@ class OutboxSender:
         self._task: asyncio.Task[None] | None = None
         self.rounds = 0
         """Delivery rounds the background loop has completed (for tests and debugging)."""
-        self._log = structlog.get_logger().bind(component="outbox_sender")
+        self._log = structlog.get_logger(component="outbox_sender")
 
     def wake(self) -> None:
         """Look for due messages now rather than at the next poll."""
@@ -157,7 +155,7 @@ class OutboxSender:
         except UndeliverableError as exc:
             await self._give_up(message, str(exc), context)
             return
-        except DELIVERY_ERRORS as exc:
+        except Exception as exc:  # SMTP down or refusing, timeout, undecryptable email: retry
             await self._record_failure(message, _describe(exc, recipient), context)
             return
         await self._outbox.mark_sent(message, self._clock.now())
