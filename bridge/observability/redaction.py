@@ -6,7 +6,7 @@ Two nets, applied to every event before it is rendered:
   whatever its type, at any depth of nested dicts and lists;
 - by shape: inside every other string (event names, messages, formatted tracebacks), email
   addresses become `[email]`, IPv4/IPv6 addresses `[ip]`, and the credentials after `Basic ` or
-  `Bearer ` become `[redacted]`.
+  `Bearer ` and the api key of an `/apps/{api_key}/` path become `[redacted]`.
 Postal addresses have no reliable shape, so they are caught by key only: code that logs an
 address must do so under an address-like key (docs/metrics.md, "Logs").
 """
@@ -50,6 +50,8 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
 CREDENTIALS = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+API_KEY_SEGMENT = re.compile(r"(/apps/)[^/\s?#]+")
+"""The api key in a legacy or Core path (`/priv/v1/apps/{api_key}/...`)."""
 
 
 def redact_personal_data(
@@ -76,6 +78,8 @@ def redact_text(text: str) -> str:
         text = IPV6_CANDIDATE.sub(_mask_ip, text)
     if " " in text:
         text = CREDENTIALS.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
+    if "/apps/" in text:
+        text = API_KEY_SEGMENT.sub(rf"\1{REDACTED}", text)
     return text
 
 

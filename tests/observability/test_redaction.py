@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from bridge.observability.logging import configure_logging
 from bridge.observability.redaction import REDACTED, redact_personal_data, redact_text
-from tests.conftest import PREFIX, basic_auth
+from tests.conftest import API_KEY, PREFIX, basic_auth
 
 EMAIL = "jane.doe+orders@example.com"
 IPV4 = "198.51.100.23"
@@ -28,7 +28,7 @@ ADDRESS = {
     "postal_code": "62704",
     "country": "US",
 }
-PERSONAL = (EMAIL, IPV4, IPV6, STREET, SECRET, "Springfield", "62704", "Jane Doe")
+PERSONAL = (EMAIL, IPV4, IPV6, STREET, SECRET, API_KEY, "Springfield", "62704", "Jane Doe")
 
 
 @pytest.fixture
@@ -61,6 +61,12 @@ def test_emails_and_ips_inside_free_text_are_masked() -> None:
 
 def test_credentials_inside_free_text_are_masked() -> None:
     assert redact_text("header was Basic ZGVtbzpzZWNyZXQ=") == f"header was Basic {REDACTED}"
+
+
+def test_the_api_key_in_a_path_is_masked() -> None:
+    assert redact_text("/priv/v1/apps/core-key-1/users/u1?x=1") == (
+        f"/priv/v1/apps/{REDACTED}/users/u1?x=1"
+    )
 
 
 def test_versions_and_times_are_left_alone() -> None:
