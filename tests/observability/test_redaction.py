@@ -14,6 +14,21 @@ from aiohttp.test_utils import TestClient
 from bridge.observability.logging import configure_logging
 from bridge.observability.redaction import REDACTED, redact_personal_data, redact_text
 from tests.conftest import API_KEY, PREFIX, basic_auth
+from tests.incentives.conftest import (
+    incentives_client,
+    sandbox,
+    sandbox_database,
+    start_incentives_bridge,
+    start_sandbox,
+)
+
+__all__ = [
+    "incentives_client",
+    "sandbox",
+    "sandbox_database",
+    "start_incentives_bridge",
+    "start_sandbox",
+]
 
 EMAIL = "jane.doe+orders@example.com"
 IPV4 = "198.51.100.23"
@@ -95,9 +110,7 @@ def test_rendered_lines_are_json_with_level_and_timestamp(rendered: io.BytesIO) 
     assert line["timestamp"].endswith("Z")
 
 
-async def test_requests_full_of_personal_data_leave_none_in_the_logs(
-    rendered: io.BytesIO, client: TestClient[Any, Any]
-) -> None:
+async def send_personal_data(client: TestClient[Any, Any]) -> None:
     order = {"quantity": 1, "email": EMAIL, "ip": IPV4, "shipping_address": ADDRESS}
     headers = {**basic_auth(), "X-Forwarded-For": f"{IPV4}, {IPV6}", "X-Request-ID": EMAIL}
     await client.post(
@@ -113,7 +126,26 @@ async def test_requests_full_of_personal_data_leave_none_in_the_logs(
         data=f'{{"order": {{"email": "{EMAIL}", "ip": "{IPV4}"',
         headers=headers,
     )
-    output = rendered.getvalue().decode()
+
+
+def assert_no_personal_data(output: str) -> None:
     assert output.count("request_completed") == 5
     for value in PERSONAL:
         assert value not in output
+
+
+async def test_requests_full_of_personal_data_leave_none_in_the_logs(
+    rendered: io.BytesIO, client: TestClient[Any, Any]
+) -> None:
+    await send_personal_data(client)
+    assert_no_personal_data(rendered.getvalue().decode())
+
+
+async def test_nor_on_the_incentives_target(
+    rendered: io.BytesIO, incentives_client: TestClient[Any, Any]
+) -> None:
+    """Upstream calls log their paths; the Core lookup's path holds the external id."""
+    await send_personal_data(incentives_client)
+    output = rendered.getvalue().decode()
+    assert "upstream_refused" in output
+    assert_no_personal_data(output)
