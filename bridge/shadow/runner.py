@@ -71,8 +71,11 @@ class ShadowRunner:
         self._clock = clock
         self._config = config
         self._sample = sample
-        self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=config.queue_size)
+        self._queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=config.queue_size)
+        """Jobs; None tells a worker to stop."""
         self._workers: list[asyncio.Task[None]] = []
+        self._reaper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._closed = False
 
     def app_config(self, api_key: str) -> AppConfig:
@@ -94,23 +97,32 @@ class ShadowRunner:
     def start(self) -> None:
         for _ in range(self._config.workers):
             self._workers.append(asyncio.create_task(self._work()))
-        self._workers.append(asyncio.create_task(self._reap_periodically()))
+        self._reaper = asyncio.create_task(self._reap_periodically())
 
     async def stop(self) -> None:
-        """Finish queued shadows for `drain_seconds`, then drop (and count) what is left."""
+        """Finish queued shadows for `drain_seconds`, then drop (and count) what is left.
+
+        Calls already running finish (each is bounded by its own timeout): nothing is
+        cancelled in the middle of a database call.
+        """
         self._closed = True
         try:
             async with asyncio.timeout(self._config.drain_seconds):
                 await self._queue.join()
         except TimeoutError:
             pass
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
         dropped = 0
         while not self._queue.empty():
-            self._count_dropped(self._queue.get_nowait())
-            dropped += 1
+            job = self._queue.get_nowait()
+            self._queue.task_done()
+            if job is not None:
+                self._count_dropped(job)
+                dropped += 1
+        for _ in self._workers:
+            await self._queue.put(None)
+        self._stopping.set()
+        reaper = [self._reaper] if self._reaper is not None else []
+        await asyncio.gather(*self._workers, *reaper, return_exceptions=True)
         log.info("shadow_runner_stopped", dropped=dropped)
 
     def _put(self, job: Job) -> bool:
@@ -134,11 +146,11 @@ class ShadowRunner:
     async def _work(self) -> None:
         while True:
             job = await self._queue.get()
+            if job is None:
+                self._queue.task_done()
+                return
             try:
                 await self._run(job)
-            except asyncio.CancelledError:  # stopped mid-call: counted as dropped
-                self._count_dropped(job)
-                raise
             except Exception:  # a shadow must never take a worker down
                 log.exception("shadow_job_failed", operation=job.exchange.operation.value)
             finally:
@@ -214,7 +226,14 @@ class ShadowRunner:
         )
 
     async def _reap_periodically(self) -> None:
+        """Delete comparisons past the retention period, every `reap_seconds`, until stop."""
         while True:
+            try:
+                async with asyncio.timeout(self._config.reap_seconds):
+                    await self._stopping.wait()
+                return
+            except TimeoutError:
+                pass
             try:
                 horizon = self._clock.now() - timedelta(days=self._config.retention_days)
                 removed = await self._diffs.reap(horizon)
@@ -222,4 +241,3 @@ class ShadowRunner:
                     log.info("shadow_diffs_reaped", removed=removed)
             except Exception:
                 log.exception("shadow_reap_failed")
-            await asyncio.sleep(self._config.reap_seconds)

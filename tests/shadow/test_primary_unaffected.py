@@ -128,13 +128,14 @@ async def test_shutdown_drops_unfinished_shadows_and_counts_them(
     client = await shadow_bridge(
         reads_shadowed_to_legacy(),
         legacy_url=url_of(legacy),
-        shadow={"workers": 1, "drain_seconds": 0.05},
+        shadow={"workers": 1, "drain_seconds": 0.05, "timeout_seconds": 0.2},
     )
     for _ in range(3):
         await client.get(f"{USER}/orders", headers=basic_auth())
-    await client.close()
+    await client.close()  # the running call times out, the two queued ones are dropped
     gate.set()
-    assert metric(registry, "dropped", "list_orders", "legacy") == 3
+    assert metric(registry, "dropped", "list_orders", "legacy") == 2
+    assert metric(registry, "error", "list_orders", "legacy") == 1
 
 
 async def test_sampling_follows_the_policy_rate(
