@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
 
 import bridge.shadow.executor as executor_module
 from bridge.canonical import Order
@@ -85,6 +86,7 @@ async def test_a_seeded_mapping_change_shows_path_kind_and_values(
     legacy_server: ServerFactory,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    registry: CollectorRegistry,
 ) -> None:
     monkeypatch.setattr(executor_module, "ok_orders", points_plus_one)
     legacy = await legacy_server()
@@ -105,6 +107,11 @@ async def test_a_seeded_mapping_change_shows_path_kind_and_values(
             "sample": {"primary": 200, "candidate": 201},
         }
     ]
+    labels = {"app": "demo", "operation": "list_orders", "field": "orders[].points"}
+    counted = registry.get_sample_value(
+        "bridge_shadow_mismatched_fields_total", labels | {"kind": "value"}
+    )
+    assert counted == 1
 
 
 async def test_an_ignored_path_is_hidden_until_its_rule_expires(

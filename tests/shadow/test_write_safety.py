@@ -75,3 +75,20 @@ async def test_without_a_shadow_store_a_write_is_dropped_not_shadowed(
     assert metric(registry, "dropped", "create_order", "local") == 1
     assert await count_rows(bridge_db(tmp_path), t.orders) == 0
     assert await count_rows(bridge_db(tmp_path), t.shadow_comparisons) == 0
+
+
+async def test_calibration_never_repeats_a_write_on_the_primary(
+    shadow_bridge: BridgeFactory, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    seen: list[object] = []
+    legacy = await aiohttp_server(echo_app(seen, b'{"status":"ok","order":{}}', "application/json"))
+    client = await shadow_bridge(
+        shadow_policy("legacy", "local"),
+        legacy_url=url_of(legacy),
+        shadow={"calibration_rate": 1.0},
+    )
+    await client.post(CREATE, json=ORDER, headers=basic_auth())
+    await settle(bridge_db(tmp_path), 1)
+    await client.close()
+    assert len(seen) == 1
+    assert await count_rows(bridge_db(tmp_path), t.shadow_comparisons) == 1

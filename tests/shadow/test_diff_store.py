@@ -1,0 +1,81 @@
+"""The diff store on SQLite and PostgreSQL: counts per window, bounded samples, retention."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bridge.store.database import create_engine
+from bridge.store.shadow_diffs import Comparison, FieldCount, FieldDifference, ShadowDiffs
+
+pytestmark = pytest.mark.both_engines
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def diffs(database_url: str) -> AsyncIterator[ShadowDiffs]:
+    engine = create_engine(database_url)
+    yield ShadowDiffs(engine, samples_per_field=2)
+    await engine.dispose()
+
+
+def mismatch(at: datetime, candidate: int, mode: str = "shadow") -> Comparison:
+    points = FieldDifference("orders[].points", "value", "100", str(candidate))
+    return Comparison("demo", "list_orders", "local", mode, "mismatch", at, None, [points])
+
+
+async def test_results_fields_and_newest_sample_are_counted_per_scope(
+    diffs: ShadowDiffs,
+) -> None:
+    await diffs.record(Comparison("demo", "list_orders", "local", "shadow", "match", NOW))
+    await diffs.record(mismatch(NOW, 101))
+    await diffs.record(mismatch(NOW + timedelta(seconds=1), 102))
+    [scope] = await diffs.scopes(NOW - timedelta(hours=1))
+    assert (scope.app, scope.operation, scope.mode) == ("demo", "list_orders", "shadow")
+    assert scope.results == {"match": 1, "mismatch": 2}
+    assert scope.fields == [FieldCount("orders[].points", "value", 2, ("100", "102"))]
+
+
+async def test_samples_per_field_are_bounded(diffs: ShadowDiffs) -> None:
+    for offset in range(5):
+        await diffs.record(mismatch(NOW + timedelta(seconds=offset), 101 + offset))
+    [scope] = await diffs.scopes(NOW - timedelta(hours=1))
+    assert scope.fields[0].count == 5
+    assert scope.fields[0].sample == ("100", "102")  # the two kept are the first two
+
+
+async def test_the_window_leaves_out_older_comparisons(diffs: ShadowDiffs) -> None:
+    await diffs.record(mismatch(NOW - timedelta(days=2), 101))
+    await diffs.record(mismatch(NOW, 102))
+    [scope] = await diffs.scopes(NOW - timedelta(days=1))
+    assert scope.results == {"mismatch": 1}
+
+
+async def test_unmapped_codes_are_counted(diffs: ShadowDiffs) -> None:
+    failed = Comparison("demo", "get_order", "incentives", "shadow", "mismatch", NOW, "weird")
+    await diffs.record(failed)
+    [scope] = await diffs.scopes(NOW - timedelta(hours=1), app="demo")
+    assert scope.unmapped_codes == {"weird": 1}
+
+
+async def test_the_reaper_deletes_rows_past_retention_only(diffs: ShadowDiffs) -> None:
+    await diffs.record(mismatch(NOW - timedelta(days=30), 101))
+    await diffs.record(mismatch(NOW, 102))
+    removed = await diffs.reap(NOW - timedelta(days=14))
+    [scope] = await diffs.scopes(NOW - timedelta(days=60))
+    assert removed == 3  # the old comparison, its difference and its sample
+    assert scope.results == {"mismatch": 1}
+    assert scope.fields[0].sample == ("100", "102")
+
+
+async def test_calibration_is_a_scope_of_its_own(diffs: ShadowDiffs) -> None:
+    await diffs.record(mismatch(NOW, 101, mode="calibration"))
+    await diffs.record(mismatch(NOW, 102))
+    scopes = await diffs.scopes(NOW - timedelta(hours=1))
+    assert [(scope.mode, scope.results) for scope in scopes] == [
+        ("calibration", {"mismatch": 1}),
+        ("shadow", {"mismatch": 1}),
+    ]
