@@ -11,10 +11,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from bridge.canonical import Order
-from bridge.errors import BridgeError
+from bridge.canonical import ErrorCode, Order
+from bridge.errors import BridgeError, RequestError
 from bridge.legacy.responses import error_response, json_response
-from bridge.observability.context import LEGACY_CODE
+from bridge.observability.context import LEGACY_CODE, call_facts
+from bridge.observability.middleware import METRICS
 from bridge.orders.idempotency import Idempotency, Renderer, Reply, Write, WriteRequest
 from bridge.settings import AppConfig
 from mappings.legacy.order import ok_order
@@ -55,12 +56,22 @@ async def respond_once(
         params={name: value for name, value in request.match_info.items() if name != "api_key"},
         body=body,
     )
-    reply = await request.app[IDEMPOTENCY].run(app.name, key, write_request, write, LEGACY_RENDERER)
+    replays = request.app[METRICS].idempotent_replays
+    try:
+        reply = await request.app[IDEMPOTENCY].run(
+            app.name, key, write_request, write, LEGACY_RENDERER
+        )
+    except RequestError as exc:
+        if exc.code is ErrorCode.VALIDATION and exc.field == KEY_HEADER:
+            replays.labels(app.name, operation, "rejected").inc()  # same key, other request
+        raise
     response = web.Response(
         body=reply.body.encode(), status=reply.status, content_type="application/json"
     )
     if reply.replayed:
         response.headers[REPLAYED_HEADER] = "true"
+        replays.labels(app.name, operation, "replayed").inc()
+        call_facts().idempotent_replay = True
     code = _error_code(reply)
     if code is not None:
         request[LEGACY_CODE] = code

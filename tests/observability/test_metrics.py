@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
 
 from bridge.observability.context import begin_call, call_facts
 from bridge.observability.metrics import Metrics
@@ -92,3 +93,34 @@ def test_circuit_state_is_published_as_a_number() -> None:
     metrics = Metrics(registry)
     record_circuit_state(metrics, "incentives", "open")
     assert value(registry, "bridge_upstream_circuit_state", upstream="incentives") == 2
+
+
+async def create_with_key(client: TestClient[Any, Any], quantity: int) -> Any:
+    return await client.post(
+        f"{PREFIX}/users/demo-user-1/offers/1/orders",
+        json={"order": {"quantity": quantity}},
+        headers={**basic_auth(), "Idempotency-Key": "metrics-key-1"},
+    )
+
+
+async def test_an_idempotent_replay_is_counted_and_logged(
+    client: TestClient[Any, Any], registry: CollectorRegistry
+) -> None:
+    await create_with_key(client, 1)
+    with capture_logs() as logs:
+        replayed = await create_with_key(client, 1)
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    labels = {"app": "demo", "operation": "create_order", "result": "replayed"}
+    assert value(registry, "bridge_idempotent_replays_total", **labels) == 1
+    (line,) = [entry for entry in logs if entry["event"] == "request_completed"]
+    assert line["idempotent_replay"] is True
+
+
+async def test_a_key_reused_for_another_request_is_counted(
+    client: TestClient[Any, Any], registry: CollectorRegistry
+) -> None:
+    await create_with_key(client, 1)
+    refused = await create_with_key(client, 2)
+    assert (await refused.json())["errors"]["code"] == "validation"
+    labels = {"app": "demo", "operation": "create_order", "result": "rejected"}
+    assert value(registry, "bridge_idempotent_replays_total", **labels) == 1
