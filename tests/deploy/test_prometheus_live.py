@@ -4,8 +4,9 @@ reads were produced by the load (issue 7, "Checked by the real tools").
 
 The bridge runs the demo app under a cutover policy against a real Incentives sandbox: creates
 on the Incentives target, lists there with a shadow to local, gets and updates found by the
-locator, gets shadowed to Incentives; then the sandbox stops, so reads fall back to local and
-creates answer `not_available`.
+locator, gets shadowed to Incentives, idempotent replays; an invalid policy file is rejected
+and a valid one applied; then the sandbox stops, so reads fall back to local and creates answer
+`not_available`.
 """
 
 from __future__ import annotations
@@ -80,6 +81,12 @@ async def drive_mixed_load(client: TestClient[Any, Any]) -> None:
         f"{PREFIX}/users/demo-user-1/offers/4/orders", json={"order": {}}, headers=auth
     )
     await client.post(f"{PREFIX}/users/demo-user-1/offers/1/orders", json={}, headers=auth)
+    for _ in range(2):  # the second is a replay (once the sandbox is down, of an error)
+        await client.post(
+            f"{PREFIX}/users/demo-user-1/offers/3/orders",
+            json={"order": {"quantity": 1}},
+            headers={**auth, "Idempotency-Key": "live-prometheus"},
+        )
     await client.get("/readyz")
 
 
@@ -92,16 +99,21 @@ async def scraped(
 ) -> AsyncIterator[Prometheus]:
     """A bridge under load, scraped until the recording rules hold data."""
     sandbox = await start_sandbox()
+    policy_file = write_policy(tmp_path / "policy.yaml", POLICY)
     client = await bridge_client(
         apps=demo_apps(incentives=incentives_config(base_url(sandbox))),
-        policy_file=write_policy(tmp_path / "policy.yaml", POLICY),
+        policy_file=policy_file,
+        policy_poll_seconds=0.1,
         shadow=ShadowSettings(drain_seconds=1.0),
     )
     target = f"{client.server.host}:{client.server.port}"
     async with running_prometheus(prometheus_tools, tmp_path, target) as prometheus:
         await drive_mixed_load(client)
         await prometheus.wait_for('bridge_requests_total{job="orders-bridge"}')
+        policy_file.write_text("apps: [not, a, policy]\n", encoding="utf-8")
         await drive_mixed_load(client)
+        await prometheus.wait_for('bridge_policy_reloads_total{result="rejected"}')
+        write_policy(policy_file, POLICY)
         await sandbox.close()
         await drive_mixed_load(client)
         await prometheus.wait_for('bridge_fallbacks_total{operation="list_orders"}')
