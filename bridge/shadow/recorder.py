@@ -16,30 +16,34 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import orjson
 import structlog
-from yarl import URL
 
 from bridge.observability.redaction import redact_text
 from bridge.shadow.exchange import Exchange
 from bridge.shadow.masking import mask_document
 
 API_KEY_PLACEHOLDER = "{api_key}"
+SAFE = "!$&'()*+,;=:@-._~"
+"""Characters a path segment keeps unencoded (RFC 3986 pchar)."""
 
 log = structlog.get_logger()
 
 
 def redacted_path(raw_path: str, api_key: str) -> str:
-    """The path and query with the api key replaced and emails/IPs masked."""
-    url = URL(raw_path, encoded=True)
-    parts = [
-        API_KEY_PLACEHOLDER if part == api_key else redact_text(part)
-        for part in url.path.split("/")
+    """The path and query with the api key replaced and emails/IPs masked (each segment
+    decoded, masked and encoded again, so `%2F` inside an id stays one segment)."""
+    path, _, query = raw_path.partition("?")
+    segments = [
+        API_KEY_PLACEHOLDER
+        if unquote(part) == api_key
+        else quote(redact_text(unquote(part)), safe=SAFE)
+        for part in path.split("/")
     ]
-    query = [(name, redact_text(value)) for name, value in url.query.items()]
-    rebuilt = URL.build(path="/".join(parts), query=query or None)
-    return str(rebuilt).replace("%7Bapi_key%7D", API_KEY_PLACEHOLDER)
+    pairs = [(name, redact_text(value)) for name, value in parse_qsl(query, keep_blank_values=True)]
+    return "/".join(segments) + (f"?{urlencode(pairs)}" if pairs else "")
 
 
 def record_line(exchange: Exchange) -> dict[str, Any]:

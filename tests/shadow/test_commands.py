@@ -36,7 +36,10 @@ def settings_for(url: str, email_key: str) -> Settings:
 async def run(capsys: pytest.CaptureFixture[str], settings: Settings, **args: Any) -> str:
     status = await asyncio.to_thread(commands.run, argparse.Namespace(**args), settings)
     assert status == 0
-    return capsys.readouterr().out
+    captured = capsys.readouterr()
+    if args["command"] == "replay":
+        assert "replay: 100%" in captured.err  # the progress bar
+    return captured.out
 
 
 @pytest.fixture
