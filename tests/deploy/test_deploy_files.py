@@ -165,3 +165,19 @@ def test_headless_service_is_what_prometheus_discovers() -> None:
     headless = manifests()[f"Service/{service}"]
     assert headless["spec"]["clusterIP"] == "None"
     assert namespace == load(KUBERNETES / "kustomization.yaml")["namespace"]
+
+
+def test_dashboard_panels_have_unique_ids_and_do_not_overlap() -> None:
+    panels = json.loads(DASHBOARD.read_text(encoding="utf-8"))["panels"]
+    assert len({panel["id"] for panel in panels}) == len(panels)
+    cells: set[tuple[int, int]] = set()
+    for panel in panels:
+        box = panel["gridPos"]
+        assert box["x"] + box["w"] <= 24, panel["title"]
+        area = {
+            (x, y)
+            for x in range(box["x"], box["x"] + box["w"])
+            for y in range(box["y"], box["y"] + box["h"])
+        }
+        assert not area & cells, panel["title"]
+        cells |= area
