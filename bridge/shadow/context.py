@@ -2,9 +2,9 @@
 
 `shadow_context(settings, clock)` is one cleanup_ctx generator. It opens the runner's own
 HTTP session (its own timeout), the shadow store when `BRIDGE_SHADOW__DATABASE_URL` is set
-(an order service on a separate database, for shadowed writes), the diff store repository
-on the bridge's store, the validated comparison rules, the runner and the optional
-recorder. On shutdown the runner finishes or drops (and counts) what is queued.
+(an order service on a separate database that serves the shadows on local and incentives),
+the diff store repository on the bridge's store, the validated comparison rules, the runner
+and the optional recorder. On shutdown the runner finishes or drops (and counts) what is queued.
 """
 
 from __future__ import annotations
@@ -52,11 +52,11 @@ def shadow_context(
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
             stack.push_async_callback(session.close)
-            write_service = await _shadow_store(settings, clock, stack)
+            shadow_service = await _shadow_store(settings, clock, stack)
             diffs = ShadowDiffs(app[ENGINE], config.samples_per_field)
             rules = load_rules(RULES)
             runner = ShadowRunner(
-                ShadowExecutor(session, app[SERVICE], write_service),
+                ShadowExecutor(session, app[SERVICE], shadow_service),
                 diffs,
                 rules,
                 app[METRICS],

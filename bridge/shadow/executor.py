@@ -2,10 +2,12 @@
 
 - `legacy`: the call is forwarded to the app's legacy base URL (own session and timeout).
 - `local` / `incentives`: the call is parsed by the same legacy mapping modules as the routes
-  and served by an order service, then rendered with the same envelope. Reads use the
-  bridge's order service. Writes use the *shadow service*, built on the separate shadow store
-  (`BRIDGE_SHADOW__DATABASE_URL`): a shadowed write never touches the primary's store,
-  ledger or balances. Without a shadow store a write is never shadowed (ShadowSkipped).
+  and served by an order service, then rendered with the same envelope. With a shadow store
+  (`BRIDGE_SHADOW__DATABASE_URL`) every such call is served by the *shadow service* built on
+  it, so the shadow side is one consistent world (a shadowed create is listed by a shadowed
+  list) and a shadowed write never touches the primary's store, ledger or balances. Without
+  a shadow store, reads use the bridge's own order service and writes are never shadowed
+  (ShadowSkipped).
 
 The runner's timeout bounds every call; an exception here becomes an `error` comparison.
 """
@@ -45,21 +47,19 @@ class ShadowExecutor:
     def __init__(
         self,
         session: aiohttp.ClientSession,
-        read_service: OrderService,
-        write_service: OrderService | None,
+        bridge_service: OrderService,
+        shadow_service: OrderService | None,
     ) -> None:
         self._session = session
-        self._read_service = read_service
-        self._write_service = write_service
+        self._bridge_service = bridge_service
+        self._shadow_service = shadow_service
 
     async def run(self, exchange: Exchange, target: Target) -> Answer:
         if target is Target.LEGACY:
             return await self.forward(exchange)
-        service = self._read_service
-        if exchange.operation in WRITES:
-            if self._write_service is None:
-                raise ShadowSkipped("writes are shadowed only on a separate shadow store")
-            service = self._write_service
+        service = self._shadow_service or self._bridge_service
+        if exchange.operation in WRITES and self._shadow_service is None:
+            raise ShadowSkipped("writes are shadowed only on a separate shadow store")
         return await serve_here(
             service, exchange.app.model_copy(update={"target": target}), exchange
         )

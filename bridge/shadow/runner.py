@@ -5,8 +5,10 @@ candidate's answer, its errors and its slowness are recorded, never raised. Conc
 - `offer` is synchronous and O(1): it samples (the policy's `sample_rate` per app and
   operation) and puts the job on a bounded queue; a full queue drops the job and counts it
   (`bridge_shadow_comparisons_total{result="dropped"}`). It never waits.
-- a fixed number of worker tasks take jobs; each shadow call has its own timeout;
-  a failure or timeout is an `error` comparison.
+- a fixed number of worker tasks take jobs, each from its own lane (a bounded queue); one
+  customer's jobs always take the same lane, so they run in the order the calls were
+  answered; each shadow call has its own timeout; a failure or timeout is an `error`
+  comparison.
 - calibration (noise): a sampled share of shadowed *reads* is also sent a second time to the
   primary's own target, and the differences between two runs of the same system are stored
   as `calibration` comparisons. Writes are never repeated on the primary.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -71,8 +74,12 @@ class ShadowRunner:
         self._clock = clock
         self._config = config
         self._sample = sample
-        self._queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=config.queue_size)
-        """Jobs; None tells a worker to stop."""
+        lane_size = max(1, config.queue_size // config.workers)
+        self._lanes: list[asyncio.Queue[Job | None]] = [
+            asyncio.Queue(maxsize=lane_size) for _ in range(config.workers)
+        ]
+        """One queue per worker; a customer's jobs always take the same lane, in order.
+        None tells a worker to stop."""
         self._workers: list[asyncio.Task[None]] = []
         self._reaper: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -95,8 +102,8 @@ class ShadowRunner:
         return accepted
 
     def start(self) -> None:
-        for _ in range(self._config.workers):
-            self._workers.append(asyncio.create_task(self._work()))
+        for lane in self._lanes:
+            self._workers.append(asyncio.create_task(self._work(lane)))
         self._reaper = asyncio.create_task(self._reap_periodically())
 
     async def stop(self) -> None:
@@ -108,18 +115,18 @@ class ShadowRunner:
         self._closed = True
         try:
             async with asyncio.timeout(self._config.drain_seconds):
-                await self._queue.join()
+                await asyncio.gather(*(lane.join() for lane in self._lanes))
         except TimeoutError:
             pass
         dropped = 0
-        while not self._queue.empty():
-            job = self._queue.get_nowait()
-            self._queue.task_done()
-            if job is not None:
-                self._count_dropped(job)
-                dropped += 1
-        for _ in self._workers:
-            await self._queue.put(None)
+        for lane in self._lanes:
+            while not lane.empty():
+                job = lane.get_nowait()
+                lane.task_done()
+                if job is not None:
+                    self._count_dropped(job)
+                    dropped += 1
+            await lane.put(None)
         self._stopping.set()
         reaper = [self._reaper] if self._reaper is not None else []
         await asyncio.gather(*self._workers, *reaper, return_exceptions=True)
@@ -129,8 +136,9 @@ class ShadowRunner:
         if self._closed:
             self._count_dropped(job)
             return False
+        lane = self._lanes[zlib.crc32(ordering_key(job.exchange).encode()) % len(self._lanes)]
         try:
-            self._queue.put_nowait(job)
+            lane.put_nowait(job)
         except asyncio.QueueFull:
             self._count_dropped(job)
             return False
@@ -143,18 +151,18 @@ class ShadowRunner:
                 exchange.app.name, exchange.operation.value, job.target.value, "dropped"
             ).inc()
 
-    async def _work(self) -> None:
+    async def _work(self, lane: asyncio.Queue[Job | None]) -> None:
         while True:
-            job = await self._queue.get()
+            job = await lane.get()
             if job is None:
-                self._queue.task_done()
+                lane.task_done()
                 return
             try:
                 await self._run(job)
             except Exception:  # a shadow must never take a worker down
                 log.exception("shadow_job_failed", operation=job.exchange.operation.value)
             finally:
-                self._queue.task_done()
+                lane.task_done()
 
     async def _run(self, job: Job) -> None:
         exchange = job.exchange
@@ -241,3 +249,17 @@ class ShadowRunner:
                     log.info("shadow_diffs_reaped", removed=removed)
             except Exception:
                 log.exception("shadow_reap_failed")
+
+
+def ordering_key(exchange: Exchange) -> str:
+    """The lane key: the customer the path names, else the order (updates name no customer).
+
+    One customer's shadows run one after another in the order their calls were answered, so
+    a shadowed list sees the shadowed create before it. An update by order id may still
+    overtake its create's shadow when both were queued at once.
+    """
+    info = exchange.match_info
+    for name in ("user_id", "external_id", "order_id", "external_order_id"):
+        if name in info:
+            return f"{exchange.app.name}\x00{name}\x00{info[name]}"
+    return exchange.app.name

@@ -35,7 +35,11 @@ ORDER = {"order": {"quantity": 2}}
 
 
 def legacy_primary_local_shadow() -> dict[str, Any]:
-    """Reads served by legacy and shadowed to local; creates placed locally (to seed it)."""
+    """Reads served by legacy and shadowed to local; creates placed locally (to seed it).
+
+    Without a shadow store (the bridges below), reads shadowed to local read the bridge's own
+    store, where the creates were placed.
+    """
     return {
         "apps": {
             "demo": {
@@ -72,7 +76,9 @@ async def test_the_same_translation_matches(
     shadow_bridge: BridgeFactory, legacy_server: ServerFactory, tmp_path: Path
 ) -> None:
     legacy = await legacy_server()
-    bridge = await shadow_bridge(legacy_primary_local_shadow(), legacy_url=url_of(legacy))
+    bridge = await shadow_bridge(
+        legacy_primary_local_shadow(), legacy_url=url_of(legacy), shadow_store=False
+    )
     await same_order_on_both_sides(legacy, bridge)
     await bridge.get(f"{USER}/orders", headers=basic_auth())
     await settle(bridge_db(tmp_path), 1)
@@ -90,7 +96,9 @@ async def test_a_seeded_mapping_change_shows_path_kind_and_values(
 ) -> None:
     monkeypatch.setattr(executor_module, "ok_orders", points_plus_one)
     legacy = await legacy_server()
-    bridge = await shadow_bridge(legacy_primary_local_shadow(), legacy_url=url_of(legacy))
+    bridge = await shadow_bridge(
+        legacy_primary_local_shadow(), legacy_url=url_of(legacy), shadow_store=False
+    )
     await same_order_on_both_sides(legacy, bridge)
     await bridge.get(f"{USER}/orders", headers=basic_auth())
     await settle(bridge_db(tmp_path), 1)
@@ -131,7 +139,7 @@ async def test_an_ignored_path_is_hidden_until_its_rule_expires(
     clock = ManualClock(NOW)
     legacy = await legacy_server()
     bridge = await shadow_bridge(
-        legacy_primary_local_shadow(), legacy_url=url_of(legacy), clock=clock
+        legacy_primary_local_shadow(), legacy_url=url_of(legacy), clock=clock, shadow_store=False
     )
     await same_order_on_both_sides(legacy, bridge)
     await bridge.get(f"{USER}/orders", headers=basic_auth())
@@ -166,7 +174,7 @@ async def test_calibration_proposes_ignore_rules_for_noise_and_applies_none(
     legacy = await aiohttp_server(noisy_legacy())
     policy = {"apps": {"demo": {"target": "legacy", "shadow": {"target": "local"}}}}
     bridge = await shadow_bridge(
-        policy, legacy_url=url_of(legacy), shadow={"calibration_rate": 1.0}
+        policy, legacy_url=url_of(legacy), shadow={"calibration_rate": 1.0}, shadow_store=False
     )
     for _ in range(3):
         await bridge.get(f"{USER}/orders", headers=basic_auth())

@@ -43,7 +43,9 @@ async def page_bridge(
     """A bridge whose store holds a list_orders mismatch (seeded mapping change)."""
     monkeypatch.setattr(executor_module, "ok_orders", points_plus_one)
     legacy = await legacy_server()
-    bridge = await shadow_bridge(legacy_primary_local_shadow(), legacy_url=url_of(legacy))
+    bridge = await shadow_bridge(
+        legacy_primary_local_shadow(), legacy_url=url_of(legacy), shadow_store=False
+    )
     await same_order_on_both_sides(legacy, bridge)
     await bridge.get(f"{USER}/orders", headers=basic_auth())
     await settle(bridge_db(tmp_path), 1)
