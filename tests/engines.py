@@ -31,8 +31,10 @@ from bridge.store.migrate import alembic_config, upgrade_async
 ENGINES = ("sqlite", "postgresql")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ROLE_PREFIX = "bridge_test_"
-AHEAD = 3
-"""How many migrated schemas the builder keeps ready."""
+AHEAD = 4
+"""How many migrated schemas the builder keeps ready (or in the making)."""
+BUILDERS = 2
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def postgres_url() -> sa.URL:
@@ -109,7 +111,7 @@ class PostgresServer:
             self._builder = None
 
     async def new_schema(self, *, migrated: bool) -> str:
-        role = f"{ROLE_PREFIX}{uuid.uuid4().hex[:16]}"
+        role = f"{ROLE_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
         await self._admin(
             f'CREATE ROLE "{role}" LOGIN', f'CREATE SCHEMA "{role}" AUTHORIZATION "{role}"'
         )
@@ -138,6 +140,25 @@ class PostgresServer:
             f'DROP SCHEMA IF EXISTS "{role}" CASCADE', f'DROP ROLE IF EXISTS "{role}"'
         )
 
+    async def drop_abandoned(self) -> None:
+        """Drop schemas left by test sessions that died (their process is gone).
+
+        Only for a server on this machine, where a role's pid names a local process.
+        """
+        if self.url.host not in LOCAL_HOSTS:
+            return
+        connection = await asyncpg.connect(_dsn(self.url), timeout=30)
+        try:
+            roles = await connection.fetch(
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"{ROLE_PREFIX}%"
+            )
+        finally:
+            await connection.close()
+        for (role,) in roles:
+            pid = role.removeprefix(ROLE_PREFIX).split("_", 1)[0]
+            if pid.isdigit() and not _process_alive(int(pid)):
+                await self.drop_now(_dsn(self.url, role))
+
     async def _admin(self, *statements: str) -> None:
         connection = await asyncpg.connect(_dsn(self.url), timeout=30)
         try:
@@ -146,6 +167,16 @@ class PostgresServer:
                     await connection.execute(statement)
         finally:
             await connection.close()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class SchemaBuilder(threading.Thread):
@@ -162,6 +193,8 @@ class SchemaBuilder(threading.Thread):
         self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=AHEAD)
         self.used: queue.Queue[str] = queue.Queue()
         self._stopping = threading.Event()
+        self._built_all = threading.Event()
+        self._building = 0
 
     def take(self) -> str:
         """The next fresh schema's URL (waits for one to be built)."""
@@ -178,27 +211,37 @@ class SchemaBuilder(threading.Thread):
         asyncio.run(self._work())
 
     async def _work(self) -> None:
-        while not self._stopping.is_set():
-            dropped = await self._drop_used()
-            if not self._ready.full():
-                try:
-                    self._ready.put(await self._server.new_schema(migrated=True))
-                except Exception as exc:  # handed to the test that waits for the schema
-                    self._ready.put(exc)
-            elif not dropped:
-                await asyncio.sleep(0.02)
+        """Two builders and one dropper, concurrently: the server overlaps their file work."""
+        await self._server.drop_abandoned()
+        builders = [asyncio.create_task(self._build()) for _ in range(BUILDERS)]
+        dropper = asyncio.create_task(self._drop())
+        await asyncio.gather(*builders)
         while not self._ready.empty():
             built = self._ready.get_nowait()
             if isinstance(built, str):
                 self.used.put(built)
-        await self._drop_used()
+        self._built_all.set()
+        await dropper
 
-    async def _drop_used(self) -> bool:
-        dropped = False
-        while not self.used.empty():
-            await self._server.drop_now(self.used.get_nowait())
-            dropped = True
-        return dropped
+    async def _build(self) -> None:
+        while not self._stopping.is_set():
+            if self._ready.qsize() + self._building >= AHEAD:
+                await asyncio.sleep(0.02)
+                continue
+            self._building += 1
+            try:
+                built: str | BaseException = await self._server.new_schema(migrated=True)
+            except Exception as exc:  # handed to the test that waits for the schema
+                built = exc
+            self._ready.put_nowait(built)
+            self._building -= 1
+
+    async def _drop(self) -> None:
+        while not (self._built_all.is_set() and self.used.empty()):
+            if self.used.empty():
+                await asyncio.sleep(0.02)
+            else:
+                await self._server.drop_now(self.used.get_nowait())
 
 
 async def sqlite_database(directory: Path, *, migrated: bool) -> str:
