@@ -10,8 +10,9 @@ The contract (docs/idempotency.md):
 - A concurrent duplicate cannot place a second order: the key is claimed inside the write's
   own transaction, so only one write can commit it; the loser waits for the winner's stored
   response (up to `wait`), then replays it, or answers `not_available` if it is still running.
-- A request refused before the order service runs (authentication, malformed body) and an
-  internal error store nothing: nothing was written, so a retry simply runs again.
+- A request refused before the order service runs (authentication, malformed body) and a
+  5xx answer (an upstream that is down, an internal error) store nothing: nothing was
+  written, so a retry simply runs again.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 """A key is 1 to 255 visible ASCII characters (a UUID is the usual choice)."""
 
 POLL_SECONDS = 0.02
+SERVER_ERROR = 500
+"""Answers from this HTTP status up (not_available, internal errors) are never stored."""
 
 Write = Callable[[KeyClaim | None], Awaitable[Order]]
 """The service call to make idempotent; it must record the claim with its write."""
@@ -121,7 +124,10 @@ class Idempotency:
         except KeyTakenError:
             return await self._replay(await self._find(app, key), fingerprint, render)
         except BridgeError as exc:
-            return await self._keep(claim, render.error(exc), None, render)
+            refusal = render.error(exc)
+            if refusal.status >= SERVER_ERROR:
+                raise  # "retry later" must not be replayed for a day; nothing was written
+            return await self._keep(claim, refusal, None, render)
         return await self._keep(claim, render.order(order), order.id, render)
 
     async def reap(self) -> int:

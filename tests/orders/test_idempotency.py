@@ -11,13 +11,15 @@ import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient
 
-from bridge.canonical import OrderStatus, Purchase
+from bridge.canonical import Order, OrderStatus, Purchase
 from bridge.crypto import EmailCipher
-from bridge.orders.idempotency import WriteRequest
+from bridge.errors import UpstreamError
+from bridge.legacy.idempotent import LEGACY_RENDERER
+from bridge.orders.idempotency import Idempotency, WriteRequest
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
 from bridge.store.database import WRITE, create_engine
-from bridge.store.idempotency import KeyClaim, insert_claim
+from bridge.store.idempotency import IdempotencyStore, KeyClaim, insert_claim
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from tests.clocks import ManualClock
@@ -236,3 +238,27 @@ async def test_a_key_still_in_progress_answers_not_available(
     client = await bridge_client(idempotency_wait_seconds=0.1)
     answer = await client.post(CREATE, json=ONE, headers=keyed("k-crash"))
     assert (answer.status, (await answer.json())["errors"]["code"]) == (503, "not_available")
+
+
+async def test_a_5xx_answer_is_not_stored(database_url: str, email_key: str) -> None:
+    clock = ManualClock()
+    engine = create_engine(database_url)
+    store = IdempotencyStore(engine)
+    idempotency = Idempotency(
+        store,
+        Ledger(engine, EmailCipher([email_key])),
+        clock,
+        ttl=timedelta(hours=1),
+        wait=timedelta(seconds=1),
+    )
+
+    async def upstream_down(_claim: KeyClaim | None) -> Order:
+        raise UpstreamError("The upstream is down.", "incentives")
+
+    request = WriteRequest("create_order", "POST", "/route", {}, ONE)
+    try:
+        with pytest.raises(UpstreamError):
+            await idempotency.run("demo", "k-503", request, upstream_down, LEGACY_RENDERER)
+        assert await store.find("demo", "k-503", clock.now()) is None
+    finally:
+        await engine.dispose()
