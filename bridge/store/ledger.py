@@ -88,9 +88,11 @@ class Ledger:
             "created_at": purchase.created_at,
             "updated_at": purchase.created_at,
         }
-        if purchase.external_id is not None:
-            await _refuse_duplicate_external_id(conn, purchase.app, purchase.external_id)
-        result = await conn.execute(sa.insert(t.orders).values(**values).returning(t.orders))
+        insert = sa.insert(t.orders).values(**values).returning(t.orders)
+        if purchase.external_id is None:
+            result = await conn.execute(insert)
+        else:
+            result = await _insert_unique(conn, insert, purchase.app, purchase.external_id)
         return order_from_row(result.one())
 
     async def transition(
@@ -126,6 +128,25 @@ def _order_ref_clause(ref: OrderRef) -> sa.ColumnElement[bool]:
     if ref.order_id is not None:
         return t.orders.c.id == ref.order_id
     return t.orders.c.external_id == ref.external_id
+
+
+async def _insert_unique(
+    conn: AsyncConnection, insert: sa.Insert, app: str, external_id: str
+) -> sa.CursorResult[Any]:
+    """Insert an order that has an external id, refusing a duplicate with `validation`.
+
+    The SELECT catches the usual case. Two concurrent orders with the same new external id
+    (different customers and offers, so no row lock in common) both pass it on PostgreSQL;
+    the unique constraint then stops the second, inside a savepoint so that the refusal can
+    be the legacy error instead of an aborted transaction and a 500.
+    """
+    await _refuse_duplicate_external_id(conn, app, external_id)
+    try:
+        async with conn.begin_nested():
+            return await conn.execute(insert)
+    except sa.exc.IntegrityError:
+        await _refuse_duplicate_external_id(conn, app, external_id)
+        raise
 
 
 async def _refuse_duplicate_external_id(conn: AsyncConnection, app: str, external_id: str) -> None:

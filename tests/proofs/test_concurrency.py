@@ -85,3 +85,17 @@ async def test_50_requests_with_one_key_place_one_order(
     assert codes(answers) == {"ok": 50}
     assert await scalar(database_url, orders_of_offer("demo", CHEAP)) == 1
     assert await scalar(database_url, balance_of("demo", "saver")) == 490
+
+
+async def test_one_external_id_sent_by_12_customers_at_once_places_one_order(
+    client: TestClient[Any, Any], proof_data: None, database_url: str
+) -> None:
+    body = {"order": {"quantity": 1, "external_id": "ext-once"}}
+    offers = (CHEAP, SCARCE, 1, 3)  # different customers and offers: no row lock in common
+    routes = [f"{PREFIX}/users/racer-{n}/offers/{offers[n % 4]}/orders" for n in range(12)]
+    answers = await asyncio.gather(
+        *(client.post(route, json=body, headers=basic_auth()) for route in routes)
+    )
+    documents = [await answer.json() for answer in answers]
+    tally = Counter(d["errors"]["code"] if d["status"] == "error" else "ok" for d in documents)
+    assert tally == {"ok": 1, "validation": 11}
