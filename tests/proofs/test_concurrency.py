@@ -96,6 +96,26 @@ async def test_one_external_id_sent_by_12_customers_at_once_places_one_order(
     answers = await asyncio.gather(
         *(client.post(route, json=body, headers=basic_auth()) for route in routes)
     )
-    documents = [await answer.json() for answer in answers]
-    tally = Counter(d["errors"]["code"] if d["status"] == "error" else "ok" for d in documents)
+    tally = codes([(answer.status, await answer.read()) for answer in answers])
     assert tally == {"ok": 1, "validation": 11}
+
+
+async def test_10_concurrent_rejections_refund_once(
+    client: TestClient[Any, Any], proof_data: None, database_url: str
+) -> None:
+    held = {"order": {"quantity": 1, "status": "pending_approval"}}
+    created = await client.post(
+        f"{PREFIX}/users/saver/offers/{SCARCE}/orders", json=held, headers=basic_auth()
+    )
+    order_id = (await created.json())["order"]["id"]
+    reject = {"order": {"status": "rejected"}}
+    answers = await asyncio.gather(
+        *(
+            client.put(f"{PREFIX}/orders/{order_id}", json=reject, headers=basic_auth())
+            for _ in range(10)
+        )
+    )
+    tally = codes([(answer.status, await answer.read()) for answer in answers])
+    assert tally == {"ok": 1, "invalid_order_status": 9}
+    assert await scalar(database_url, balance_of("demo", "saver")) == 500
+    assert await scalar(database_url, stock_of("demo", SCARCE)) == 10
