@@ -56,7 +56,7 @@ class HistoryStore:
                 else:
                     outcome = await _refresh(conn, found, order)
                 if outcome is Recorded.INSERTED and conn.dialect.name == "postgresql":
-                    await _advance_sequence(conn, 0)
+                    await _advance_sequence(conn, order.id)
         return outcome
 
 
@@ -115,14 +115,19 @@ async def raise_order_id_floor(engine: AsyncEngine, floor: int) -> None:
                 await conn.execute(sa.insert(t.orders).values(**_floor_marker(floor)))
 
 
-async def _advance_sequence(conn: AsyncConnection, floor: int) -> None:
-    """PostgreSQL: move the id sequence past both the floor and the highest id in use."""
+async def _advance_sequence(conn: AsyncConnection, value: int) -> None:
+    """PostgreSQL: make the id sequence issue ids above `value`; never move it backwards.
+
+    Moving it back (to MAX(id), say) could hand out again an id another replica has just
+    taken in a transaction not yet committed, so the sequence only ever moves forward.
+    """
     await conn.execute(
         sa.text(
-            "SELECT setval(pg_get_serial_sequence('orders', 'id'), "
-            "GREATEST(:floor, (SELECT COALESCE(MAX(id), 0) FROM orders), 1))"
+            "SELECT setval(s.seq, :value) FROM "
+            "(SELECT pg_get_serial_sequence('orders', 'id')::regclass AS seq) AS s "
+            "WHERE COALESCE(pg_sequence_last_value(s.seq), 0) < :value"
         ),
-        {"floor": floor},
+        {"value": value},
     )
 
 

@@ -48,25 +48,30 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+BRIDGE_ROW: dict[str, Any] = {
+    "app": "demo",
+    "customer_id": "demo-user-1",
+    "offer_id": 1,
+    "quantity": 1,
+    "points": 1,
+    "status": "approved",
+    "target": "local",
+    "name": "n",
+    "offer_type": "reward",
+    "created_at": CREATED,
+    "updated_at": CREATED,
+}
+"""An order row as the bridge writes it: no id given, the database picks one."""
+
+
 async def next_bridge_id(engine: AsyncEngine) -> int:
     """Insert an order the way the bridge does (no id given) and return the id it got."""
-    row = {
-        "app": "demo",
-        "customer_id": "demo-user-1",
-        "offer_id": 1,
-        "quantity": 1,
-        "points": 1,
-        "status": "approved",
-        "target": "local",
-        "name": "n",
-        "offer_type": "reward",
-        "created_at": CREATED,
-        "updated_at": CREATED,
-    }
     async with engine.connect() as conn:
         conn = await conn.execution_options(**WRITE)
         async with conn.begin():
-            result = await conn.execute(sa.insert(t.orders).values(**row).returning(t.orders.c.id))
+            result = await conn.execute(
+                sa.insert(t.orders).values(**BRIDGE_ROW).returning(t.orders.c.id)
+            )
             return int(result.scalar_one())
 
 
@@ -111,3 +116,24 @@ async def test_floor_below_the_highest_id_changes_nothing(engine: AsyncEngine) -
     first = await next_bridge_id(engine)
     await raise_order_id_floor(engine, 5)
     assert await next_bridge_id(engine) == first + 1
+
+
+async def test_floor_never_hands_out_an_id_taken_by_an_open_transaction(
+    engine: AsyncEngine, engine_name: str
+) -> None:
+    if engine_name != "postgresql":
+        pytest.skip("SQLite serialises writers: no other transaction can hold an id")
+    await raise_order_id_floor(engine, 10_000)
+    async with engine.connect() as conn, conn.begin() as pending:
+        taken = (
+            await conn.execute(sa.insert(t.orders).values(**BRIDGE_ROW).returning(t.orders.c.id))
+        ).scalar_one()
+        await raise_order_id_floor(engine, 10_000)  # another replica starting meanwhile
+        async with engine.connect() as other, other.begin():
+            # a reused id would wait on the open transaction's row: fail instead of hanging
+            await other.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
+            issued = await other.execute(
+                sa.insert(t.orders).values(**BRIDGE_ROW).returning(t.orders.c.id)
+            )
+            assert issued.scalar_one() != taken
+        await pending.rollback()
