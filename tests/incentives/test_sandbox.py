@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -134,3 +135,10 @@ async def test_core_lookup_of_an_unknown_customer_is_the_legacy_error(sandbox: T
         404,
         {"status": "error", "errors": {"code": "user_not_found", "message": "No such user."}},
     )
+
+
+async def test_concurrent_purchases_with_one_id_spend_once(sandbox: TestServer) -> None:
+    path = f"{OFFERS}/rewardstores/purchase_offer"
+    answers = await asyncio.gather(*(call(sandbox, path, purchase("k-race")) for _ in range(8)))
+    user_offers = {body["payload"]["user_offer"]["user_offer_id"] for _status, body in answers}
+    assert (len(user_offers), await balance(sandbox)) == (1, 9900)
