@@ -66,9 +66,12 @@ class SandboxStore:
         """Spend and issue in one transaction; a concurrent duplicate gets the first order."""
         try:
             return await self._engine_store.place(purchase)
-        except RuleError as exc:
+        except (RuleError, sa.exc.IntegrityError) as exc:
+            # SQLite serialises writers, so a duplicate sees the first row (RuleError);
+            # PostgreSQL's unique (app, external_id) constraint stops a racing one.
             existing = await self.purchase_by_key(purchase.app, purchase.external_id or "")
-            if exc.code is ErrorCode.VALIDATION and existing is not None:
+            duplicate = not isinstance(exc, RuleError) or exc.code is ErrorCode.VALIDATION
+            if duplicate and existing is not None:
                 return existing
             raise
 
