@@ -61,7 +61,7 @@ def run_without_settings(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "sandbox":
         return _sandbox(args, settings)
-    return asyncio.run(_sync_offers(args.app, args.reward_store, settings))
+    return asyncio.run(sync_offers(args.app, args.reward_store, settings))
 
 
 def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,7 +88,8 @@ async def _load(database_url: str, keys: list[str], data: DataFile) -> None:
         await engine.dispose()
 
 
-async def _sync_offers(app_name: str, stores: list[str], settings: Settings) -> int:
+async def sync_offers(app_name: str, stores: list[str], settings: Settings) -> int:
+    """Print the app's `offers` id map (YAML) matched from its catalog; 2 without incentives."""
     app = next((app for app in settings.apps if app.name == app_name), None)
     if app is None or app.incentives is None:
         print(f"orders-bridge: app {app_name!r} has no incentives block", file=sys.stderr)

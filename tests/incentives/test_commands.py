@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+import yaml
 from aiohttp.test_utils import TestServer
 
 from bridge.cli import main
 from bridge.clock import SystemClock
 from bridge.coverage import coverage_report
+from bridge.incentives_commands import sync_offers
 from bridge.offer_sync import match_offers
+from bridge.settings import Settings
 from mappings.incentives.errors import BY_CODE
 from tests.conftest import ROOT
 from tests.incentives.conftest import base_url, demo_id_map, incentives_app
@@ -41,3 +46,23 @@ async def test_sync_offers_matches_the_catalog_by_internal_name(sandbox: TestSer
 def test_docs_carry_the_current_coverage_matrix() -> None:
     report, _problems = coverage_report()
     assert report in (ROOT / "docs" / "mappings.md").read_text(encoding="utf-8")
+
+
+async def test_sync_offers_prints_the_id_map_as_yaml(
+    sandbox: TestServer,
+    make_settings: Callable[..., Settings],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = make_settings(apps=(incentives_app(base_url(sandbox)),))
+
+    assert await sync_offers("demo", [], settings) == 0
+
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert set(printed["offers"]) == {1, 2, 3}
+
+
+async def test_sync_offers_refuses_an_app_without_incentives(
+    make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await sync_offers("demo", [], make_settings()) == 2
+    assert "has no incentives block" in capsys.readouterr().err
