@@ -36,7 +36,7 @@ from bridge.shadow.middleware import shadow_middleware
 from bridge.shadow.pages import add_shadow_routes
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
-from bridge.store.history import raise_order_id_floor
+from bridge.store.history import HistoryStore, raise_order_id_floor
 from bridge.store.idempotency import IdempotencyStore
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
@@ -172,6 +172,7 @@ def _cutover_context(
             LegacyPassthrough(session, app[METRICS]),
             Ledger(engine, cipher),
             app[METRICS],
+            HistoryStore(engine),
         )
         reloader = PolicyReloader(policy, settings.policy_poll_seconds)
         reloader.start()

@@ -14,9 +14,11 @@ import functools
 from collections.abc import Awaitable, Callable
 
 import orjson
+import structlog
 from aiohttp import web
 
 from bridge.backends.passthrough import LegacyPassthrough
+from bridge.backfill import HistoryOrderWire, history_order
 from bridge.canonical import ErrorCode, OrderRef, Target
 from bridge.errors import RuleError, UpstreamError
 from bridge.legacy.auth import AppDirectory
@@ -25,6 +27,7 @@ from bridge.observability.metrics import Metrics
 from bridge.policy import Operation
 from bridge.router import Located, Reason, Route, Router, customer_key
 from bridge.settings import AppConfig
+from bridge.store.history import HistoryStore
 from bridge.store.ledger import Ledger
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -33,6 +36,8 @@ ROUTED_APP = web.RequestKey("routed_app", AppConfig)
 """The authenticated app with `target` set to the target chosen for this call."""
 ROUTE = web.RequestKey("route", Route)
 """The router's decision for this call (the shadow runner reads `route.shadow`)."""
+LOCATED = web.RequestKey("located", Located)
+"""What the ledger knew about the order a get/update names."""
 
 _LOCATED = {Target.LOCAL: Located.LOCAL, Target.INCENTIVES: Located.INCENTIVES}
 _KNOWN_CODES = frozenset(code.value for code in ErrorCode)
@@ -50,18 +55,21 @@ class Cutover:
         passthrough: LegacyPassthrough,
         ledger: Ledger,
         metrics: Metrics,
+        history: HistoryStore | None = None,
     ) -> None:
         self.directory = directory
         self.router = router
         self.passthrough = passthrough
         self.ledger = ledger
         self.metrics = metrics
+        self.history = history
 
     async def route(self, request: web.Request, app: AppConfig, operation: Operation) -> Route:
         """Decide where the call goes, count the decision and note it on the log line."""
         located = None
         if operation in (Operation.GET_ORDER, Operation.UPDATE_ORDER_STATUS):
             located = await self._locate(app, request.match_info)
+            request[LOCATED] = located
         info = request.match_info
         customer = customer_key(info.get("user_id"), info.get("external_id"))
         route = self.router.decide(app, operation, customer, located)
@@ -89,6 +97,8 @@ class Cutover:
         code = _legacy_code(answer)
         if code is not None:
             request[LEGACY_CODE] = code
+        elif request.get(LOCATED) is Located.HISTORY and self.history is not None:
+            await _refresh_history(self.history, app, answer)
         return answer
 
     async def _locate(self, app: AppConfig, info: web.UrlMappingMatchInfo) -> Located:
@@ -133,6 +143,16 @@ def routed(operation: Operation) -> Callable[[Handler], Handler]:
         return serve
 
     return wrap
+
+
+async def _refresh_history(history: HistoryStore, app: AppConfig, answer: web.Response) -> None:
+    """Legacy changed an imported order: bring its history row up to date at once."""
+    try:
+        document = orjson.loads(answer.body if isinstance(answer.body, bytes) else b"")
+        wire = HistoryOrderWire.model_validate(document["order"])
+        await history.record(history_order(app.name, wire))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        structlog.get_logger().warning("history_refresh_skipped", reason=type(exc).__name__)
 
 
 def _order_ref(info: web.UrlMappingMatchInfo) -> OrderRef | None:

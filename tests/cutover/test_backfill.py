@@ -141,3 +141,13 @@ def test_cli_refuses_an_app_without_legacy(
     monkeypatch.setenv("BRIDGE_CONFIG_FILE", "demo/apps.yaml")
     assert main(["backfill", "--app", "demo", "--customers", str(customers)]) == 2
     assert "has no legacy_base_url" in capsys.readouterr().err
+
+
+async def test_history_row_follows_an_update_made_through_the_bridge(
+    migrated: Any, tmp_path: Path
+) -> None:
+    server, _, bridge = migrated
+    await backfill(server, tmp_path, CUSTOMERS)
+    await send(bridge, "PUT", "orders/3", {"order": {"status": "approved"}})
+    listed = await send(bridge, "GET", "users/demo-user-1/orders")
+    assert {o["id"]: o["status"] for o in listed["orders"]}[3] == "approved"
