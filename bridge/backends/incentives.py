@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -39,8 +39,13 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("6f0b8c52-3f0e-4a55-9a53-0b4c1c1e7a10")
 
 
 def idempotency_id(order: Order, purpose: str) -> str:
-    """A stable id for one upstream write of one ledger order (`purchase`, `refund`)."""
-    name = f"{order.app}:{order.id}:{order.created_at.isoformat()}:{purpose}"
+    """A stable id for one upstream write of one ledger order (`purchase`, `refund`).
+
+    The creation time (to the second, in UTC: every store keeps that exactly) is part of it,
+    so a ledger that was reset and numbers its orders from 1 again cannot replay old ids.
+    """
+    created = order.created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{order.app}:{order.id}:{created}:{purpose}"
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, name))
 
 
