@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.canonical import Target
+from bridge.observability.middleware import METRICS
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import ServerFactory, base_url, echo_app
 
@@ -56,6 +57,19 @@ SCENARIO: list[tuple[str, str, bytes | None, dict[str, str]]] = [
     ("POST", "orders/1", b'{"order":{"status":"shipped"}}', {}),
     ("POST", "orders/999", b'{"order":{"status":"approved"}}', {}),
     ("GET", "users/demo-user-1/orders/1", None, {"Authorization": "Basic bm9wZTpub3Bl"}),
+    ("GET", "users/demo-user-1/orders", None, {"Authorization": ""}),
+    (
+        "POST",
+        "external/users/ext-demo-1/offers/2/orders",
+        b'{"order":{"external_id":"ext-o-2","shipping_address":{"addressee":"A B",'
+        b'"street1":"1 Main St","city":"Boston","state_province":"MA","country":"US",'
+        b'"postal_code":"02110"}}}',
+        {},
+    ),
+    ("POST", "external/orders/ext-o-2", b'{"order":{"status":"rejected"}}', {}),
+    ("POST", "external/orders/ext-o-2", b'{"order":{"status":"approved"}}', {}),
+    ("DELETE", "orders/1", None, {}),
+    ("GET", "users/demo-user-1/nothing-here", None, {}),
 ]
 
 
@@ -176,3 +190,20 @@ async def test_without_policy_file_the_app_target_still_serves(
     bridge = await routed_bridge(None, None)
     status, _, body = await call(bridge, *SCENARIO[0])
     assert (status, b'"status":"ok"' in body) == (200, True)
+
+
+async def test_legacy_error_is_counted_with_its_code(
+    legacy_server: ServerFactory, routed_bridge: Bridge
+) -> None:
+    behind = await legacy_server()
+    bridge = await routed_bridge(base_url(behind), LEGACY_POLICY)
+    await call(bridge, "GET", "users/nobody/orders", None, {})
+    labels = {
+        "app": "demo",
+        "operation": "list_orders",
+        "target": "legacy",
+        "outcome": "error",
+        "code": "user_not_found",
+    }
+    registry = bridge.server.app[METRICS].registry
+    assert registry.get_sample_value("bridge_requests_total", labels) == 1
