@@ -12,11 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge.canonical import Target
 from bridge.observability.middleware import METRICS
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import ServerFactory, base_url, echo_app
@@ -183,10 +181,7 @@ async def test_legacy_that_does_not_answer_in_time_is_not_available(
     assert (status, b'"code":"not_available"' in body) == (503, True)
 
 
-@pytest.mark.parametrize("target", [Target.LOCAL])
-async def test_without_policy_file_the_app_target_still_serves(
-    routed_bridge: Bridge, target: Target
-) -> None:
+async def test_without_policy_file_the_app_target_still_serves(routed_bridge: Bridge) -> None:
     bridge = await routed_bridge(None, None)
     status, _, body = await call(bridge, *SCENARIO[0])
     assert (status, b'"status":"ok"' in body) == (200, True)
