@@ -179,13 +179,14 @@ class Idempotency:
                 ErrorCode.NOT_AVAILABLE,
                 f"A request with Idempotency-Key {stored.key!r} is still in progress; retry later.",
             )
-        claim = KeyClaim(
+        claim = KeyClaim(  # taken over: the writer that held it is gone
             stored.app,
             stored.key,
             stored.fingerprint,
             stored.operation,
             stored.created_at,
             stored.expires_at,
+            owner=stored.owner,
         )
         reply = await self._keep(claim, render.order(order), order.id, render)
         return Reply(reply.status, reply.body, replayed=True)

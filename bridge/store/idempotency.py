@@ -10,7 +10,8 @@ and the row becomes `done`. Expired rows are deleted by `reap`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -35,7 +36,11 @@ class KeyTakenError(Exception):
 
 @dataclass(frozen=True)
 class KeyClaim:
-    """What a write must record, in its own transaction, to own an idempotency key."""
+    """What a write must record, in its own transaction, to own an idempotency key.
+
+    `owner` tells this request's claim from a concurrent duplicate's: only the request that
+    holds the claim may settle it (`IdempotencyStore.record`).
+    """
 
     app: str
     key: str
@@ -43,6 +48,7 @@ class KeyClaim:
     operation: str
     created_at: datetime
     expires_at: datetime
+    owner: str | None = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class StoredKey:
     order_id: int | None
     created_at: datetime
     expires_at: datetime
+    owner: str | None
 
 
 async def insert_claim(conn: AsyncConnection, claim: KeyClaim) -> None:
@@ -107,9 +114,9 @@ class IdempotencyStore:
     ) -> StoredKey | None:
         """Store the response of the write that holds `claim`; the other owner's row if it lost.
 
-        If the claim row is ours (`in_progress`, same fingerprint), it becomes `done`; if
-        there is no row (the write failed and rolled its claim back), a `done` row is
-        inserted; if someone else stored a response first, theirs is returned instead.
+        If the claim row is ours (`in_progress`, same owner), it becomes `done`; if there is
+        no row (the write failed and rolled its claim back), a `done` row is inserted; if
+        another request holds the key or stored a response first, its row is returned.
         """
         keys = t.idempotency_keys.c
         response = {"status": DONE, "response_status": status, "response_body": body}
@@ -122,10 +129,9 @@ class IdempotencyStore:
                         keys.app == claim.app,
                         keys.key == claim.key,
                         keys.status == IN_PROGRESS,
-                        keys.fingerprint == claim.fingerprint,
-                        _same_order(order_id),
+                        keys.owner.is_not_distinct_from(claim.owner),
                     )
-                    .values(**response)
+                    .values(**response, order_id=sa.func.coalesce(keys.order_id, order_id))
                 )
                 if updated.rowcount == 1:
                     return None
@@ -152,13 +158,6 @@ class IdempotencyStore:
         return int(result.rowcount)
 
 
-def _same_order(order_id: int | None) -> sa.ColumnElement[bool]:
-    keys = t.idempotency_keys.c
-    if order_id is None:
-        return keys.order_id.is_(None)
-    return sa.or_(keys.order_id.is_(None), keys.order_id == order_id)
-
-
 def _claim_values(claim: KeyClaim) -> dict[str, object]:
     return {
         "app": claim.app,
@@ -168,6 +167,7 @@ def _claim_values(claim: KeyClaim) -> dict[str, object]:
         "status": IN_PROGRESS,
         "created_at": claim.created_at,
         "expires_at": claim.expires_at,
+        "owner": claim.owner,
     }
 
 
@@ -183,4 +183,5 @@ def _stored(row: sa.Row[object]) -> StoredKey:
         order_id=row.order_id,
         created_at=utc(row.created_at),
         expires_at=utc(row.expires_at),
+        owner=row.owner,
     )

@@ -141,6 +141,7 @@ idempotency_keys = sa.Table(
     sa.Column("order_id", sa.BigInteger, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("owner", sa.String(32), nullable=True),
     sa.CheckConstraint("status IN ('in_progress', 'done')", name="status_known"),
     sa.CheckConstraint(
         "status = 'in_progress' OR (response_status IS NOT NULL AND response_body IS NOT NULL)",
