@@ -92,7 +92,8 @@ async def test_shadowed_call_line(shadow_bridge: Bridge, legacy_server: Any) -> 
 async def test_shadow_mismatch_line(
     shadow_bridge: Bridge, legacy_server: Any, tmp_path: Path
 ) -> None:
-    """An order placed only in the bridge's store: legacy lists none, the local shadow one."""
+    """An order placed only in the bridge's store: legacy lists none, the local shadow one
+    (no shadow store, so local shadow reads see the bridge's own store)."""
     legacy: TestServer = await legacy_server()
     policy = {
         "apps": {
@@ -103,7 +104,7 @@ async def test_shadow_mismatch_line(
             }
         }
     }
-    bridge = await shadow_bridge(policy, legacy_url=url_of(legacy))
+    bridge = await shadow_bridge(policy, legacy_url=url_of(legacy), shadow_store=False)
     await bridge.post(
         f"{PREFIX}/users/demo-user-1/offers/1/orders",
         json={"order": {"quantity": 1}},
