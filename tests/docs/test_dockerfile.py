@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,8 +19,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bridge.app import create_app
+from bridge.cli import _parser
 from bridge.settings import Settings
-from tests.docs.markdown import ROOT
+from tests.docs.markdown import ROOT, code_blocks, read_doc
 
 Instruction = tuple[str, str]
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
@@ -114,3 +117,38 @@ async def test_healthcheck_command_passes_against_a_running_bridge(
     environment = {**os.environ, "BRIDGE_PORT": str(server.port)}
     process = await asyncio.create_subprocess_exec(sys.executable, *program[1:], env=environment)
     assert await process.wait() == 0
+
+
+def readme_docker_runs() -> list[list[str]]:
+    """The `docker run` commands of the README's Docker section, as argument lists."""
+    section = read_doc("README.md").split("## Docker\n", 1)[1].split("\n## ", 1)[0]
+    block = code_blocks(section, "sh")[0].replace("\\\n", " ")
+    return [shlex.split(command)[1:] for command in re.findall(r"docker run[^)\n]*", block)]
+
+
+def test_readme_docker_commands_are_valid_cli_calls() -> None:
+    (entrypoint,) = runtime("ENTRYPOINT")
+    (default_command,) = runtime("CMD")
+    assert json.loads(entrypoint) == ["orders-bridge"]
+    runs = readme_docker_runs()
+    assert runs
+    for run in runs:
+        image = run.index("orders-bridge")  # the image tag; what follows goes to the CLI
+        _parser().parse_args(run[image + 1 :] or json.loads(default_command))
+
+
+def test_readme_docker_commands_name_files_the_image_ships() -> None:
+    (workdir,) = runtime("WORKDIR")
+    shipped = [arguments.split()[-1] for arguments in runtime("COPY")]
+    named = [
+        token.split("=", 1)[-1]
+        for run in readme_docker_runs()
+        for token in run
+        if token.endswith(".yaml")
+    ]
+    assert named
+    for path in named:
+        assert (ROOT / path).is_file()
+        assert any(
+            f"{workdir}/{path}".startswith(f"{workdir}/{dest.strip('./')}") for dest in shipped
+        )
