@@ -100,6 +100,12 @@ class AppConfig(ConfigModel):
             raise ValueError("target incentives needs an 'incentives' block")
         return self
 
+    @model_validator(mode="after")
+    def _check_legacy(self) -> AppConfig:
+        if self.target is Target.LEGACY and self.legacy_base_url is None:
+            raise ValueError("target legacy needs a legacy_base_url")
+        return self
+
     @field_validator("legacy_base_url")
     @classmethod
     def _check_legacy_base_url(cls, value: str | None) -> str | None:
