@@ -9,7 +9,7 @@ import pytest
 
 from bridge.settings import AppConfig
 from tests.clocks import ManualClock
-from tests.factories import demo_app
+from tests.factories import SEED_ORDER_REQUEST, demo_app
 from tests.legacy_api import Answer, LegacyApi
 
 Reader = Callable[[LegacyApi, int], Awaitable[Answer]]
@@ -29,6 +29,12 @@ async def _approved(api: LegacyApi, order_id: int) -> Answer:
 
 
 READERS = [pytest.param(reader, id=reader.__name__) for reader in (_listed, _fetched, _approved)]
+
+SEED_ORDER_KEYS = {
+    "id", "offer_id", "user_id", "quantity", "points", "status", "created_at", "name", "logo",
+    "description", "shipping_address",
+}  # fmt: skip
+"""The keys of the seed's list, get and update response examples."""
 
 
 async def _pending_order(api: LegacyApi) -> int:
@@ -111,3 +117,9 @@ async def test_the_order_carries_the_reward_it_is_for(api: LegacyApi) -> None:
         "description": "Used at electronic.com",
         "offer_type": "reward",
     }
+
+
+@pytest.mark.parametrize("read", READERS)
+async def test_every_operation_carries_the_seed_example_keys(api: LegacyApi, read: Reader) -> None:
+    order_id = (await api.create(offer=2, body=SEED_ORDER_REQUEST)).order["id"]
+    assert SEED_ORDER_KEYS.issubset((await read(api, order_id)).order)
