@@ -1,7 +1,8 @@
 """The operator's view of the cutover: `GET /_bridge/policy` (Bearer token from settings).
 
-Shows the active policy resolved per app and operation, and its version (content hash,
-when it was loaded, from where). Without `BRIDGE_ADMIN_TOKEN` the route answers 404.
+Shows the active policy resolved per app and operation, its version (content hash, when it
+was loaded, from where) and the last reload refused since (when and why), if any. Without
+`BRIDGE_ADMIN_TOKEN` the route answers 404.
 """
 
 from __future__ import annotations
@@ -42,5 +43,10 @@ async def show_policy(request: web.Request) -> web.Response:
                 "source": policy.version.source,
             },
             "policy": policy.describe(source.apps),
+            "last_rejected_reload": (
+                {"at": rejected.at.isoformat(), "reason": rejected.reason}
+                if (rejected := source.last_rejection) is not None
+                else None
+            ),
         }
     )

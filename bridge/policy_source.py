@@ -13,6 +13,8 @@ import os
 import signal
 from collections.abc import Iterable
 from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import structlog
@@ -23,6 +25,12 @@ from bridge.policy import Policy, PolicyError, default_policy, load_policy
 from bridge.settings import AppConfig
 
 FileStamp = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    at: datetime
+    reason: str
 
 
 class PolicySource:
@@ -38,6 +46,8 @@ class PolicySource:
         self._policy = (
             load_policy(path, self._apps, clock.now()) if path else default_policy(clock.now())
         )
+        self.last_rejection: Rejection | None = None
+        """The last reload refused since the active version was loaded (None: none)."""
 
     @property
     def path(self) -> Path | None:
@@ -58,6 +68,7 @@ class PolicySource:
         try:
             policy = load_policy(self._path, self._apps, self._clock.now())
         except PolicyError as exc:
+            self.last_rejection = Rejection(self._clock.now(), str(exc))
             self._metrics.policy_reloads.labels("rejected").inc()
             structlog.get_logger().error(
                 "policy_reload_failed",
@@ -68,6 +79,7 @@ class PolicySource:
             return False
         previous = self._policy.version.hash
         self._policy = policy
+        self.last_rejection = None
         self._metrics.policy_reloads.labels("applied").inc()
         structlog.get_logger().info(
             "policy_reloaded", path=str(self._path), version=policy.version.hash, previous=previous

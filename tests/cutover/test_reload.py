@@ -103,6 +103,31 @@ async def test_invalid_file_is_rejected_and_the_running_policy_stays(
     assert "app 'demo', all operations, field 'target'" in event["reason"]
 
 
+async def test_admin_view_shows_the_last_rejected_reload(
+    routed_bridge: Bridge, tmp_path: Path
+) -> None:
+    bridge = await routed_bridge(
+        "http://legacy.invalid", LEGACY, admin_token=TOKEN, policy_poll_seconds=3600
+    )
+    rewrite(tmp_path / "policy.yaml", {"apps": {"demo": {"target": "mainframe"}}})
+    bridge.server.app[POLICY_SOURCE].reload()
+    _, body = await admin_view(bridge, TOKEN)
+    assert "field 'target'" in body["last_rejected_reload"]["reason"]
+
+
+async def test_a_valid_reload_clears_the_rejection(routed_bridge: Bridge, tmp_path: Path) -> None:
+    bridge = await routed_bridge(
+        "http://legacy.invalid", LEGACY, admin_token=TOKEN, policy_poll_seconds=3600
+    )
+    source = bridge.server.app[POLICY_SOURCE]
+    rewrite(tmp_path / "policy.yaml", "apps: [")
+    source.reload()
+    rewrite(tmp_path / "policy.yaml", LOCAL)
+    source.reload()
+    _, body = await admin_view(bridge, TOKEN)
+    assert body["last_rejected_reload"] is None
+
+
 async def test_routing_follows_every_valid_version_under_a_steady_stream(
     legacy_server: ServerFactory, routed_bridge: Bridge, aiohttp_client: Any, tmp_path: Path
 ) -> None:
