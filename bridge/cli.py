@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
-from aiohttp import web
 from pydantic import ValidationError
 
 from bridge import cutover_commands, incentives_commands
@@ -18,6 +17,7 @@ from bridge.crypto import EmailCipher
 from bridge.dataload import load_data, read_data_file
 from bridge.observability.logging import configure_logging
 from bridge.policy import PolicyError
+from bridge.serving import serve
 from bridge.settings import Settings
 from bridge.shadow import commands as shadow_commands
 from bridge.store.catalog import Catalog
@@ -80,7 +80,7 @@ def _serve(settings: Settings) -> int:
     except PolicyError as exc:
         print(f"orders-bridge: invalid policy: {exc}", file=sys.stderr)
         return 2
-    web.run_app(application, host=settings.host, port=settings.port, print=None)
+    serve(application, settings)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -11,9 +13,12 @@ from bridge.legacy.responses import json_response
 from bridge.observability.middleware import METRICS
 
 ENGINE = web.AppKey("engine", AsyncEngine)
+DRAINING = web.AppKey("draining", asyncio.Event)
+"""Set when the process is stopping (bridge/serving.py): readiness then answers 503."""
 
 
 def add_health_routes(app: web.Application) -> None:
+    app[DRAINING] = asyncio.Event()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
@@ -24,8 +29,11 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the store answers; the answer is also published as `bridge_ready`."""
+    """Ready when the store answers and the process is not stopping; also `bridge_ready`."""
     ready = request.app[METRICS].ready
+    if request.app[DRAINING].is_set():
+        ready.set(0)
+        return json_response({"status": "unavailable", "reason": "shutting_down"}, 503)
     try:
         async with request.app[ENGINE].connect() as conn:
             await conn.execute(sa.text("SELECT 1"))

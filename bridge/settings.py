@@ -163,6 +163,10 @@ class Settings(BaseSettings):
     legacy_connect_timeout_seconds: float = Field(default=3.0, gt=0)
     legacy_pool_size: int = Field(default=100, gt=0)
     order_id_floor: int = Field(default=0, ge=0)
+    shutdown_drain_seconds: float = Field(default=0.0, ge=0)
+    """On SIGTERM, readiness answers 503 this long while calls are still accepted."""
+    shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Then calls in flight get this long to finish before they are cut."""
     shadow: ShadowSettings = ShadowSettings()
     """Shadow runner, diff store, readiness and recorder (docs/shadowing.md)."""
 

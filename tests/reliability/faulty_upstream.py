@@ -70,6 +70,7 @@ class FaultyUpstream:
         self.tally = Tally()
         self._random = random.Random(seed)
         self._released = asyncio.Event()
+        self._arrived = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
 
     def app(self) -> web.Application:
@@ -83,6 +84,12 @@ class FaultyUpstream:
     def inject(self, *faults: Fault) -> None:
         """Replace the active faults (none: a healthy proxy)."""
         self.faults = list(faults)
+
+    async def until_in_flight(self, count: int) -> None:
+        """Return once `count` calls are being held here at the same time."""
+        while self.tally.in_flight < count:
+            self._arrived.clear()
+            await self._arrived.wait()
 
     async def _open(self, _app: web.Application) -> None:
         self._session = aiohttp.ClientSession(auto_decompress=False)
@@ -109,6 +116,7 @@ class FaultyUpstream:
         self.tally.calls += 1
         self.tally.by_path[request.path] = self.tally.by_path.get(request.path, 0) + 1
         self.tally.in_flight += 1
+        self._arrived.set()
         try:
             fault = self._choose(request.path)
             if fault is None:
