@@ -9,10 +9,12 @@ and the optional recorder. On shutdown the runner finishes or drops (and counts)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack
+from datetime import date
 
 import aiohttp
+import structlog
 from aiohttp import web
 
 from bridge.backends.incentives import IncentivesBackend
@@ -30,7 +32,7 @@ from bridge.shadow.executor import ShadowExecutor
 from bridge.shadow.middleware import RECORDER, SHADOW_RUNNER
 from bridge.shadow.pages import SHADOW_BOARD, ShadowBoard
 from bridge.shadow.recorder import Recorder
-from bridge.shadow.rules import load_rules
+from bridge.shadow.rules import OperationRules, load_rules
 from bridge.shadow.runner import ShadowRunner
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
@@ -55,6 +57,7 @@ def shadow_context(
             shadow_service = await _shadow_store(settings, clock, stack)
             diffs = ShadowDiffs(app[ENGINE], config.samples_per_field)
             rules = load_rules(RULES)
+            warn_expired(rules, clock.now().date())
             runner = ShadowRunner(
                 ShadowExecutor(session, app[SERVICE], shadow_service),
                 diffs,
@@ -101,3 +104,17 @@ async def _shadow_store(
         stack.push_async_callback(incentives.close)
         backends[Target.INCENTIVES] = incentives
     return OrderService(backends, ledger, catalog, clock)
+
+
+def warn_expired(rules: Mapping[str, OperationRules], today: date) -> None:
+    """Log every expired ignore rule at start-up: it no longer hides anything."""
+    for operation, entry in rules.items():
+        for rule in entry.ignore:
+            if rule.expired(today):
+                structlog.get_logger().warning(
+                    "comparison_rule_expired",
+                    operation=operation,
+                    path=rule.path,
+                    owner=rule.owner,
+                    expired_on=rule.expires.isoformat(),
+                )
