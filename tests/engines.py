@@ -17,6 +17,8 @@ import asyncio
 import io
 import os
 import queue
+import shutil
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -244,8 +246,21 @@ class SchemaBuilder(threading.Thread):
                 await self._server.drop_now(self.used.get_nowait())
 
 
-async def sqlite_database(directory: Path, *, migrated: bool) -> str:
-    url = f"sqlite:///{directory / 'bridge.db'}"
+_SQLITE_TEMPLATE: list[Path] = []
+"""The migrated SQLite file of this test process, built once and copied for every test."""
+
+
+async def sqlite_database(directory: Path, *, migrated: bool, name: str = "bridge.db") -> str:
+    """A fresh SQLite file: a copy of a once-migrated template (migrating costs ~0.2 s)."""
+    path = directory / name
     if migrated:
-        await upgrade_async(url)
-    return url
+        shutil.copyfile(await _sqlite_template(), path)
+    return f"sqlite:///{path}"
+
+
+async def _sqlite_template() -> Path:
+    if not _SQLITE_TEMPLATE:
+        template = Path(tempfile.mkdtemp(prefix="bridge-template-")) / "bridge.db"
+        await upgrade_async(f"sqlite:///{template}")
+        _SQLITE_TEMPLATE.append(template)
+    return _SQLITE_TEMPLATE[0]

@@ -25,8 +25,8 @@ from bridge.dataload import load_data, read_data_file
 from bridge.settings import AppConfig, Settings, read_apps_file
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
-from bridge.store.migrate import upgrade_async
 from tests.conftest import DEMO_APPS, DEMO_DATA
+from tests.engines import sqlite_database
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -42,8 +42,7 @@ class FixedClock:
 
 async def fresh_store(path: Path, email_key: str, *, demo: bool = True) -> str:
     """A migrated SQLite database at `path`, with the demo data unless told otherwise."""
-    url = f"sqlite:///{path}"
-    await upgrade_async(url)
+    url = await sqlite_database(path.parent, migrated=True, name=path.name)
     if demo:
         engine = create_engine(url)
         try:

@@ -23,8 +23,8 @@ from bridge.sandbox.config import DEMO_CONNECT_KEY, DEMO_CONNECT_SECRET, Sandbox
 from bridge.settings import AppConfig, Settings
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
-from bridge.store.migrate import upgrade_async
 from tests.conftest import DEMO_DATA
+from tests.engines import sqlite_database
 from tests.factories import demo_app
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -82,8 +82,7 @@ async def load_demo(database_url: str, email_key: str) -> None:
 @pytest.fixture
 async def sandbox_database(tmp_path: Path, email_key: str) -> str:
     """A fresh sandbox database with the demo data."""
-    url = f"sqlite:///{tmp_path / 'sandbox.db'}"
-    await upgrade_async(url)
+    url = await sqlite_database(tmp_path, migrated=True, name="sandbox.db")
     await load_demo(url, email_key)
     return url
 
@@ -129,8 +128,7 @@ def start_incentives_bridge(
         clock: Clock | None = None,
         **changes: Any,
     ) -> TestClient[Any, Any]:
-        url = f"sqlite:///{tmp_path / 'bridge-incentives.db'}"
-        await upgrade_async(url)
+        url = await sqlite_database(tmp_path, migrated=True, name="bridge-incentives.db")
         await load_demo(url, email_key)
         settings = make_settings(
             database_url=url, apps=(incentives_app(base_url(server), **changes),)
