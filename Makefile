@@ -10,7 +10,7 @@ export BRIDGE_DATABASE_URL ?= sqlite:///.data/orders-bridge.db
 export BRIDGE_EMAIL_KEYS ?= eSasqNRxInEDblhZrrpyxdZqfdj5cJHoLQZoT9PMSwo=
 export BRIDGE_PORT ?= 8080
 
-.PHONY: run run-incentives test check format lint types contracts pytest clean
+.PHONY: run run-incentives test check format lint types contracts pytest clean bench bench-smoke
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ run-incentives: $(STAMP)
 	  trap 'kill $$sandbox' EXIT INT TERM; \
 	  BRIDGE_CONFIG_FILE=demo/apps-incentives.yaml BRIDGE_DATABASE_URL=$(INCENTIVES_DB) \
 	    $(BIN)/orders-bridge serve
+
+# Benchmarks (docs/performance.md): not part of `make test`; nginx and wrk come from Debian's
+# packages, unpacked by bench/tools/ensure-nginx-wrk. Results go to bench/results/.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+bench-smoke: $(STAMP)
+	$(BIN)/python bench/run.py --smoke
 
 test: $(STAMP) format lint types contracts pytest
 

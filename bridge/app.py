@@ -58,6 +58,8 @@ def create_app(
         client_max_size=MAX_BODY_BYTES,
     )
     app[METRICS] = Metrics(registry if registry is not None else CollectorRegistry())
+    if not settings.metrics_enabled:
+        app[METRICS].disable()
     app[APPS] = AppDirectory(settings.apps)
     cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
     clock = clock or SystemClock()

@@ -24,6 +24,7 @@ from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
 from bridge.store.key_rotation import rotate_email_keys
 from bridge.store.migrate import upgrade
+from bridge.workers import serve_workers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             status: int = commands.run(args, settings)
             return status
     if args.command == "serve":
-        return _serve(settings)
+        return _serve(settings, args.workers)
     if args.command == "db":
         upgrade(settings.database_url)
     elif args.command == "load":
@@ -58,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orders-bridge", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve the legacy Orders API")
+    serve_command = commands.add_parser("serve", help="serve the legacy Orders API")
+    serve_command.add_argument(
+        "--workers", type=int, default=1, help="serving processes on one port (SO_REUSEPORT)"
+    )
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"], help="migrate the schema to the newest revision")
     load = commands.add_parser("load", help="load customers, offers and challenges from a file")
@@ -74,12 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, workers: int = 1) -> int:
     try:
         application = create_app(settings)
     except PolicyError as exc:
         print(f"orders-bridge: invalid policy: {exc}", file=sys.stderr)
         return 2
+    if workers > 1:
+        return serve_workers(lambda: create_app(settings), settings, workers)
     serve(application, settings)
     return 0
 

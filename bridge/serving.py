@@ -24,12 +24,15 @@ from bridge.settings import Settings
 log = structlog.get_logger()
 
 
-def serve(app: web.Application, settings: Settings) -> None:
-    """Serve until SIGTERM or SIGINT, then stop gracefully."""
-    asyncio.run(_serve(app, settings))
+def serve(app: web.Application, settings: Settings, *, reuse_port: bool = False) -> None:
+    """Serve until SIGTERM or SIGINT, then stop gracefully.
+
+    `reuse_port` lets several worker processes listen on one port (bridge/workers.py).
+    """
+    asyncio.run(_serve(app, settings, reuse_port))
 
 
-async def _serve(app: web.Application, settings: Settings) -> None:
+async def _serve(app: web.Application, settings: Settings, reuse_port: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -39,7 +42,8 @@ async def _serve(app: web.Application, settings: Settings) -> None:
     )
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.host, settings.port).start()
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
+        await site.start()
         log.info("server_started", host=settings.host, port=settings.port)
         await stop.wait()
         app[DRAINING].set()

@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     email_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
+    metrics_enabled: bool = True
+    """False turns every metric into a no-op (measures what observability costs)."""
     smtp: SmtpSettings | None = None
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
     outbox_max_attempts: int = Field(default=8, gt=0)

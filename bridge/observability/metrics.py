@@ -10,6 +10,7 @@ legacy operations, `target` one of `legacy`/`incentives`/`local`, `code` a legac
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from importlib import metadata
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -43,8 +44,29 @@ class BoundedLabel:
         return value
 
 
+class NullMetric:
+    """Stands in for every metric when metrics are off: each call does nothing."""
+
+    def labels(self, *_values: object, **_named: object) -> NullMetric:
+        return self
+
+    def __getattr__(self, _name: str) -> Callable[..., None]:
+        return _nothing
+
+
+def _nothing(*_args: object, **_kwargs: object) -> None:
+    return None
+
+
 class Metrics:
     """The bridge's metrics on one registry (passed in so tests can isolate it)."""
+
+    def disable(self) -> None:
+        """Make every metric a no-op (BRIDGE_METRICS_ENABLED=false; the bench's arm D0)."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, Counter | Gauge | Histogram):
+                self.registry.unregister(value)
+                setattr(self, name, NullMetric())
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry

@@ -1,0 +1,100 @@
+"""The arms of a run: which process each one measures and what load it sends."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from measure import Load
+from stack import AUTH
+
+CUSTOMERS = tuple(f"bench-{n}" for n in range(1, 17))
+BASE = "/priv/v1/apps/demo-api-key/users"
+CREATE_BODY = '{"order": {"quantity": 1}}'
+
+GET = Load("GET", tuple(f"{BASE}/{c}/orders/{n}" for n, c in enumerate(CUSTOMERS, 1)), "", (AUTH,))
+LIST = Load("GET", tuple(f"{BASE}/{c}/orders?limit=10&page=1" for c in CUSTOMERS), "", (AUTH,))
+CREATE = Load("POST", tuple(f"{BASE}/{c}/offers/1/orders" for c in CUSTOMERS), CREATE_BODY, (AUTH,))
+OPERATIONS = {"get": GET, "list": LIST, "create": CREATE}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One measured series: `sut` names the process, `op` the operation (or read/write)."""
+
+    name: str
+    sut: str
+    op: str
+    load: Load
+
+
+def upstream_loads(answers: dict[str, str], requests: dict[str, str]) -> dict[str, Load]:
+    """Arms A-C send the stub the bridge's own upstream calls.
+
+    read: all_balances, the one uncached call of a get or list (the Core lookup and the
+    catalog are cached); write: purchase_offer, the first of a create's three calls.
+    """
+    balances = next(p for p in answers if p.endswith("/all_balances"))
+    purchase = next(p for p in answers if p.endswith("/purchase_offer"))
+    return {
+        "read": Load("POST", (balances,), requests.get(balances, "{}")),
+        "write": Load("POST", (purchase,), requests.get(purchase, "{}")),
+    }
+
+
+def proxy_arms(loads: dict[str, Load]) -> list[Arm]:
+    return [Arm(f"{sut}-{op}", sut, op, load) for sut in "ABC" for op, load in loads.items()]
+
+
+def bridge_arms(with_workers: bool) -> list[Arm]:
+    arms = [Arm(f"D-{op}", "D", op, load) for op, load in OPERATIONS.items()]
+    arms += [Arm(f"D0-{op}", "D0", op, load) for op, load in OPERATIONS.items()]
+    arms += [Arm(f"Dsh-{op}", "Dsh", op, OPERATIONS[op]) for op in ("get", "list")]
+    arms += [Arm("E-sqlite-create", "E-sqlite", "create", CREATE)]
+    arms += [Arm("E-pg-create", "E-pg", "create", CREATE)]
+    if with_workers:
+        arms += [Arm("W2-get", "W2", "get", GET), Arm("W2-create", "W2", "create", CREATE)]
+    return arms
+
+
+def incentives_apps(path: Path, base_url: str, legacy_url: str | None) -> Path:
+    """The demo app on the Incentives target (demo/apps-incentives.yaml minus velocity)."""
+    source = Path(__file__).resolve().parent.parent / "demo" / "apps-incentives.yaml"
+    document = yaml.safe_load(source.read_text())
+    app = document["apps"][0]
+    app.pop("velocity", None)
+    app["incentives"]["base_url"] = base_url
+    if legacy_url is not None:
+        app["legacy_base_url"] = legacy_url
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def local_apps(path: Path) -> Path:
+    source = Path(__file__).resolve().parent.parent / "demo" / "apps.yaml"
+    document = yaml.safe_load(source.read_text())
+    for app in document["apps"]:
+        app.pop("velocity", None)
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def shadow_policy(path: Path) -> Path:
+    """Reads served on Incentives, every one shadowed to the legacy stub."""
+    policy = {
+        "apps": {
+            "demo": {
+                "target": "incentives",
+                "shadow": {"target": "legacy", "sample_rate": 1.0},
+                "operations": {
+                    "create_order": {"shadow": None},
+                    "update_order_status": {"shadow": None},
+                },
+            }
+        }
+    }
+    path.write_text(json.dumps(policy))
+    return path

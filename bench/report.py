@@ -1,0 +1,200 @@
+"""Medians, spreads, ratios against the targets, and the Markdown table."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+from importlib import metadata
+from typing import Any
+
+from stack import Tools
+
+OBSERVABILITY_OFF = {"BRIDGE_LOG_LEVEL": "error", "BRIDGE_METRICS_ENABLED": "false"}
+"""Arm D0: no info log lines (the canonical line included) and no metrics recorded."""
+
+
+def median(values: list[Any]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def machine(tools: Tools) -> dict[str, object]:
+    cpu = "unknown"
+    for line in open("/proc/cpuinfo", encoding="utf-8"):  # noqa: SIM115 - read once
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "loadavg_at_start": open("/proc/loadavg", encoding="utf-8").read().split()[:3],
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "commit": commit.stdout.strip(),
+        "versions": {
+            **tools.versions(),
+            **{
+                name: metadata.version(name)
+                for name in ("aiohttp", "orjson", "sqlalchemy", "structlog", "pydantic")
+            },
+        },
+        "pinning": {"sut": "cpu 0", "load_and_stub": "cpu 1", "W2": "cpus 0-1"},
+    }
+
+
+def _summary(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, float]]:
+    grouped: dict[str, list[float]] = {}
+    for row in rows:
+        grouped.setdefault(row["arm"], []).append(float(row[key]))
+    return {
+        arm: {"median": median(values), "min": min(values), "max": max(values), "n": len(values)}
+        for arm, values in grouped.items()
+    }
+
+
+def _open_summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(f"{row['arm']}@{int(row['load'] * 100)}%", []).append(row)
+    return {
+        key: {
+            "rate": values[0]["rate"],
+            "achieved": median([v["achieved"] for v in values]),
+            "p50_ms": median([v["p50_ms"] for v in values]),
+            "p99_ms": median([v["p99_ms"] for v in values]),
+            "p99_ms_min": min(v["p99_ms"] for v in values),
+            "p99_ms_max": max(v["p99_ms"] for v in values),
+            "errors": sum(v["errors"] for v in values),
+        }
+        for key, values in grouped.items()
+    }
+
+
+def _ratio(rps: dict[str, dict[str, float]], top: str, bottom: str) -> float | None:
+    if top not in rps or bottom not in rps or not rps[bottom]["median"]:
+        return None
+    return round(rps[top]["median"] / rps[bottom]["median"], 3)
+
+
+def _targets(rps: dict, cpu: dict, lat: dict) -> list[dict[str, object]]:
+    def row(name: str, value: float | None, goal: str, ok: bool | None) -> dict[str, object]:
+        return {"target": name, "value": value, "goal": goal, "met": ok}
+
+    def at_least(value: float | None, goal: float) -> bool | None:
+        return None if value is None else value >= goal
+
+    def at_most(value: float | None, goal: float) -> bool | None:
+        return None if value is None else value <= goal
+
+    out = []
+    for op, side, goal in (
+        ("get", "read", 0.85),
+        ("list", "read", 0.85),
+        ("create", "write", 0.75),
+    ):
+        value = _ratio(rps, f"D-{op}", f"C-{side}")
+        out.append(row(f"D/C throughput, {op}", value, f">= {goal}", at_least(value, goal)))
+    extra = round(cpu["D-get"]["median"] - cpu["C-read"]["median"], 1) if "D-get" in cpu else None
+    out.append(row("CPU/request D-get minus C", extra, "<= 40 us", at_most(extra, 40)))
+    for op in ("get", "list", "create"):
+        value = _ratio(rps, f"D0-{op}", f"D-{op}")
+        out.append(row(f"D0/D throughput, {op}", value, "<= 1.05", at_most(value, 1.05)))
+    for op in ("get", "list"):
+        value = _ratio(rps, f"Dsh-{op}", f"D-{op}")
+        out.append(row(f"Dsh/D throughput, {op}", value, ">= 0.9", at_least(value, 0.9)))
+    if "Dsh-get@50%" in lat and "D-get@50%" in lat:
+        value = round(lat["Dsh-get@50%"]["p99_ms"] / lat["D-get@50%"]["p99_ms"], 3)
+        out.append(row("Dsh/D p99 at 50% load, get", value, "<= 1.05", at_most(value, 1.05)))
+    if "D-get@50%" in lat and "B-read@50%" in lat:
+        d, b = lat["D-get@50%"], lat["B-read@50%"]
+        p50 = round(d["p50_ms"] - b["p50_ms"], 3)
+        p99 = round(d["p99_ms"] - b["p99_ms"], 3)
+        out.append(row("open loop 50%: D p50 - B p50 (ms)", p50, "<= 0.5", at_most(p50, 0.5)))
+        out.append(row("open loop 50%: D p99 - B p99 (ms)", p99, "<= 2", at_most(p99, 2)))
+    return out + _engine_targets(rps)
+
+
+def _engine_targets(rps: dict[str, dict[str, float]]) -> list[dict[str, object]]:
+    out = []
+    for arm, goal in (("E-sqlite-create", 3000), ("E-pg-create", 3500)):
+        value = rps.get(arm, {}).get("median")
+        met = None if value is None else value >= goal
+        out.append({"target": f"{arm} orders/s", "value": value, "goal": f">= {goal}", "met": met})
+    for op in ("get", "create"):
+        value = _ratio(rps, f"W2-{op}", f"D-{op}")
+        met = None if value is None else value >= 1.8
+        out.append(
+            {"target": f"W2/W1 throughput, {op}", "value": value, "goal": ">= 1.8", "met": met}
+        )
+    return out
+
+
+def build(
+    machine_info: dict[str, object],
+    plan: dict[str, object],
+    smoke: bool,
+    throughput: list[dict[str, Any]],
+    latency: list[dict[str, Any]],
+) -> dict[str, object]:
+    rps = _summary(throughput, "rps")
+    cpu = _summary(throughput, "cpu_us_per_request")
+    lat = _open_summary(latency)
+    return {
+        "kind": "smoke" if smoke else "full",
+        "machine": machine_info,
+        "plan": plan,
+        "throughput": rps,
+        "cpu_us_per_request": cpu,
+        "open_loop": lat,
+        "targets": _targets(rps, cpu, lat),
+        "raw": {"throughput": throughput, "open_loop": latency},
+    }
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+    return "n/a" if value is None else str(value)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        f"# Bench results ({results['kind']})",
+        "",
+        f"Machine: {m['nproc']} CPUs, {m['cpu']}, "
+        f"load average at start {' '.join(m['loadavg_at_start'])}; "
+        f"kernel {m['kernel']}, Python {m['python']}, commit {m['commit']}.",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
+        f"Plan: {results['plan']}. SUT on cpu 0, wrk/generator and stub on cpu 1.",
+        "",
+        "## Closed loop (wrk): requests/s and SUT CPU per request",
+        "",
+        "| Arm | req/s median | min | max | CPU us/req median | min | max | n |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for arm, r in results["throughput"].items():
+        c = results["cpu_us_per_request"][arm]
+        lines.append(
+            f"| {arm} | {_fmt(r['median'])} | {_fmt(r['min'])} | {_fmt(r['max'])} | "
+            f"{_fmt(c['median'])} | {_fmt(c['min'])} | {_fmt(c['max'])} | {r['n']} |"
+        )
+    lines += [
+        "",
+        "## Open loop: latency from the scheduled time (ms), rate = share of C-read's max",
+        "",
+        "| Series | rate/s | achieved/s | p50 | p99 median | p99 min | p99 max | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, r in results["open_loop"].items():
+        lines.append(
+            f"| {key} | {r['rate']} | {_fmt(r['achieved'])} | {r['p50_ms']} | {r['p99_ms']} | "
+            f"{r['p99_ms_min']} | {r['p99_ms_max']} | {r['errors']} |"
+        )
+    lines += ["", "## Targets", "", "| Target | Value | Goal | Met |", "|---|---:|---|---|"]
+    for t in results["targets"]:
+        met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
+        lines.append(f"| {t['target']} | {_fmt(t['value'])} | {t['goal']} | {met} |")
+    return "\n".join(lines) + "\n"

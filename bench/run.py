@@ -1,0 +1,299 @@
+"""The bench: every arm side by side in one run, interleaved and repeated (docs/performance.md).
+
+Run: .venv/bin/python bench/run.py [--smoke]   (`make bench`, `make bench-smoke`)
+Writes bench/results/<stamp>.json and .md, and copies them to latest.json / latest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import time
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import arms as a
+import report
+from measure import Load, closed_loop, open_loop
+from postgres import PostgresDatabase
+from stack import (
+    AUTH,
+    BIN,
+    ROOT,
+    Process,
+    Tools,
+    bridge_env,
+    free_port,
+    prepare_database,
+    ready,
+    start,
+    start_bare_proxy,
+    start_bridge,
+    start_nginx,
+)
+from stub import proxy_conf, read_exchanges, stub_conf
+
+SUT_CPUS = "0"
+LOAD_CPUS = "1"
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    seconds: float
+    warmup: float
+    repeats: int
+    connections: int
+    open_seconds: float
+    shares: tuple[float, ...]
+    workers: bool
+
+
+FULL = Plan(
+    seconds=8,
+    warmup=2,
+    repeats=3,
+    connections=64,
+    open_seconds=8,
+    shares=(0.25, 0.5, 0.75),
+    workers=True,
+)
+SMOKE = Plan(
+    seconds=2, warmup=0, repeats=1, connections=32, open_seconds=2, shares=(0.5,), workers=True
+)
+
+
+def call(port: int, load: Load, path: str) -> bytes:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=load.body.encode() or None,
+        method=load.method,
+        headers=dict(header.split(": ", 1) for header in (AUTH, "Content-Type: application/json")),
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+        body: bytes = answer.read()
+        return body
+
+
+def seed_orders(process: Process) -> None:
+    """One order per bench customer: ids 1..16, the ids the get arm reads."""
+    for path in a.CREATE.paths:
+        call(process.port, a.CREATE, path)
+
+
+def record(work: Path, stack: ExitStack) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Incentives answers (via the sandbox) and the bridge's own get/list answers."""
+    sandbox_port, recorder_port = free_port(), free_port()
+    out = work / "exchanges.jsonl"
+    (work / "none.yaml").write_text("apps: []\n")
+    sandbox = start(
+        "sandbox",
+        [
+            str(BIN / "orders-bridge"),
+            "sandbox",
+            "--port",
+            str(sandbox_port),
+            "--data",
+            str(ROOT / "bench" / "data.yaml"),
+            "--database-url",
+            f"sqlite:///{work}/sandbox.db",
+        ],
+        sandbox_port,
+        LOAD_CPUS,
+        bridge_env(work, work / "none.yaml", "sqlite://", sandbox_port),
+        work / "sandbox.log",
+    )
+    stack.callback(sandbox.stop)
+    recorder = start(
+        "recorder",
+        [
+            str(BIN / "python"),
+            str(ROOT / "bench" / "stub.py"),
+            "--port",
+            str(recorder_port),
+            "--upstream",
+            f"http://127.0.0.1:{sandbox_port}",
+            "--out",
+            str(out),
+        ],
+        recorder_port,
+        LOAD_CPUS,
+        bridge_env(work, work / "none.yaml", "sqlite://", recorder_port),
+        work / "recorder.log",
+    )
+    stack.callback(recorder.stop)
+    apps = a.incentives_apps(work / "record-apps.yaml", f"http://127.0.0.1:{recorder_port}", None)
+    env = bridge_env(work, apps, f"sqlite:///{work}/record.db", free_port())
+    prepare_database(env, work / "record.log")
+    bridge = ready(start_bridge("record-bridge", work, env, SUT_CPUS))
+    legacy = {}
+    try:
+        seed_orders(bridge)
+        for load in (a.GET, a.LIST):
+            for path in load.paths:
+                legacy[path.split("?")[0]] = call(bridge.port, load, path).decode()
+    finally:
+        bridge.stop()
+    with sqlite3.connect(work / "record.db") as db:  # the template of the incentives bridges
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    requests = {}
+    for line in out.read_text().splitlines():
+        exchange = json.loads(line)
+        requests[exchange["path"]] = exchange["request"]
+    return read_exchanges(out), legacy, requests
+
+
+def start_fixed(work: Path, tools: Tools, stack: ExitStack) -> tuple[dict[str, Process], dict]:
+    """The stub (incentives + legacy shadow), B and C; the recorded loads for A-C."""
+    answers, legacy, requests = record(work, stack)
+    stub_port, shadow_port, b_port = free_port(), free_port(), free_port()
+    stub_file = work / "stub.conf"
+    stub_file.write_text(stub_conf(work, {stub_port: answers, shadow_port: legacy}))
+    processes = {"A": start_nginx("stub", tools, stub_file, stub_port, LOAD_CPUS, work)}
+    stack.callback(processes["A"].stop)
+    b_file = work / "B.conf"
+    b_file.write_text(proxy_conf(work, b_port, stub_port))
+    processes["B"] = start_nginx("B", tools, b_file, b_port, SUT_CPUS, work)
+    stack.callback(processes["B"].stop)
+    processes["C"] = start_bare_proxy(work, f"http://127.0.0.1:{stub_port}", SUT_CPUS)
+    stack.callback(processes["C"].stop)
+    context = {
+        "stub": stub_port,
+        "shadow": shadow_port,
+        "loads": a.upstream_loads(answers, requests),
+    }
+    return processes, context
+
+
+def start_bridges(work: Path, context: dict, plan: Plan, stack: ExitStack) -> dict[str, Process]:
+    stub = f"http://127.0.0.1:{context['stub']}"
+    shadow = f"http://127.0.0.1:{context['shadow']}"
+    incentives = a.incentives_apps(work / "apps-incentives.yaml", stub, shadow)
+    local = a.local_apps(work / "apps-local.yaml")
+    postgres = stack.enter_context(PostgresDatabase())
+    specs: dict[str, tuple[Path, str, dict[str, str], list[str], str]] = {
+        "D": (incentives, f"sqlite:///{work}/D.db", {}, [], SUT_CPUS),
+        "D0": (incentives, f"sqlite:///{work}/D0.db", report.OBSERVABILITY_OFF, [], SUT_CPUS),
+        "Dsh": (
+            incentives,
+            f"sqlite:///{work}/Dsh.db",
+            {"BRIDGE_POLICY_FILE": str(a.shadow_policy(work / "policy.json"))},
+            [],
+            SUT_CPUS,
+        ),
+        "E-sqlite": (local, f"sqlite:///{work}/E.db", {}, [], SUT_CPUS),
+        "E-pg": (local, postgres.url, {}, [], SUT_CPUS),
+    }
+    if plan.workers:
+        specs["W2"] = (incentives, f"sqlite:///{work}/W2.db", {}, ["--workers", "2"], "0,1")
+    local_template = work / "local-template.db"
+    prepare_database(bridge_env(work, local, f"sqlite:///{local_template}", 0), work / "E.log")
+    prepare_database(bridge_env(work, local, postgres.url, 0), work / "E-pg.log")
+    processes = {}
+    for name, (apps, url, extra, argv, cpus) in specs.items():
+        if url.startswith("sqlite:///"):
+            template = local_template if apps == local else work / "record.db"
+            shutil.copyfile(template, url.removeprefix("sqlite:///"))
+        env = {**bridge_env(work, apps, url, free_port()), **extra}
+        processes[name] = start_bridge(name, work, env, cpus, argv)
+        stack.callback(processes[name].stop)
+    for process in processes.values():
+        ready(process)
+    return processes
+
+
+def measure_all(
+    tools: Tools, processes: dict[str, Process], arms: list[a.Arm], plan: Plan, work: Path
+) -> list[dict[str, object]]:
+    """Every arm once per repeat; the order rotates each repeat (no arm always goes first)."""
+    rows: list[dict[str, object]] = []
+    for repeat in range(plan.repeats):
+        shift = repeat * max(1, len(arms) // plan.repeats)
+        for arm in arms[shift:] + arms[:shift]:
+            sut = processes[arm.sut]
+            if plan.warmup:
+                closed_loop(
+                    tools,
+                    sut,
+                    arm.load,
+                    seconds=plan.warmup,
+                    connections=plan.connections,
+                    cpus=LOAD_CPUS,
+                    work=work,
+                )
+            result = closed_loop(
+                tools,
+                sut,
+                arm.load,
+                seconds=plan.seconds,
+                connections=plan.connections,
+                cpus=LOAD_CPUS,
+                work=work,
+            )
+            rows.append({"arm": arm.name, "repeat": repeat, **result})
+            print(
+                f"  {arm.name:18} rep {repeat}: {result['rps']:8.0f} req/s  "
+                f"{result['cpu_us_per_request']:6.0f} us CPU/req  non2xx {result['non_2xx']}",
+                flush=True,
+            )
+    return rows
+
+
+def measure_open(
+    processes: dict[str, Process], context: dict, c_max: float, plan: Plan
+) -> list[dict[str, object]]:
+    """Open-loop latency of B, C, D and Dsh (reads) at 25/50/75 % of C's throughput."""
+    series = [
+        ("B-read", "B", context["loads"]["read"]),
+        ("C-read", "C", context["loads"]["read"]),
+        ("D-get", "D", a.GET),
+        ("Dsh-get", "Dsh", a.GET),
+    ]
+    rows: list[dict[str, object]] = []
+    for repeat in range(plan.repeats):
+        for share in plan.shares:
+            for name, sut, load in series:
+                rate = round(c_max * share)
+                result = open_loop(
+                    processes[sut], load, rate=rate, seconds=plan.open_seconds, cpus=LOAD_CPUS
+                )
+                rows.append({"arm": name, "load": share, "repeat": repeat, **result})
+                print(
+                    f"  open {name:8} {int(share * 100)}% ({rate}/s) rep {repeat}: "
+                    f"p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms",
+                    flush=True,
+                )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="short run (about a minute)")
+    args = parser.parse_args()
+    plan = SMOKE if args.smoke else FULL
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    work = RESULTS / "tmp" / stamp
+    work.mkdir(parents=True)
+    tools = Tools.ensure()
+    machine = report.machine(tools)
+    with ExitStack() as stack:
+        processes, context = start_fixed(work, tools, stack)
+        processes.update(start_bridges(work, context, plan, stack))
+        arms = a.proxy_arms(context["loads"]) + a.bridge_arms(plan.workers)
+        throughput = measure_all(tools, processes, arms, plan, work)
+        c_max = report.median([r["rps"] for r in throughput if r["arm"] == "C-read"])
+        latency = measure_open(processes, context, c_max, plan)
+    results = report.build(machine, asdict(plan), args.smoke, throughput, latency)
+    name = "smoke" if args.smoke else "full"
+    for target in (RESULTS / f"{stamp}-{name}", RESULTS / f"latest-{name}"):
+        target.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+        target.with_suffix(".md").write_text(report.markdown(results))
+    print(report.markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Several serving processes on one port: `orders-bridge serve --workers N`.
+
+A Python process serves on one core. With N workers, the parent forks N children before any
+event loop, thread or connection exists; each child builds its own app (store engine,
+upstream sessions, metrics registry) and listens on the same host and port with
+SO_REUSEPORT, so the kernel spreads new connections across them. SIGTERM or SIGINT to the
+parent is passed on to every child, which stops gracefully (bridge/serving.py); the parent
+exits when all have, with the worst exit code.
+
+Metrics: each worker has its own registry, so a scrape of /metrics answers with the counters
+of whichever worker accepted that connection. Run one worker per container and scale by
+replicas when exact per-process metrics matter (docs/performance.md, "Worker processes").
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from types import FrameType
+
+from aiohttp import web
+
+from bridge.serving import serve
+from bridge.settings import Settings
+
+
+def serve_workers(build: Callable[[], web.Application], settings: Settings, workers: int) -> int:
+    """Fork `workers` serving processes and wait for them; the worst exit code."""
+    context = multiprocessing.get_context("fork")
+    children = [
+        context.Process(target=_work, args=(build, settings), name=f"orders-bridge-worker-{n}")
+        for n in range(workers)
+    ]
+    for child in children:
+        child.start()
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        for child in children:
+            if child.pid is not None and child.exitcode is None:
+                os.kill(child.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()
+    return max((child.exitcode or 0) for child in children)
+
+
+def _work(build: Callable[[], web.Application], settings: Settings) -> None:
+    serve(build(), settings, reuse_port=True)

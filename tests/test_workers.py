@@ -1,0 +1,68 @@
+"""`orders-bridge serve --workers 2`: two serving processes on one port, stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.conftest import DEMO_APPS, ROOT
+from tests.reliability.server_process import free_port
+
+
+def _text(log: Path) -> str:
+    return log.read_text()
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+async def _ready(base: str, process: asyncio.subprocess.Process, log: Path) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):  # a cold interpreter on a busy machine
+            assert process.returncode is None, _text(log)
+            try:
+                async with session.get(f"{base}/readyz") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(_text(log))
+
+
+async def test_two_workers_serve_one_port_and_stop_on_sigterm(
+    database_url: str, email_key: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        "BRIDGE_CONFIG_FILE": str(DEMO_APPS),
+        "BRIDGE_DATABASE_URL": database_url,
+        "BRIDGE_EMAIL_KEYS": email_key,
+        "BRIDGE_PORT": str(port),
+        "BRIDGE_LOG_FORMAT": "json",
+        "PATH": "/usr/bin:/bin",
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bridge", "serve", "--workers", "2",
+            env=env, cwd=ROOT, stdout=out, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        await _ready(f"http://127.0.0.1:{port}", process, log)
+        workers = _children(process.pid)
+        assert len(workers) == 2
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), 60)
+    assert code == 0
+    assert not any(_alive(pid) for pid in workers)
