@@ -13,6 +13,7 @@ address must do so under an address-like key (docs/metrics.md, "Logs").
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import MutableMapping
@@ -63,7 +64,9 @@ def redact_personal_data(
     return event_dict
 
 
+@functools.lru_cache(maxsize=4096)
 def is_sensitive_key(key: str) -> bool:
+    """Cached: keys come from a small vocabulary, and every key of every log line asks."""
     normal = key.lower().replace("-", "_")
     return normal in SENSITIVE_KEYS or any(part in normal for part in SENSITIVE_KEY_PARTS)
 
