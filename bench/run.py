@@ -18,6 +18,7 @@ from pathlib import Path
 
 import arms as a
 import report
+import sampling as profiler
 from measure import Load, closed_loop, open_loop
 from postgres import PostgresDatabase
 from stack import (
@@ -207,7 +208,12 @@ def start_bridges(work: Path, context: dict, plan: Plan, stack: ExitStack) -> di
 
 
 def measure_all(
-    tools: Tools, processes: dict[str, Process], arms: list[a.Arm], plan: Plan, work: Path
+    tools: Tools,
+    processes: dict[str, Process],
+    arms: list[a.Arm],
+    plan: Plan,
+    work: Path,
+    profile: str | None = None,
 ) -> list[dict[str, object]]:
     """Every arm once per repeat; the order rotates each repeat (no arm always goes first)."""
     rows: list[dict[str, object]] = []
@@ -225,6 +231,9 @@ def measure_all(
                     cpus=LOAD_CPUS,
                     work=work,
                 )
+            sampler = None
+            if arm.name == profile:
+                sampler = profiler.record(sut.popen.pid, plan.seconds, work / f"{arm.name}.raw")
             result = closed_loop(
                 tools,
                 sut,
@@ -234,6 +243,11 @@ def measure_all(
                 cpus=LOAD_CPUS,
                 work=work,
             )
+            if sampler is not None:
+                sampler.wait()
+                text = profiler.summary(work / f"{arm.name}.raw")
+                (work / f"{arm.name}-profile.txt").write_text(text)
+                print(text, flush=True)
             rows.append({"arm": arm.name, "repeat": repeat, **result})
             print(
                 f"  {arm.name:18} rep {repeat}: {result['rps']:8.0f} req/s  "
@@ -273,6 +287,7 @@ def measure_open(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="short run (about a minute)")
+    parser.add_argument("--profile", metavar="ARM", help="py-spy the SUT during ARM (D-get, ...)")
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -284,7 +299,7 @@ def main() -> None:
         processes, context = start_fixed(work, tools, stack)
         processes.update(start_bridges(work, context, plan, stack))
         arms = a.proxy_arms(context["loads"]) + a.bridge_arms(plan.workers)
-        throughput = measure_all(tools, processes, arms, plan, work)
+        throughput = measure_all(tools, processes, arms, plan, work, args.profile)
         c_max = report.median([r["rps"] for r in throughput if r["arm"] == "C-read"])
         latency = measure_open(processes, context, c_max, plan)
     results = report.build(machine, asdict(plan), args.smoke, throughput, latency)
