@@ -16,6 +16,7 @@ from bridge.app import create_app
 from bridge.clock import Clock
 from bridge.crypto import EmailCipher
 from bridge.dataload import load_data, read_data_file
+from bridge.observability.logging import configure_logging
 from bridge.settings import Settings, read_apps_file
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
@@ -78,6 +79,16 @@ async def empty_database_url(engine_name: str, tmp_path: Path) -> AsyncIterator[
     """A fresh database with no schema at all, for migration tests."""
     async for url in _fresh_database(engine_name, tmp_path, migrated=False):
         yield url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _production_logging() -> None:
+    """Log as `serve` does (JSON lines), uncached so that capture_logs still works.
+
+    Unconfigured, structlog renders exceptions with rich and their locals, which turns one
+    logged 500 into tens of seconds.
+    """
+    configure_logging(log_format="json", cache_loggers=False)
 
 
 @pytest.fixture(scope="session", autouse=True)
