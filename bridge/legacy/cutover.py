@@ -21,6 +21,7 @@ from bridge.backends.passthrough import LegacyPassthrough
 from bridge.backfill import HistoryOrderWire, history_order
 from bridge.canonical import ErrorCode, OrderRef, Target
 from bridge.errors import RuleError, UpstreamError
+from bridge.legacy import parsing
 from bridge.legacy.auth import AppDirectory
 from bridge.observability.context import APP_NAME, LEGACY_CODE, OPERATION, TARGET, call_facts
 from bridge.observability.metrics import Metrics
@@ -41,8 +42,6 @@ LOCATED = web.RequestKey("located", Located)
 
 _LOCATED = {Target.LOCAL: Located.LOCAL, Target.INCENTIVES: Located.INCENTIVES}
 _KNOWN_CODES = frozenset(code.value for code in ErrorCode)
-MAX_ID_DIGITS = 18
-MAX_EXTERNAL_ID = 255
 
 
 class Cutover:
@@ -159,10 +158,9 @@ def _order_ref(info: web.UrlMappingMatchInfo) -> OrderRef | None:
     """The order a get/update path names, or None when it cannot be an order of ours."""
     raw = info.get("order_id")
     if raw is not None:
-        digits = raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS
-        return OrderRef(order_id=int(raw)) if digits else None
+        return OrderRef(order_id=int(raw)) if parsing.is_id(raw) else None
     external = info.get("external_order_id")
-    if external is None or len(external) > MAX_EXTERNAL_ID:
+    if external is None or len(external) > parsing.MAX_ID_LENGTH:
         return None
     return OrderRef(external_id=external)
 

@@ -21,20 +21,17 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from bridge.canonical import CustomerRef, ErrorCode, OrderRef, Target
-from bridge.errors import BridgeError, RequestError, RuleError
+from bridge.canonical import Target
+from bridge.errors import BridgeError
+from bridge.legacy import parsing
 from bridge.legacy.responses import error_response
 from bridge.orders.service import OrderService
 from bridge.policy import WRITES, Operation
 from bridge.settings import AppConfig
 from bridge.shadow.exchange import Answer, Exchange
-from mappings.legacy.create_order import place_order_from_wire
 from mappings.legacy.list_orders import order_filter_from_query
 from mappings.legacy.order import ok_order, ok_orders
 from mappings.legacy.update_order_status import requested_status_from_wire
-
-MAX_ID_LENGTH = 255
-MAX_ID_DIGITS = 18
 
 Serve = Callable[[OrderService, AppConfig, Exchange], Awaitable[dict[str, Any]]]
 
@@ -90,32 +87,27 @@ async def serve_here(service: OrderService, app: AppConfig, exchange: Exchange) 
 
 
 async def _create(service: OrderService, app: AppConfig, exchange: Exchange) -> dict[str, Any]:
-    raw_offer = exchange.match_info["offer_id"]
-    if not _is_id(raw_offer):
-        raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
-    command = place_order_from_wire(
-        _json_body(exchange.body), _customer(exchange.match_info), int(raw_offer)
-    )
+    offer = parsing.offer_id(exchange.match_info)
+    body = parsing.json_body(exchange.body)
+    command = parsing.place_order(exchange.match_info, offer, body)
     return ok_order(await service.create(app, command))
 
 
 async def _list(service: OrderService, app: AppConfig, exchange: Exchange) -> dict[str, Any]:
     selection = order_filter_from_query(exchange.query)
-    return ok_orders(await service.list(app, _customer(exchange.match_info), selection))
+    customer = parsing.customer_ref(exchange.match_info)
+    return ok_orders(await service.list(app, customer, selection))
 
 
 async def _get(service: OrderService, app: AppConfig, exchange: Exchange) -> dict[str, Any]:
-    order_id = _order_id(exchange.match_info["order_id"])
-    return ok_order(await service.get(app, _customer(exchange.match_info), order_id))
+    order_id = parsing.order_id(exchange.match_info["order_id"])
+    customer = parsing.customer_ref(exchange.match_info)
+    return ok_order(await service.get(app, customer, order_id))
 
 
 async def _update(service: OrderService, app: AppConfig, exchange: Exchange) -> dict[str, Any]:
-    info = exchange.match_info
-    if "order_id" in info:
-        ref = OrderRef(order_id=_order_id(info["order_id"]))
-    else:
-        ref = OrderRef(external_id=_bounded(info["external_order_id"], "external_order_id"))
-    status = requested_status_from_wire(_json_body(exchange.body))
+    ref = parsing.order_ref(exchange.match_info)
+    status = requested_status_from_wire(parsing.json_body(exchange.body))
     return ok_order(await service.update_status(app, ref, status))
 
 
@@ -125,34 +117,3 @@ SERVERS: Mapping[Operation, Serve] = {
     Operation.GET_ORDER: _get,
     Operation.UPDATE_ORDER_STATUS: _update,
 }
-
-
-def _customer(info: Mapping[str, str]) -> CustomerRef:
-    if "user_id" in info:
-        return CustomerRef(user_id=_bounded(info["user_id"], "user_id"))
-    return CustomerRef(external_id=_bounded(info["external_id"], "external_id"))
-
-
-def _bounded(value: str, name: str) -> str:
-    if len(value) > MAX_ID_LENGTH:
-        raise RequestError(ErrorCode.ARGUMENT_ERROR, f"{name} is too long.", name)
-    return value
-
-
-def _is_id(raw: str) -> bool:
-    return raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS
-
-
-def _order_id(raw: str) -> int:
-    if not _is_id(raw):
-        raise RuleError(ErrorCode.NOT_FOUND, f"Order {raw[:40]!r} was not found.")
-    return int(raw)
-
-
-def _json_body(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise RequestError(ErrorCode.ARGUMENT_ERROR, "The request body is not valid JSON.") from exc

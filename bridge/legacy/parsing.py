@@ -1,0 +1,81 @@
+"""Parse a legacy Orders API call into canonical values, without a live request.
+
+The route handlers and the shadow executor (which replays a captured call) both parse through
+here, so a call is read the same way wherever it is served. Every function takes plain
+values (path parameters, body bytes) and raises the legacy error a handler would answer.
+
+The steps are separate on purpose: a handler checks the path before it reads the body, and
+that order decides which error a call with several faults gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from bridge.canonical import CustomerRef, ErrorCode, OrderRef, PlaceOrder
+from bridge.errors import RequestError, RuleError
+from mappings.legacy.create_order import place_order_from_wire
+
+MAX_ID_LENGTH = 255
+"""The longest user id, external id or external order id the store holds."""
+MAX_ID_DIGITS = 18
+"""The most digits an integer id (offer, order) can have and still fit the store."""
+
+
+def is_id(raw: str) -> bool:
+    """An integer id as the store holds it: ASCII digits (not any Unicode digit), 18 at most."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS
+
+
+def customer_ref(match_info: Mapping[str, str]) -> CustomerRef:
+    """The customer a path names, by user id or external id."""
+    if "user_id" in match_info:
+        return CustomerRef(user_id=_bounded(match_info["user_id"], "user_id"))
+    return CustomerRef(external_id=_bounded(match_info["external_id"], "external_id"))
+
+
+def offer_id(match_info: Mapping[str, str]) -> int:
+    """The offer a create path names; one that cannot exist is simply not available."""
+    raw = match_info["offer_id"]
+    if not is_id(raw):
+        raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
+    return int(raw)
+
+
+def order_id(raw: str) -> int:
+    """An order id from a path; one that cannot exist is not found."""
+    if not is_id(raw):
+        raise RuleError(ErrorCode.NOT_FOUND, f"Order {raw[:40]!r} was not found.")
+    return int(raw)
+
+
+def order_ref(match_info: Mapping[str, str]) -> OrderRef:
+    """The order an update path names, by order id or external order id."""
+    if "order_id" in match_info:
+        return OrderRef(order_id=order_id(match_info["order_id"]))
+    name = "external_order_id"
+    return OrderRef(external_id=_bounded(match_info[name], name))
+
+
+def json_body(raw: bytes) -> Any:
+    """The decoded JSON body; None when the body is empty or blank."""
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(ErrorCode.ARGUMENT_ERROR, "The request body is not valid JSON.") from exc
+
+
+def place_order(match_info: Mapping[str, str], offer: int, body: Any) -> PlaceOrder:
+    """The create command: the customer from the path, the order details from the body."""
+    return place_order_from_wire(body, customer_ref(match_info), offer)
+
+
+def _bounded(value: str, name: str) -> str:
+    if len(value) > MAX_ID_LENGTH:
+        raise RequestError(ErrorCode.ARGUMENT_ERROR, f"{name} is too long.", name)
+    return value
