@@ -25,12 +25,14 @@ from bridge.legacy.middleware import error_middleware
 from bridge.legacy.routes import APPS, SERVICE, add_routes
 from bridge.observability.metrics import Metrics
 from bridge.observability.middleware import METRICS, observe_middleware
+from bridge.orders.email_delivery import EmailDelivery, SmtpTransport
 from bridge.orders.idempotency import Idempotency, reap_periodically
-from bridge.orders.outbox_sender import OutboxSender, SenderPolicy, SmtpTransport
+from bridge.orders.outbox_sender import Handler, OutboxSender, SenderPolicy
+from bridge.orders.redemption import RedemptionDelivery
 from bridge.orders.service import OrderService
 from bridge.policy_source import PolicyReloader, PolicySource
 from bridge.router import Router
-from bridge.settings import Settings, SmtpSettings
+from bridge.settings import Settings
 from bridge.shadow.context import shadow_context
 from bridge.shadow.middleware import shadow_middleware
 from bridge.shadow.pages import add_shadow_routes
@@ -45,6 +47,7 @@ from bridge.store.remote_orders import RemoteOrders
 
 MAX_BODY_BYTES = 64 * 1024
 OUTBOX_SENDER = web.AppKey("outbox_sender", OutboxSender)
+INCENTIVES = web.AppKey("incentives", IncentivesBackend)
 
 
 def create_app(
@@ -65,8 +68,7 @@ def create_app(
     clock = clock or SystemClock()
     wakeup = asyncio.Event()  # set when an order commits an outbox row
     app.cleanup_ctx.append(_store_context(settings, cipher, clock, wakeup))
-    if settings.smtp is not None:
-        app.cleanup_ctx.append(_sender_context(settings, settings.smtp, cipher, clock, wakeup))
+    app.cleanup_ctx.append(_sender_context(settings, cipher, clock, wakeup))
     policy = PolicySource(settings.policy_file, settings.apps, clock or SystemClock(), app[METRICS])
     app[POLICY_SOURCE] = policy
     if settings.admin_token is not None:
@@ -100,6 +102,7 @@ def _store_context(
         if incentives is not None:
             await incentives.open()
             backends[Target.INCENTIVES] = incentives
+            app[INCENTIVES] = incentives
         app[SERVICE] = OrderService(backends, ledger, catalog, clock)
         app[IDEMPOTENCY] = Idempotency(
             IdempotencyStore(engine),
@@ -123,25 +126,39 @@ def _store_context(
 
 
 def _sender_context(
-    settings: Settings,
-    smtp: SmtpSettings,
-    cipher: EmailCipher,
-    clock: Clock,
-    wakeup: asyncio.Event,
+    settings: Settings, cipher: EmailCipher, clock: Clock, wakeup: asyncio.Event
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """The outbox sender runs while the app does (after the store opens, before it closes)."""
+    """The outbox sender runs while the app does (after the store opens, before it closes).
+
+    It delivers fulfilment emails when SMTP is configured and retries upstream fulfilments
+    when an app is on the Incentives target; with neither, there is no sender.
+    """
 
     async def sender(app: web.Application) -> AsyncIterator[None]:
         engine = app[ENGINE]
+        handlers: list[Handler] = []
+        if settings.smtp is not None:
+            handlers.append(
+                EmailDelivery(
+                    Ledger(engine, cipher),
+                    SmtpTransport(settings.smtp),
+                    {config.name: config for config in settings.apps},
+                    app[METRICS],
+                    clock,
+                    settings.smtp.sender,
+                )
+            )
+        if INCENTIVES in app:
+            handlers.append(RedemptionDelivery(app[INCENTIVES], app[METRICS]))
+        if not handlers:
+            yield
+            return
         outbox_sender = OutboxSender(
             Outbox(engine),
-            Ledger(engine, cipher),
-            SmtpTransport(smtp),
-            {config.name: config for config in settings.apps},
+            handlers,
             app[METRICS],
             clock,
             SenderPolicy(
-                sender_address=smtp.sender,
                 max_attempts=settings.outbox_max_attempts,
                 poll_seconds=settings.outbox_poll_seconds,
             ),

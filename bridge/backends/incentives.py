@@ -12,6 +12,12 @@ A purchase never spends twice and is never guessed:
    there, the purchase is sent again with the same idempotency id, which the upstream applies at
    most once. If the upstream still cannot be reached, the row stays unknown, the caller gets
    `not_available`, and the next call naming the customer settles it first.
+
+An approved order is fulfilled durably: the `manual_redeem` is queued in the outbox in the
+transaction that approves the order (or confirms an order approved at once), tried at once,
+and, when that fails, retried by the outbox sender with backoff (`fulfil`, idempotent per
+user_offer_id upstream). Meanwhile the order stays `approved`; when the sender gives up, it
+becomes `redemption_error` (`give_up_fulfilment`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import structlog
 
 from bridge.backends.incentives_client import UpstreamClient
 from bridge.backends.incentives_tenant import Tenant
-from bridge.canonical import Customer, CustomerRef, Offer, Order, OrderStatus, Purchase
+from bridge.canonical import Customer, CustomerRef, ErrorCode, Offer, Order, Purchase
 from bridge.clock import Clock
 from bridge.errors import RuleError, UpstreamError
 from bridge.observability.metrics import Metrics
@@ -50,10 +56,17 @@ def idempotency_id(order: Order, purpose: str) -> str:
 
 
 class IncentivesBackend:
-    def __init__(self, tenants: Sequence[Tenant], orders: RemoteOrders, clock: Clock) -> None:
+    def __init__(
+        self,
+        tenants: Sequence[Tenant],
+        orders: RemoteOrders,
+        clock: Clock,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._tenants = {tenant.app: tenant for tenant in tenants}
         self._orders = orders
         self._clock = clock
+        self._metrics = metrics
 
     @classmethod
     def build(
@@ -65,7 +78,7 @@ class IncentivesBackend:
     ) -> IncentivesBackend | None:
         """One tenant per app with an `incentives` block; None when no app has one."""
         tenants = Tenant.build_all(apps, clock, metrics)
-        return cls(tenants, orders, clock) if tenants else None
+        return cls(tenants, orders, clock, metrics) if tenants else None
 
     def _clients(self) -> list[UpstreamClient]:
         """Each upstream once, however many apps share it."""
@@ -107,22 +120,26 @@ class IncentivesBackend:
             raise
         if ref is None:
             raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url)
-        await self._orders.confirm(order, ref, purchase.created_at, claim)
-        if order.status is OrderStatus.APPROVED:
-            await self._redeem_after_purchase(tenant, ref)
+        fulfilment = await self._orders.confirm(
+            order, ref, purchase.created_at, claim, _grace(tenant)
+        )
+        await self._fulfil_now(tenant, order, ref, fulfilment)
         return order
 
     async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
+        """Approve in the ledger with the fulfilment queued, then try the fulfilment at once."""
         tenant = self._tenant(order.app)
-        await tenant.redeem(await self._settled_ref(tenant, order))
-        return await self._orders.transition(order, OrderStatus.APPROVED, now, claim)
+        ref = await self._settled_ref(tenant, order)
+        updated, fulfilment = await self._orders.approve(order, now, claim, _grace(tenant))
+        await self._fulfil_now(tenant, order, ref, fulfilment)
+        return updated
 
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
         """Revoke the reward, then refund the points (both idempotent), then record it."""
         tenant = self._tenant(order.app)
         await tenant.revoke(await self._settled_ref(tenant, order))
         await tenant.refund(order, idempotency_id(order, "refund"))
-        return await self._orders.transition(order, OrderStatus.REJECTED, now, claim)
+        return await self._orders.reject(order, now, claim)
 
     async def balance(self, customer: Customer) -> int:
         return await self._tenant(customer.app).balance(customer.id)
@@ -170,9 +187,10 @@ class IncentivesBackend:
                 await self._orders.discard(order)
                 continue
             if ref is not None:
-                await self._orders.confirm(order, ref, self._clock.now(), None)
-                if order.status is OrderStatus.APPROVED:
-                    await self._redeem_after_purchase(tenant, ref)
+                fulfilment = await self._orders.confirm(
+                    order, ref, self._clock.now(), None, _grace(tenant)
+                )
+                await self._fulfil_now(tenant, order, ref, fulfilment)
 
     async def _settled_ref(self, tenant: Tenant, order: Order) -> str:
         """The order's user_offer_id, settling an unknown purchase first."""
@@ -185,9 +203,48 @@ class IncentivesBackend:
         await self._orders.confirm(order, ref, self._clock.now(), None)
         return ref
 
-    async def _redeem_after_purchase(self, tenant: Tenant, ref: str) -> None:
-        """An order approved at once is fulfilled at once; a failure is logged, not fatal."""
+    async def fulfil(self, app: str, order_id: int) -> None:
+        """One retry of a queued `manual_redeem` (the outbox sender's); raises when it failed.
+
+        RuleError means it can never succeed (an unknown app or order, a refusal upstream);
+        UpstreamError, that it may on a later attempt.
+        """
+        tenant = self._tenants.get(app)
+        ref = await self._orders.backend_ref(order_id)
+        if tenant is None or ref is None:
+            raise RuleError(ErrorCode.NOT_FOUND, "The order has no reward upstream to redeem.")
+        await tenant.redeem(ref)
+
+    async def give_up_fulfilment(self, app: str, order_id: int) -> bool:
+        """Retries are exhausted: the order becomes `redemption_error`; whether it moved."""
+        return await self._orders.fail_redemption(app, order_id, self._clock.now())
+
+    async def _fulfil_now(
+        self, tenant: Tenant, order: Order, ref: str, fulfilment: int | None
+    ) -> None:
+        """The first `manual_redeem` of a just-approved order; on failure the outbox retries."""
+        if fulfilment is None:
+            return
         try:
             await tenant.redeem(ref)
         except (RuleError, UpstreamError) as exc:
-            log.warning("upstream_redeem_failed", user_offer_id=ref, code=exc.code.value)
+            self._count("retry")
+            log.warning(
+                "upstream_redeem_failed",
+                app=order.app,
+                order_id=order.id,
+                code=exc.code.value,
+                retry="queued",
+            )
+            return
+        self._count("redeemed")
+        await self._orders.fulfilled(fulfilment, self._clock.now())
+
+    def _count(self, result: str) -> None:
+        if self._metrics is not None:
+            self._metrics.redemptions.labels(result=result).inc()
+
+
+def _grace(tenant: Tenant) -> timedelta:
+    """How long the queued fulfilment waits for the inline attempt: one call's timeout."""
+    return timedelta(seconds=tenant.config.total_timeout_seconds)

@@ -198,11 +198,21 @@ class Metrics:
             registry=registry,
         )
         self.outbox_depth = Gauge(
-            "bridge_outbox_depth", "Emails waiting in the outbox.", registry=registry
+            "bridge_outbox_depth",
+            "Outbox messages waiting (fulfilment emails, upstream redemptions), of the kinds "
+            "this replica delivers.",
+            registry=registry,
         )
         self.emails = Counter(
             "bridge_emails_total",
             "Fulfilment email delivery attempts, by result.",
+            ["result"],
+            registry=registry,
+        )
+        self.redemptions = Counter(
+            "bridge_redemptions_total",
+            "Upstream fulfilment (manual_redeem) attempts of approved orders on the Incentives "
+            "target, by result (redeemed|retry|failed: given up, order redemption_error).",
             ["result"],
             registry=registry,
         )

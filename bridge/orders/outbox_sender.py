@@ -1,65 +1,64 @@
-"""The outbox sender: delivers queued fulfilment emails over SMTP, retrying with backoff.
+"""The outbox sender: carries out queued work (emails, upstream fulfilments), retrying with backoff.
 
 The database row is the truth: the sender claims one due message at a time (so replicas on
-one database never deliver a message twice), renders it from the order, sends it, and settles
-the row as sent, due again later (`outbox.backoff`), or failed after `max_attempts`. It polls
-every `poll_seconds`; setting its wake-up event (the local engine does, once an order's
-transaction has committed an outbox row) makes it look at once.
+one database never deliver a message twice), hands it to the handler for its `kind` (a small
+dispatcher: `EmailDelivery` for fulfilment emails, `RedemptionDelivery` for `manual_redeem`),
+and settles the row as sent, due again later (`outbox.backoff`), or failed after
+`max_attempts` (at once when the handler says the work can never succeed). The handler counts
+and logs each outcome, and does what giving up means for its kind. The sender polls every
+`poll_seconds`; setting its wake-up event (the local engine does, once an order's transaction
+has committed an outbox row) makes it look at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from email.message import EmailMessage
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
-import aiosmtplib
 import structlog
 
-from bridge.canonical import OrderRef
 from bridge.clock import Clock
 from bridge.observability.metrics import Metrics
-from bridge.orders.fulfilment_email import render_fulfilment_email
-from bridge.settings import AppConfig, SmtpSettings
-from bridge.store.ledger import Ledger
 from bridge.store.outbox import Outbox, OutboxMessage, backoff
-
-DEFAULT_SUBJECT = AppConfig.model_fields["email_subject"].default
-
-
-class Transport(Protocol):
-    async def send(self, message: EmailMessage) -> None:
-        """Hand one message to the mail system; raise when it was not accepted."""
-
-
-class SmtpTransport:
-    def __init__(self, settings: SmtpSettings) -> None:
-        self._settings = settings
-
-    async def send(self, message: EmailMessage) -> None:
-        smtp = self._settings
-        await aiosmtplib.send(
-            message,
-            hostname=smtp.host,
-            port=smtp.port,
-            username=smtp.username,
-            password=smtp.password.get_secret_value() if smtp.password else None,
-            start_tls=smtp.start_tls,
-            timeout=smtp.timeout_seconds,
-        )
 
 
 class UndeliverableError(Exception):
-    """The message can never be delivered (no order, no recipient): give up at once."""
+    """The work can never succeed (no order, no recipient, a permanent refusal): give up now."""
+
+
+class DeliveryError(Exception):
+    """A failed attempt whose message is already fit for logs (e.g. personal data removed)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one claim of a message ended."""
+
+    result: Literal["sent", "retry", "failed"]
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+class Handler(Protocol):
+    """Carries out one kind of outbox message."""
+
+    @property
+    def kind(self) -> str:
+        """The outbox `kind` this handler carries out."""
+
+    async def deliver(self, message: OutboxMessage) -> None:
+        """Do the work; raise UndeliverableError when it can never succeed, else any error."""
+
+    async def settled(self, message: OutboxMessage, outcome: Outcome) -> None:
+        """Count and log the outcome; on `failed`, do what giving up means for this kind."""
 
 
 @dataclass(frozen=True)
 class SenderPolicy:
-    sender_address: str
     max_attempts: int
     poll_seconds: float
     claim_seconds: float = 300.0
@@ -72,18 +71,14 @@ class OutboxSender:
     def __init__(
         self,
         outbox: Outbox,
-        ledger: Ledger,
-        transport: Transport,
-        apps: Mapping[str, AppConfig],
+        handlers: Sequence[Handler],
         metrics: Metrics,
         clock: Clock,
         policy: SenderPolicy,
         wakeup: asyncio.Event | None = None,
     ) -> None:
         self._outbox = outbox
-        self._ledger = ledger
-        self._transport = transport
-        self._apps = apps
+        self._handlers = {handler.kind: handler for handler in handlers}
         self._metrics = metrics
         self._clock = clock
         self._policy = policy
@@ -126,12 +121,12 @@ class OutboxSender:
         while not self._stopping:
             now = self._clock.now()
             claim_until = now + timedelta(seconds=self._policy.claim_seconds)
-            message = await self._outbox.claim(now, claim_until)
+            message = await self._outbox.claim(now, claim_until, self._handlers.keys())
             if message is None:
                 break
             await self._deliver(message)
             settled += 1
-        self._metrics.outbox_depth.set(await self._outbox.depth())
+        self._metrics.outbox_depth.set(await self._outbox.depth(self._handlers.keys()))
         return settled
 
     async def _run(self) -> None:
@@ -147,66 +142,29 @@ class OutboxSender:
         self._log.info("outbox_sender_stopped")
 
     async def _deliver(self, message: OutboxMessage) -> None:
-        context = {"outbox_id": message.id, "order_id": message.order_id, "app": message.app}
-        recipient = ""
+        handler = self._handlers[message.kind]
         try:
-            recipient, email = await self._render(message)
-            await self._transport.send(email)
+            await handler.deliver(message)
         except UndeliverableError as exc:
-            await self._give_up(message, str(exc), context)
+            await self._give_up(handler, message, str(exc))
             return
-        except Exception as exc:  # SMTP down or refusing, timeout, undecryptable email: retry
-            await self._record_failure(message, _describe(exc, recipient), context)
+        except DeliveryError as exc:
+            await self._record_failure(handler, message, str(exc))
+            return
+        except Exception as exc:  # the upstream or the store failed this time: retry
+            await self._record_failure(handler, message, f"{type(exc).__name__}: {exc}")
             return
         await self._outbox.mark_sent(message, self._clock.now())
-        self._metrics.emails.labels(result="sent").inc()
-        self._log.info("email_sent", attempts=message.attempts, **context)
+        await handler.settled(message, Outcome("sent"))
 
-    async def _render(self, message: OutboxMessage) -> tuple[str, EmailMessage]:
-        order = await self._ledger.get(message.app, OrderRef(order_id=message.order_id))
-        if order is None:
-            raise UndeliverableError("the order no longer exists")
-        recipient = await self._ledger.email(order.id)
-        if not recipient:
-            raise UndeliverableError("the order has no email address")
-        app = self._apps.get(message.app)
-        email = render_fulfilment_email(
-            order,
-            recipient=recipient,
-            sender=self._policy.sender_address,
-            subject_template=app.email_subject if app else DEFAULT_SUBJECT,
-            now=self._clock.now(),
-        )
-        return recipient, email
-
-    async def _record_failure(
-        self, message: OutboxMessage, error: str, context: dict[str, object]
-    ) -> None:
+    async def _record_failure(self, handler: Handler, message: OutboxMessage, error: str) -> None:
         if message.attempts >= self._policy.max_attempts:
-            await self._give_up(message, error, context)
+            await self._give_up(handler, message, error)
             return
         retry_at = backoff(message.attempts, self._clock.now())
         await self._outbox.mark_failed_attempt(message, error, retry_at)
-        self._metrics.emails.labels(result="retry").inc()
-        self._log.warning(
-            "email_delivery_failed",
-            attempts=message.attempts,
-            error=error,
-            retry_at=retry_at.isoformat(),
-            **context,
-        )
+        await handler.settled(message, Outcome("retry", error, retry_at))
 
-    async def _give_up(
-        self, message: OutboxMessage, error: str, context: dict[str, object]
-    ) -> None:
+    async def _give_up(self, handler: Handler, message: OutboxMessage, error: str) -> None:
         await self._outbox.mark_failed_attempt(message, error, None)
-        self._metrics.emails.labels(result="failed").inc()
-        self._log.error(
-            "email_delivery_failed", attempts=message.attempts, error=error, gave_up=True, **context
-        )
-
-
-def _describe(exc: BaseException, recipient: str) -> str:
-    """The error for logs and the outbox row, with the recipient's address removed."""
-    text = f"{type(exc).__name__}: {exc}"
-    return text.replace(recipient, "<recipient>") if recipient else text
+        await handler.settled(message, Outcome("failed", error))

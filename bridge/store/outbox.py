@@ -1,4 +1,7 @@
-"""The email outbox: rows written in the order's transaction, delivered later by a sender.
+"""The outbox: work written in the order's transaction, carried out later by a sender.
+
+A row's `kind` says what the work is: a fulfilment email, or an upstream fulfilment
+(`manual_redeem` on the Incentives target). The sender dispatches each kind to its handler.
 
 A row moves `pending` -> `sending` (claimed) -> `sent`, or back to `pending` with a later
 `next_attempt_at` after a failed attempt, or to `failed` once the sender gives up.
@@ -12,7 +15,7 @@ claims, so a message that keeps crashing its sender still runs out of attempts.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,47 +47,63 @@ class OutboxMessage:
     """End of this sender's claim; also its token when it settles the message."""
 
 
-async def enqueue(conn: AsyncConnection, app: str, order_id: int, kind: str, now: datetime) -> None:
-    """Queue a message inside the caller's transaction."""
-    await conn.execute(
-        sa.insert(t.outbox).values(
+async def enqueue(
+    conn: AsyncConnection,
+    app: str,
+    order_id: int,
+    kind: str,
+    now: datetime,
+    due_at: datetime | None = None,
+) -> int:
+    """Queue a message inside the caller's transaction (due at `due_at`, default now); its id."""
+    result = await conn.execute(
+        sa.insert(t.outbox)
+        .returning(t.outbox.c.id)
+        .values(
             app=app,
             order_id=order_id,
             kind=kind,
             status=PENDING,
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=due_at or now,
             created_at=now,
         )
     )
+    return int(result.scalar_one())
 
 
-def _due(table: sa.FromClause, now: datetime) -> sa.ColumnElement[bool]:
-    """Pending and due, or claimed by a sender whose claim has expired."""
-    return sa.and_(table.c.status.in_((PENDING, SENDING)), table.c.next_attempt_at <= now)
+def _due(
+    table: sa.FromClause, now: datetime, kinds: Collection[str] | None
+) -> sa.ColumnElement[bool]:
+    """Pending and due, or claimed by a sender whose claim has expired; of `kinds` if given."""
+    due = sa.and_(table.c.status.in_((PENDING, SENDING)), table.c.next_attempt_at <= now)
+    return due if kinds is None else sa.and_(due, table.c.kind.in_(sorted(kinds)))
 
 
 class Outbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def claim(self, now: datetime, claim_until: datetime) -> OutboxMessage | None:
-        """Claim the oldest due message for this sender, or None when none is left to claim.
+    async def claim(
+        self, now: datetime, claim_until: datetime, kinds: Collection[str] | None = None
+    ) -> OutboxMessage | None:
+        """Claim the oldest due message (of `kinds`, if given), or None when none is left.
 
-        None can also mean another sender won the race for the oldest row; the caller polls
-        again later, and that row is the other sender's to deliver.
+        A sender claims only the kinds it has a handler for. None can also mean another
+        sender won the race for the oldest row; the caller polls again later, and that row is
+        the other sender's to deliver.
         """
         candidate = t.outbox.alias("candidate")
         oldest_due = (
             sa.select(candidate.c.id)
-            .where(_due(candidate, now))
+            .where(_due(candidate, now, kinds))
             .order_by(candidate.c.id)
             .limit(1)
             .scalar_subquery()
         )
         statement = (
             sa.update(t.outbox)
-            .where(t.outbox.c.id == oldest_due, _due(t.outbox, now))
+            .where(t.outbox.c.id == oldest_due, _due(t.outbox, now, kinds))
             .values(status=SENDING, next_attempt_at=claim_until, attempts=t.outbox.c.attempts + 1)
             .returning(t.outbox)
         )
@@ -110,9 +129,25 @@ class Outbox:
             values.update(status=PENDING, next_attempt_at=retry_at)
         await self._settle(message, **values)
 
-    async def depth(self) -> int:
-        """Messages not yet delivered or given up: pending, or being sent."""
+    async def mark_done_unclaimed(self, message_id: int, now: datetime) -> bool:
+        """Settle a message whose work was done outside the sender (an inline first attempt).
+
+        Only while no sender holds it: a sender that claimed it meanwhile does the work again,
+        which is why only idempotent work is settled this way. Whether the row was settled.
+        """
+        async with self._write() as conn:
+            result = await conn.execute(
+                sa.update(t.outbox)
+                .where(t.outbox.c.id == message_id, t.outbox.c.status == PENDING)
+                .values(status=SENT, sent_at=now)
+            )
+        return bool(result.rowcount == 1)
+
+    async def depth(self, kinds: Collection[str] | None = None) -> int:
+        """Messages (of `kinds`, if given) not yet delivered or given up: pending, or in hand."""
         query = sa.select(sa.func.count()).where(t.outbox.c.status.in_((PENDING, SENDING)))
+        if kinds is not None:
+            query = query.where(t.outbox.c.kind.in_(sorted(kinds)))
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar() or 0)
 

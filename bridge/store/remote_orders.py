@@ -5,13 +5,18 @@ recorded "unknown upstream" state. Once the upstream answers, the row is confirm
 upstream's `user_offer_id` (as `backend_ref`) or, when the upstream refused, discarded (nothing
 was spent, so there is no order). A row still unknown is settled by the reconciler; it is
 never guessed.
+
+An approved order's upstream fulfilment (`manual_redeem`) is recorded in the outbox in the
+same transaction that approves it (`MANUAL_REDEEM`), due after a grace period: the backend
+tries it at once and settles the row when that works; otherwise the outbox sender retries it
+with backoff, and giving up turns the order into `redemption_error`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,6 +30,7 @@ from bridge.store.ledger import Ledger
 from bridge.store.rows import order_from_row
 
 FULFILMENT_EMAIL = "fulfilment_email"
+MANUAL_REDEEM = "manual_redeem"
 
 
 class RemoteOrders:
@@ -32,6 +38,7 @@ class RemoteOrders:
         self._engine = engine
         self._ledger = ledger
         self._target = target
+        self._outbox = outbox.Outbox(engine)
 
     async def open(self, purchase: Purchase, claim: KeyClaim | None) -> Order:
         """Write the order's ledger row in the unknown state (and its idempotency claim)."""
@@ -41,10 +48,20 @@ class RemoteOrders:
             return await self._ledger.insert(conn, purchase, self._target)
 
     async def confirm(
-        self, order: Order, backend_ref: str, now: datetime, claim: KeyClaim | None
-    ) -> None:
-        """Record the upstream reference; an approved order's fulfilment email is queued."""
+        self,
+        order: Order,
+        backend_ref: str,
+        now: datetime,
+        claim: KeyClaim | None,
+        fulfil_after: timedelta = timedelta(0),
+    ) -> int | None:
+        """Record the upstream reference; an approved order's fulfilment is queued.
+
+        Returns the queued `manual_redeem` row's id (None when nothing was queued: the order
+        is not approved, or was confirmed already).
+        """
         orders = t.orders.c
+        fulfilment = None
         async with self._write() as conn:
             result = await conn.execute(
                 sa.update(t.orders)
@@ -52,9 +69,10 @@ class RemoteOrders:
                 .values(backend_ref=backend_ref, updated_at=now)
             )
             if result.rowcount == 1 and order.status is OrderStatus.APPROVED:
-                await outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
+                fulfilment = await _queue_fulfilment(conn, order, now, fulfil_after)
             if claim is not None:
                 await attach_order(conn, claim, order.id)
+        return fulfilment
 
     async def discard(self, order: Order) -> None:
         """The upstream refused the purchase: nothing was spent, so the order never existed."""
@@ -87,22 +105,60 @@ class RemoteOrders:
             rows = (await conn.execute(query)).all()
         return [order_from_row(row) for row in rows]
 
-    async def transition(
-        self, order: Order, status: OrderStatus, now: datetime, claim: KeyClaim | None
-    ) -> Order:
-        """Approve or reject in the ledger once the upstream has done its part."""
+    async def approve(
+        self, order: Order, now: datetime, claim: KeyClaim | None, fulfil_after: timedelta
+    ) -> tuple[Order, int]:
+        """Approve in the ledger and queue the upstream fulfilment with it; the row's id."""
         async with self._write() as conn:
             if claim is not None:
                 await insert_claim(conn, claim)
-            updated = await self._ledger.transition(conn, order, status, now)
-            if status is OrderStatus.APPROVED:
-                await outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
+            updated = await self._ledger.transition(conn, order, OrderStatus.APPROVED, now)
+            fulfilment = await _queue_fulfilment(conn, order, now, fulfil_after)
+            if claim is not None:
+                await attach_order(conn, claim, order.id)
+        return updated, fulfilment
+
+    async def reject(self, order: Order, now: datetime, claim: KeyClaim | None) -> Order:
+        """Reject in the ledger once the upstream has revoked and refunded."""
+        async with self._write() as conn:
+            if claim is not None:
+                await insert_claim(conn, claim)
+            updated = await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
             if claim is not None:
                 await attach_order(conn, claim, order.id)
         return updated
 
+    async def fulfilled(self, fulfilment_id: int, now: datetime) -> None:
+        """The inline `manual_redeem` worked: settle its outbox row, unless a sender holds it."""
+        await self._outbox.mark_done_unclaimed(fulfilment_id, now)
+
+    async def fail_redemption(self, app: str, order_id: int, now: datetime) -> bool:
+        """The upstream fulfilment was given up: approved -> redemption_error; whether it moved."""
+        orders = t.orders.c
+        async with self._write() as conn:
+            result = await conn.execute(
+                sa.update(t.orders)
+                .where(
+                    orders.app == app,
+                    orders.id == order_id,
+                    orders.status == OrderStatus.APPROVED.value,
+                )
+                .values(status=OrderStatus.REDEMPTION_ERROR.value, updated_at=now)
+            )
+        return bool(result.rowcount == 1)
+
     def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
         return _write_transaction(self._engine)
+
+
+async def _queue_fulfilment(
+    conn: AsyncConnection, order: Order, now: datetime, fulfil_after: timedelta
+) -> int:
+    """Queue the approved order's email and its `manual_redeem` (due after `fulfil_after`)."""
+    await outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
+    return await outbox.enqueue(
+        conn, order.app, order.id, MANUAL_REDEEM, now, due_at=now + fulfil_after
+    )
 
 
 @asynccontextmanager

@@ -18,7 +18,8 @@ from structlog.testing import capture_logs
 from bridge.app import create_app
 from bridge.crypto import EmailCipher
 from bridge.observability.metrics import Metrics
-from bridge.orders.outbox_sender import OutboxSender, SenderPolicy, SmtpTransport
+from bridge.orders.email_delivery import EmailDelivery, SmtpTransport
+from bridge.orders.outbox_sender import OutboxSender, SenderPolicy
 from bridge.settings import Settings, SmtpSettings, read_apps_file
 from bridge.store import tables as t
 from bridge.store.database import create_engine
@@ -45,14 +46,21 @@ async def build_sender(
     def build(max_attempts: int = 8, metrics: Metrics | None = None) -> OutboxSender:
         engine = create_engine(database_url)
         engines.append(engine)
-        return OutboxSender(
-            Outbox(engine),
+        metrics = metrics or Metrics(CollectorRegistry())
+        emails = EmailDelivery(
             Ledger(engine, EmailCipher([email_key])),
             SmtpTransport(SmtpSettings(host="127.0.0.1", port=smtp_server.port, sender=SENDER)),
             {app.name: app for app in read_apps_file(DEMO_APPS)},
-            metrics or Metrics(CollectorRegistry()),
+            metrics,
             clock,
-            SenderPolicy(sender_address=SENDER, max_attempts=max_attempts, poll_seconds=60),
+            SENDER,
+        )
+        return OutboxSender(
+            Outbox(engine),
+            [emails],
+            metrics,
+            clock,
+            SenderPolicy(max_attempts=max_attempts, poll_seconds=60),
         )
 
     yield build
