@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,10 @@ import yaml
 
 from tests.deploy.promql import RULES
 from tests.prometheus_tools import PrometheusTools
+from tests.server_process import free_port
 
 SCRAPE_INTERVAL = "250ms"
 STARTUP_DEADLINE_SECONDS = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_config(directory: Path, target: str) -> Path:

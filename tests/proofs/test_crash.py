@@ -14,11 +14,7 @@ same database, and served a few more requests. Then, read straight from the stor
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,8 +26,9 @@ import sqlalchemy as sa
 
 from bridge.store import tables as t
 from bridge.store.database import create_engine
-from tests.conftest import API_KEY, DEMO_APPS, ROOT, basic_auth
+from tests.conftest import API_KEY, DEMO_APPS, basic_auth
 from tests.proofs.data import load
+from tests.server_process import ServerProcess
 
 pytestmark = [pytest.mark.both_engines, pytest.mark.slow]
 
@@ -52,72 +49,15 @@ async def crash_data(database_url: str, email_key: str) -> None:
     await load(database_url, email_key, "demo", {"customers": customers, "offers": offers})
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """`python -m bridge serve` in a subprocess, as an operator would run it."""
-
-    def __init__(self, database_url: str, email_key: str, log: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self._env = os.environ | {
-            "BRIDGE_DATABASE_URL": database_url,
-            "BRIDGE_CONFIG_FILE": str(DEMO_APPS),
-            "BRIDGE_EMAIL_KEYS": email_key,
-            "BRIDGE_HOST": "127.0.0.1",
-            "BRIDGE_PORT": str(self.port),
-            "BRIDGE_LOG_LEVEL": "warning",
-            "BRIDGE_LOG_FORMAT": "json",
-        }
-        self._log = log
-        self._process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self._log.open("ab") as log:
-            self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bridge",
-                "serve",
-                env=self._env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        await self._wait_until_ready()
-
-    async def _wait_until_ready(self) -> None:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):  # up to 30 s for a cold interpreter on a busy machine
-                assert self._process is not None
-                assert self._process.returncode is None, self._log.read_text()
-                try:
-                    async with session.get(f"{self.base}/readyz") as answer:
-                        if answer.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"the server did not become ready:\n{self._log.read_text()}")
-
-    async def kill(self) -> None:
-        assert self._process is not None
-        self._process.send_signal(signal.SIGKILL)
-        await self._process.wait()
-
-    async def stop(self) -> None:
-        if self._process is not None and self._process.returncode is None:
-            self._process.terminate()
-            await asyncio.wait_for(self._process.wait(), 30)
-
-
 @pytest.fixture
-async def server(database_url: str, email_key: str, tmp_path: Path) -> AsyncIterator[Server]:
-    running = Server(database_url, email_key, tmp_path / "server.log")
+async def server(database_url: str, email_key: str, tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    env = {
+        "BRIDGE_DATABASE_URL": database_url,
+        "BRIDGE_CONFIG_FILE": str(DEMO_APPS),
+        "BRIDGE_EMAIL_KEYS": email_key,
+        "BRIDGE_LOG_LEVEL": "warning",
+    }
+    running = ServerProcess(env, tmp_path / "server.log", stop_seconds=30)
     yield running
     await running.stop()
 
@@ -200,7 +140,7 @@ def live(orders: list[Any]) -> list[Any]:
     return [order for order in orders if order.status != "rejected"]
 
 
-async def crash_and_restart(server: Server, database_url: str) -> dict[str, Any]:
+async def crash_and_restart(server: ServerProcess, database_url: str) -> dict[str, Any]:
     await server.start()
     stream = Stream(server.base, seed=3)
     async with stream.session() as session:
@@ -214,7 +154,7 @@ async def crash_and_restart(server: Server, database_url: str) -> dict[str, Any]
     return await books(database_url)
 
 
-async def _kill_at(server: Server, stream: Stream) -> None:
+async def _kill_at(server: ServerProcess, stream: Stream) -> None:
     await stream.kill_point.wait()
     await server.kill()
 
@@ -261,7 +201,7 @@ def ledger_errors(state: dict[str, Any]) -> dict[int, list[tuple[str, int]]]:
 
 
 async def test_the_books_balance_after_a_sigkill(
-    server: Server, crash_data: None, database_url: str
+    server: ServerProcess, crash_data: None, database_url: str
 ) -> None:
     """One crash, three invariants: re-running the crash per invariant would triple its cost."""
     state = await crash_and_restart(server, database_url)
