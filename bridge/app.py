@@ -110,6 +110,7 @@ def _store_context(
             clock,
             ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
             wait=timedelta(seconds=settings.idempotency_wait_seconds),
+            settle=app[SERVICE].settle,
         )
         stop_reaper = asyncio.Event()
         reaper = asyncio.create_task(

@@ -203,6 +203,25 @@ class IncentivesBackend:
         await self._orders.confirm(order, ref, self._clock.now(), None)
         return ref
 
+    async def settle(self, order: Order) -> Order | None:
+        """The order once its purchase is confirmed (settling it now if it was left unknown).
+
+        None while the upstream still cannot tell; a refusal discards the row and is raised.
+        """
+        if await self._orders.backend_ref(order.id) is not None:
+            return order
+        tenant = self._tenant(order.app)
+        try:
+            ref = await self._settle(tenant, order)
+        except RuleError:
+            await self._orders.discard(order)
+            raise
+        if ref is None:
+            return None
+        fulfilment = await self._orders.confirm(order, ref, self._clock.now(), None, _grace(tenant))
+        await self._fulfil_now(tenant, order, ref, fulfilment)
+        return order
+
     async def fulfil(self, app: str, order_id: int) -> None:
         """One retry of a queued `manual_redeem` (the outbox sender's); raises when it failed.
 

@@ -34,3 +34,7 @@ class LocalBackend:
 
     async def balance(self, customer: Customer) -> int:
         return await self._catalog.balance(customer.app, customer.id)
+
+    async def settle(self, order: Order) -> Order | None:
+        """A local order is committed with its outcome: always known."""
+        return order

@@ -33,3 +33,9 @@ class Backend(Protocol):
 
     async def balance(self, customer: Customer) -> int:
         """The customer's available points."""
+
+    async def settle(self, order: Order) -> Order | None:
+        """The ledger order once its outcome is known; None while it is still unknown.
+
+        Raises the refusal when settling finds the write was refused (nothing was spent).
+        """

@@ -11,8 +11,12 @@ The contract (docs/idempotency.md):
   own transaction, so only one write can commit it; the loser waits for the winner's stored
   response (up to `wait`), then replays it, or answers `not_available` if it is still running.
 - A request refused before the order service runs (authentication, malformed body) and a
-  5xx answer (an upstream that is down, an internal error) store nothing: nothing was
-  written, so a retry simply runs again.
+  5xx answer (an upstream that is down, an internal error) store no answer. On the local
+  engine nothing was written, so a retry simply runs again. On a remote target the order
+  row may exist in the unknown state (the purchase's answer was lost): its claim names the
+  order, and a retry (after `wait`) re-resolves it through `settle` (the reconciler) instead
+  of replaying anything: the order once settled, the refusal if the upstream refused, or
+  `not_available` again while the upstream still cannot tell. Nothing is guessed.
 """
 
 from __future__ import annotations
@@ -50,6 +54,13 @@ SERVER_ERROR = 500
 
 Write = Callable[[KeyClaim | None], Awaitable[Order]]
 """The service call to make idempotent; it must record the claim with its write."""
+
+Settle = Callable[[Order], Awaitable[Order | None]]
+"""The order once its outcome is known (None while unknown); raises a refusal it finds."""
+
+
+async def _known(order: Order) -> Order | None:
+    return order
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,9 @@ class Idempotency:
         *,
         ttl: timedelta,
         wait: timedelta,
+        settle: Settle = _known,
     ) -> None:
+        self._settle = settle
         self._store = store
         self._ledger = ledger
         self._clock = clock
@@ -168,26 +181,28 @@ class Idempotency:
     async def _recover(self, stored: StoredKey, render: Renderer) -> Reply:
         """A key still in progress after `wait`: its writer died after commit, or is running.
 
-        If the write committed (the claim names its order), the order is rendered from the
-        ledger and stored as the key's response; otherwise the caller should retry later.
+        If the write committed (the claim names its order), the order is settled (an outcome
+        left unknown upstream is resolved now), rendered from the ledger and stored as the
+        key's response; a refusal found while settling is stored instead. Otherwise the
+        caller should retry later.
         """
         order = None
         if stored.order_id is not None:
             order = await self._ledger.get(stored.app, OrderRef(order_id=stored.order_id))
+        claim = _taken_over(stored)
+        try:
+            order = None if order is None else await self._settle(order)
+        except RuleError as exc:
+            refusal = render.error(exc)
+            if refusal.status >= SERVER_ERROR:
+                raise
+            kept = await self._keep(claim, refusal, None, render)
+            return Reply(kept.status, kept.body, replayed=True)
         if order is None:
             raise RuleError(
                 ErrorCode.NOT_AVAILABLE,
                 f"A request with Idempotency-Key {stored.key!r} is still in progress; retry later.",
             )
-        claim = KeyClaim(  # taken over: the writer that held it is gone
-            stored.app,
-            stored.key,
-            stored.fingerprint,
-            stored.operation,
-            stored.created_at,
-            stored.expires_at,
-            owner=stored.owner,
-        )
         reply = await self._keep(claim, render.order(order), order.id, render)
         return Reply(reply.status, reply.body, replayed=True)
 
@@ -199,6 +214,19 @@ class Idempotency:
                 f"The request with Idempotency-Key {key!r} did not finish; retry later.",
             )
         return stored
+
+
+def _taken_over(stored: StoredKey) -> KeyClaim:
+    """The claim of a key whose writer is gone, so that this request may settle it."""
+    return KeyClaim(
+        stored.app,
+        stored.key,
+        stored.fingerprint,
+        stored.operation,
+        stored.created_at,
+        stored.expires_at,
+        owner=stored.owner,
+    )
 
 
 async def reap_periodically(

@@ -98,6 +98,10 @@ class OrderService:
             raise RuleError(ErrorCode.NOT_FOUND, f"Order {order_id} was not found.")
         return await self._with_points(app, backend, customer, order)
 
+    async def settle(self, order: Order) -> Order | None:
+        """The order once its backend knows its outcome; None while that is still unknown."""
+        return await self._backends[order.target].settle(order)
+
     async def update_status(
         self, app: AppConfig, ref: OrderRef, status: OrderStatus, claim: KeyClaim | None = None
     ) -> Order:

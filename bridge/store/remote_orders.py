@@ -45,7 +45,10 @@ class RemoteOrders:
         async with self._write() as conn:
             if claim is not None:
                 await insert_claim(conn, claim)
-            return await self._ledger.insert(conn, purchase, self._target)
+            order = await self._ledger.insert(conn, purchase, self._target)
+            if claim is not None:  # a retry of this key finds the order (even left unknown)
+                await attach_order(conn, claim, order.id)
+            return order
 
     async def confirm(
         self,

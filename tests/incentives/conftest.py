@@ -120,18 +120,22 @@ def start_incentives_bridge(
     """A bridge (own database with the demo data, own registry) on the Incentives target.
 
     Its own database, so that it can run next to a local-target bridge in one test.
+    `settings_overrides` go to the bridge's settings, other keywords to the incentives block.
     """
 
     async def start(
         server: TestServer,
         registry: CollectorRegistry | None = None,
         clock: Clock | None = None,
+        settings_overrides: dict[str, Any] | None = None,
         **changes: Any,
     ) -> TestClient[Any, Any]:
         url = await sqlite_database(tmp_path, migrated=True, name="bridge-incentives.db")
         await load_demo(url, email_key)
         settings = make_settings(
-            database_url=url, apps=(incentives_app(base_url(server), **changes),)
+            database_url=url,
+            apps=(incentives_app(base_url(server), **changes),),
+            **(settings_overrides or {}),
         )
         app = create_app(settings, registry=registry or CollectorRegistry(), clock=clock)
         return await aiohttp_client(app)
