@@ -18,7 +18,11 @@ from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry
 
 from bridge.app import OUTBOX_SENDER, create_app
+from bridge.health import ENGINE
+from bridge.sandbox.errors import SandboxError, connect_error
 from bridge.settings import Settings
+from bridge.store.outbox import Outbox
+from bridge.store.remote_orders import FULFILMENT_EMAIL
 from tests.clocks import ManualClock
 from tests.conftest import PREFIX, basic_auth
 from tests.engines import sqlite_database
@@ -42,6 +46,18 @@ def failing(path: str, times: int) -> Middleware:
             return await handler(request)
         left[0] -= 1
         return web.json_response({"status": "error"}, status=503)
+
+    return middleware
+
+
+def refusing(path: str) -> Middleware:
+    """Refuse every call to `path` with an Incentives error code (a permanent refusal)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.endswith(path):
+            return await handler(request)
+        return connect_error(SandboxError("user_offer_not_found", "No such user offer."))
 
     return middleware
 
@@ -157,3 +173,30 @@ async def test_a_redeem_failing_past_max_attempts_is_a_redemption_error(
 
     assert await order_status(bridge, body["order"]["id"]) == "redemption_error"
     assert registry.get_sample_value("bridge_redemptions_total", {"result": "failed"}) == 1
+
+
+async def test_a_redeem_refused_upstream_is_a_redemption_error_at_once(
+    start_sandbox: Callable[..., Awaitable[TestServer]], start_bridge: Callable[..., Any]
+) -> None:
+    server = await start_sandbox([refusing(REDEEM)])
+    clock = ManualClock()
+    bridge = await start_bridge(server, clock)
+    _, body = await place(bridge)
+    clock.advance(seconds=GRACE_SECONDS)
+
+    await bridge.app[OUTBOX_SENDER].deliver_due()
+
+    assert await order_status(bridge, body["order"]["id"]) == "redemption_error"
+
+
+async def test_a_sender_without_smtp_leaves_the_emails_queued(
+    sandbox: TestServer, start_bridge: Callable[..., Any]
+) -> None:
+    clock = ManualClock()
+    bridge = await start_bridge(sandbox, clock)
+    await place(bridge)
+    clock.advance(seconds=AFTER_ANY_BACKOFF_SECONDS)
+
+    await bridge.app[OUTBOX_SENDER].deliver_due()
+
+    assert await Outbox(bridge.app[ENGINE]).depth([FULFILMENT_EMAIL]) == 1
