@@ -26,6 +26,11 @@ def machine(tools: Tools) -> dict[str, object]:
             cpu = line.split(":", 1)[1].strip()
             break
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "bridge", "mappings"],
+        capture_output=True,
+        text=True,
+    )
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
@@ -33,6 +38,7 @@ def machine(tools: Tools) -> dict[str, object]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "commit": commit.stdout.strip(),
+        "uncommitted_in_bridge": changed.stdout.split("\n")[:-1],
         "versions": {
             **tools.versions(),
             **{
