@@ -68,8 +68,9 @@ async def fuzz(base: str, reports: Path) -> tuple[dict[str, Any], str]:
         "json",
         "--report-dir",
         str(reports),
-        env=os.environ | {"SCHEMATHESIS_HOOKS": "tests.reliability.schemathesis_hooks"},
-        cwd=ROOT,
+        env=os.environ
+        | {"SCHEMATHESIS_HOOKS": "tests.reliability.schemathesis_hooks", "PYTHONPATH": str(ROOT)},
+        cwd=reports.parent,  # schemathesis keeps a cache in its working directory
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

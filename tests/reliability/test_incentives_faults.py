@@ -22,8 +22,10 @@ from tests.reliability.faulty_upstream import Fault, FaultyUpstream, Kind
 
 Start = Callable[..., Awaitable[Any]]
 TIMEOUTS = {"connect_timeout_seconds": 0.5, "read_timeout_seconds": 0.5, "total_timeout_seconds": 1}
-DEADLINE = 3 * 1 + 2.0
-"""Three read attempts of at most `total_timeout_seconds` each, plus slack for the rest."""
+CALLS_PER_CREATE = 5
+"""A create calls upstream at most this often in sequence (customer, catalog, purchase, wallet,
+balances); each call is bounded by `total_timeout_seconds` x at most 3 attempts."""
+DEADLINE = CALLS_PER_CREATE * 3 * 1 + 2.0
 PURCHASE = "/purchase_offer"
 
 BEFORE_COMMIT = [
