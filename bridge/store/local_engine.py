@@ -83,18 +83,23 @@ class LocalEngineStore:
                 await _claim(conn, claim)
                 rejected = await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
                 balance = await _credit(conn, order)
-                await conn.execute(
-                    sa.update(t.offers)
-                    .where(
-                        t.offers.c.app == order.app,
-                        t.offers.c.id == order.offer_id,
-                        t.offers.c.inventory.is_not(None),
-                    )
-                    .values(inventory=t.offers.c.inventory + order.quantity)
-                )
+                await restock(conn, order)
                 await _record_points(conn, order, "order_refund", order.points, balance, now)
                 await _attach(conn, claim, order.id)
         return rejected
+
+
+async def restock(conn: AsyncConnection, order: Order) -> None:
+    """Put the order's quantity back on its offer (an offer without inventory is unlimited)."""
+    await conn.execute(
+        sa.update(t.offers)
+        .where(
+            t.offers.c.app == order.app,
+            t.offers.c.id == order.offer_id,
+            t.offers.c.inventory.is_not(None),
+        )
+        .values(inventory=t.offers.c.inventory + order.quantity)
+    )
 
 
 async def _claim(conn: AsyncConnection, claim: KeyClaim | None) -> None:

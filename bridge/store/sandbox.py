@@ -27,7 +27,7 @@ from bridge.store import tables as t
 from bridge.store.catalog import Catalog
 from bridge.store.database import WRITE
 from bridge.store.ledger import Ledger
-from bridge.store.local_engine import LocalEngineStore
+from bridge.store.local_engine import LocalEngineStore, restock
 from bridge.store.rows import offer_from_row, order_from_row
 
 sandbox_metadata = sa.MetaData()
@@ -108,15 +108,7 @@ class SandboxStore:
             conn = await conn.execution_options(**WRITE)
             async with conn.begin():
                 await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
-                await conn.execute(
-                    sa.update(t.offers)
-                    .where(
-                        t.offers.c.app == order.app,
-                        t.offers.c.id == order.offer_id,
-                        t.offers.c.inventory.is_not(None),
-                    )
-                    .values(inventory=t.offers.c.inventory + order.quantity)
-                )
+                await restock(conn, order)
 
     async def _set_status(self, order: Order, status: OrderStatus, now: datetime) -> None:
         async with self._engine.connect() as conn:
