@@ -193,7 +193,7 @@ async def test_any_sequence_of_order_calls_keeps_the_books_exact(
     OrderBooks.email_key = email_key
     machine = OrderBooks.TestCase
     machine.settings = settings(
-        max_examples=30,
+        max_examples=20,
         stateful_step_count=12,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
