@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bridge.canonical import Customer, Offer
 from bridge.crypto import EmailCipher
 from bridge.store import tables as t
-from bridge.store.database import WRITE
+from bridge.store.database import write_transaction
 from bridge.store.rows import customer_from_row, offer_from_row
 
 
@@ -73,18 +73,16 @@ class Catalog:
         A points balance is only ever set when its account is created, so loading the same
         file twice never resets a customer's balance or an offer's remaining stock.
         """
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                for customer, points in customers:
-                    await self._insert_customer(conn, customer, points)
-                for offer in offers:
-                    await _insert_missing(
-                        conn, t.offers, {"app": offer.app, "id": offer.id}, offer.model_dump()
-                    )
-                for challenge in challenges:
-                    key = {"app": challenge["app"], "id": challenge["id"]}
-                    await _insert_missing(conn, t.challenges, key, challenge)
+        async with write_transaction(self._engine) as conn:
+            for customer, points in customers:
+                await self._insert_customer(conn, customer, points)
+            for offer in offers:
+                await _insert_missing(
+                    conn, t.offers, {"app": offer.app, "id": offer.id}, offer.model_dump()
+                )
+            for challenge in challenges:
+                key = {"app": challenge["app"], "id": challenge["id"]}
+                await _insert_missing(conn, t.challenges, key, challenge)
 
     async def _insert_customer(
         self, conn: AsyncConnection, customer: Customer, points: int

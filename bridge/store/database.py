@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 WRITE = {"bridge_write": True}
 """Execution options for a connection that will write: on SQLite it begins IMMEDIATE."""
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in a write transaction (BEGIN IMMEDIATE on SQLite), committed on exit."""
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(**WRITE)
+        async with conn.begin():
+            yield conn
 
 
 def async_url(url: str) -> sa.URL:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.canonical import Order, Target
 from bridge.store import tables as t
-from bridge.store.database import WRITE
+from bridge.store.database import write_transaction
 
 FLOOR_APP = "_id_floor"
 """App of the SQLite floor marker row: not a valid app name, so no query of an app sees it."""
@@ -44,19 +44,17 @@ class HistoryStore:
 
     async def record(self, order: Order) -> Recorded:
         """Insert or refresh one imported legacy order, keeping its id."""
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                found = (
-                    await conn.execute(sa.select(t.orders).where(t.orders.c.id == order.id))
-                ).first()
-                if found is None:
-                    await conn.execute(sa.insert(t.orders).values(**_values(order)))
-                    outcome = Recorded.INSERTED
-                else:
-                    outcome = await _refresh(conn, found, order)
-                if outcome is Recorded.INSERTED and conn.dialect.name == "postgresql":
-                    await _advance_sequence(conn, order.id)
+        async with write_transaction(self._engine) as conn:
+            found = (
+                await conn.execute(sa.select(t.orders).where(t.orders.c.id == order.id))
+            ).first()
+            if found is None:
+                await conn.execute(sa.insert(t.orders).values(**_values(order)))
+                outcome = Recorded.INSERTED
+            else:
+                outcome = await _refresh(conn, found, order)
+            if outcome is Recorded.INSERTED and conn.dialect.name == "postgresql":
+                await _advance_sequence(conn, order.id)
         return outcome
 
 
@@ -104,15 +102,13 @@ async def raise_order_id_floor(engine: AsyncEngine, floor: int) -> None:
     """Make every order id the bridge issues from now on greater than `floor` (idempotent)."""
     if floor <= 0:
         return
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(**WRITE)
-        async with conn.begin():
-            if conn.dialect.name == "postgresql":
-                await _advance_sequence(conn, floor)
-                return
-            highest = (await conn.execute(sa.select(sa.func.max(t.orders.c.id)))).scalar() or 0
-            if highest < floor:
-                await conn.execute(sa.insert(t.orders).values(**_floor_marker(floor)))
+    async with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            await _advance_sequence(conn, floor)
+            return
+        highest = (await conn.execute(sa.select(sa.func.max(t.orders.c.id)))).scalar() or 0
+        if highest < floor:
+            await conn.execute(sa.insert(t.orders).values(**_floor_marker(floor)))
 
 
 async def _advance_sequence(conn: AsyncConnection, value: int) -> None:

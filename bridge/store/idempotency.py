@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.store import tables as t
-from bridge.store.database import WRITE
+from bridge.store.database import write_transaction
 from bridge.store.rows import utc
 
 IN_PROGRESS = "in_progress"
@@ -120,30 +120,28 @@ class IdempotencyStore:
         """
         keys = t.idempotency_keys.c
         response = {"status": DONE, "response_status": status, "response_body": body}
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                updated = await conn.execute(
-                    sa.update(t.idempotency_keys)
-                    .where(
-                        keys.app == claim.app,
-                        keys.key == claim.key,
-                        keys.status == IN_PROGRESS,
-                        keys.owner.is_not_distinct_from(claim.owner),
-                    )
-                    .values(**response, order_id=sa.func.coalesce(keys.order_id, order_id))
+        async with write_transaction(self._engine) as conn:
+            updated = await conn.execute(
+                sa.update(t.idempotency_keys)
+                .where(
+                    keys.app == claim.app,
+                    keys.key == claim.key,
+                    keys.status == IN_PROGRESS,
+                    keys.owner.is_not_distinct_from(claim.owner),
                 )
-                if updated.rowcount == 1:
-                    return None
-                values = _claim_values(claim) | response | {"order_id": order_id}
-                try:
-                    async with conn.begin_nested():
-                        await conn.execute(sa.insert(t.idempotency_keys).values(values))
-                except sa.exc.IntegrityError:
-                    query = sa.select(t.idempotency_keys).where(
-                        keys.app == claim.app, keys.key == claim.key
-                    )
-                    return _stored((await conn.execute(query)).one())
+                .values(**response, order_id=sa.func.coalesce(keys.order_id, order_id))
+            )
+            if updated.rowcount == 1:
+                return None
+            values = _claim_values(claim) | response | {"order_id": order_id}
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(sa.insert(t.idempotency_keys).values(values))
+            except sa.exc.IntegrityError:
+                query = sa.select(t.idempotency_keys).where(
+                    keys.app == claim.app, keys.key == claim.key
+                )
+                return _stored((await conn.execute(query)).one())
         return None
 
     async def reap(self, now: datetime) -> int:
@@ -151,10 +149,8 @@ class IdempotencyStore:
         return await self._delete_expired(t.idempotency_keys.c.expires_at <= now)
 
     async def _delete_expired(self, condition: sa.ColumnElement[bool]) -> int:
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                result = await conn.execute(sa.delete(t.idempotency_keys).where(condition))
+        async with write_transaction(self._engine) as conn:
+            result = await conn.execute(sa.delete(t.idempotency_keys).where(condition))
         return int(result.rowcount)
 
 

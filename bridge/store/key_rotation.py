@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.crypto import EmailCipher
 from bridge.store import tables as t
-from bridge.store.database import WRITE
+from bridge.store.database import write_transaction
 
 
 @dataclass
@@ -57,13 +57,11 @@ async def _rotate_table(
         )
         if after is not None:
             query = query.where(sa.tuple_(*key) > sa.tuple_(*after))
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                rows = (await conn.execute(query)).all()
-                for row in rows:
-                    values = tuple(row[: len(key)])
-                    await _rotate_row(conn, cipher, table, key, values, row.email_enc, count)
+        async with write_transaction(engine) as conn:
+            rows = (await conn.execute(query)).all()
+            for row in rows:
+                values = tuple(row[: len(key)])
+                await _rotate_row(conn, cipher, table, key, values, row.email_enc, count)
         if len(rows) < batch_size:
             return count
         after = tuple(rows[-1][: len(key)])

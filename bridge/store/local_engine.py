@@ -20,7 +20,7 @@ from bridge.canonical import ErrorCode, Order, OrderStatus, Purchase, Target
 from bridge.errors import RuleError
 from bridge.store import outbox
 from bridge.store import tables as t
-from bridge.store.database import WRITE
+from bridge.store.database import write_transaction
 from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import Ledger
 
@@ -45,47 +45,41 @@ class LocalEngineStore:
 
     async def place(self, purchase: Purchase, claim: KeyClaim | None = None) -> Order:
         """Debit points, take stock, write the order and its ledger entries: all or nothing."""
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                await _claim(conn, claim)
-                balance = await _debit(conn, purchase)
-                await _take_stock(conn, purchase)
-                order = await self._ledger.insert(conn, purchase, Target.LOCAL)
-                await _record_points(
-                    conn, order, "order_debit", -purchase.points, balance, purchase.created_at
+        async with write_transaction(self._engine) as conn:
+            await _claim(conn, claim)
+            balance = await _debit(conn, purchase)
+            await _take_stock(conn, purchase)
+            order = await self._ledger.insert(conn, purchase, Target.LOCAL)
+            await _record_points(
+                conn, order, "order_debit", -purchase.points, balance, purchase.created_at
+            )
+            if order.status is OrderStatus.APPROVED:
+                await outbox.enqueue(
+                    conn, order.app, order.id, FULFILMENT_EMAIL, purchase.created_at
                 )
-                if order.status is OrderStatus.APPROVED:
-                    await outbox.enqueue(
-                        conn, order.app, order.id, FULFILMENT_EMAIL, purchase.created_at
-                    )
-                await _attach(conn, claim, order.id)
+            await _attach(conn, claim, order.id)
         if order.status is OrderStatus.APPROVED:
             self._notify_enqueued()
         return order
 
     async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                await _claim(conn, claim)
-                approved = await self._ledger.transition(conn, order, OrderStatus.APPROVED, now)
-                await outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
-                await _attach(conn, claim, order.id)
+        async with write_transaction(self._engine) as conn:
+            await _claim(conn, claim)
+            approved = await self._ledger.transition(conn, order, OrderStatus.APPROVED, now)
+            await outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
+            await _attach(conn, claim, order.id)
         self._notify_enqueued()
         return approved
 
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
         """Reject, refund the points and restock, in one transaction."""
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                await _claim(conn, claim)
-                rejected = await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
-                balance = await _credit(conn, order)
-                await restock(conn, order)
-                await _record_points(conn, order, "order_refund", order.points, balance, now)
-                await _attach(conn, claim, order.id)
+        async with write_transaction(self._engine) as conn:
+            await _claim(conn, claim)
+            rejected = await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
+            balance = await _credit(conn, order)
+            await restock(conn, order)
+            await _record_points(conn, order, "order_refund", order.points, balance, now)
+            await _attach(conn, claim, order.id)
         return rejected
 
 

@@ -25,7 +25,7 @@ from bridge.crypto import EmailCipher
 from bridge.errors import RuleError
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
-from bridge.store.database import WRITE
+from bridge.store.database import write_transaction
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore, restock
 from bridge.store.rows import offer_from_row, order_from_row
@@ -104,54 +104,48 @@ class SandboxStore:
         """Take the offer back and restock it (points come back by a separate deposit)."""
         if order.status is OrderStatus.REJECTED:
             return
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
-                await restock(conn, order)
+        async with write_transaction(self._engine) as conn:
+            await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
+            await restock(conn, order)
 
     async def _set_status(self, order: Order, status: OrderStatus, now: datetime) -> None:
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                await self._ledger.transition(conn, order, status, now)
+        async with write_transaction(self._engine) as conn:
+            await self._ledger.transition(conn, order, status, now)
 
     async def deposit(
         self, app: str, customer_id: str, amount: int, idempotency_id: str, now: datetime
     ) -> None:
         """Credit points once per idempotency id."""
         accounts = t.points_accounts.c
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                seen = sa.select(sa.func.count()).where(
-                    deposits.c.app == app, deposits.c.idempotency_id == idempotency_id
+        async with write_transaction(self._engine) as conn:
+            seen = sa.select(sa.func.count()).where(
+                deposits.c.app == app, deposits.c.idempotency_id == idempotency_id
+            )
+            if (await conn.execute(seen)).scalar():
+                return
+            await conn.execute(
+                sa.insert(deposits).values(
+                    app=app,
+                    idempotency_id=idempotency_id,
+                    customer_id=customer_id,
+                    amount=amount,
+                    created_at=now,
                 )
-                if (await conn.execute(seen)).scalar():
-                    return
-                await conn.execute(
-                    sa.insert(deposits).values(
-                        app=app,
-                        idempotency_id=idempotency_id,
-                        customer_id=customer_id,
-                        amount=amount,
-                        created_at=now,
-                    )
+            )
+            balance = await conn.execute(
+                sa.update(t.points_accounts)
+                .where(accounts.app == app, accounts.customer_id == customer_id)
+                .values(balance=accounts.balance + amount)
+                .returning(accounts.balance)
+            )
+            await conn.execute(
+                sa.insert(t.points_ledger).values(
+                    app=app,
+                    customer_id=customer_id,
+                    order_id=None,
+                    kind="deposit",
+                    points=amount,
+                    balance_after=int(balance.scalar_one()),
+                    created_at=now,
                 )
-                balance = await conn.execute(
-                    sa.update(t.points_accounts)
-                    .where(accounts.app == app, accounts.customer_id == customer_id)
-                    .values(balance=accounts.balance + amount)
-                    .returning(accounts.balance)
-                )
-                await conn.execute(
-                    sa.insert(t.points_ledger).values(
-                        app=app,
-                        customer_id=customer_id,
-                        order_id=None,
-                        kind="deposit",
-                        points=amount,
-                        balance_after=int(balance.scalar_one()),
-                        created_at=now,
-                    )
-                )
+            )

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.store import tables as t
-from bridge.store.database import WRITE
+from bridge.store.database import write_transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,28 +74,22 @@ class ShadowDiffs:
 
     async def record(self, comparison: Comparison) -> None:
         """Store one comparison, its differences, and samples where the bound allows."""
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                await conn.execute(sa.insert(t.shadow_comparisons).values(_comparison(comparison)))
-                if comparison.differences:
-                    await conn.execute(
-                        sa.insert(t.shadow_differences),
-                        [_difference(comparison, item) for item in comparison.differences],
-                    )
-                await self._keep_samples(conn, comparison)
+        async with write_transaction(self._engine) as conn:
+            await conn.execute(sa.insert(t.shadow_comparisons).values(_comparison(comparison)))
+            if comparison.differences:
+                await conn.execute(
+                    sa.insert(t.shadow_differences),
+                    [_difference(comparison, item) for item in comparison.differences],
+                )
+            await self._keep_samples(conn, comparison)
 
     async def reap(self, older_than: datetime) -> int:
         """Delete every row older than the retention horizon; return how many went."""
         removed = 0
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                for table in (t.shadow_samples, t.shadow_differences, t.shadow_comparisons):
-                    result = await conn.execute(
-                        sa.delete(table).where(table.c.created_at < older_than)
-                    )
-                    removed += result.rowcount
+        async with write_transaction(self._engine) as conn:
+            for table in (t.shadow_samples, t.shadow_differences, t.shadow_comparisons):
+                result = await conn.execute(sa.delete(table).where(table.c.created_at < older_than))
+                removed += result.rowcount
         return removed
 
     async def scopes(self, since: datetime, app: str | None = None) -> list[Scope]:
