@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import API_KEY, API_SECRET, DEMO_APPS, ROOT
 from tests.cutover.conftest import fresh_store
-from tests.reliability.server_process import ServerProcess
+from tests.server_process import ServerProcess
 
 HERE = Path(__file__).resolve().parent
 MIN_CASES = 1000

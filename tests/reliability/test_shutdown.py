@@ -21,7 +21,7 @@ import yaml
 from tests.conftest import API_KEY, DEMO_APPS, basic_auth
 from tests.cutover.conftest import fresh_store
 from tests.reliability.faulty_upstream import Fault, FaultyUpstream, Kind
-from tests.reliability.server_process import ServerProcess
+from tests.server_process import ServerProcess
 
 IN_FLIGHT = 50
 SLOW = 2.5
