@@ -38,6 +38,7 @@ from bridge.clock import Clock
 from bridge.errors import BridgeError, RequestError, RuleError
 from bridge.store.idempotency import (
     DONE,
+    RELEASED,
     IdempotencyStore,
     KeyClaim,
     KeyTakenError,
@@ -139,7 +140,8 @@ class Idempotency:
         except BridgeError as exc:
             refusal = render.error(exc)
             if refusal.status >= SERVER_ERROR:
-                raise  # "retry later" must not be replayed for a day; nothing was written
+                await self._store.release(claim)  # a retry recovers at once, not after `wait`
+                raise  # "retry later" must not be replayed for a day
             return await self._keep(claim, refusal, None, render)
         return await self._keep(claim, render.order(order), order.id, render)
 
@@ -164,7 +166,8 @@ class Idempotency:
                 f"({stored.operation}); send a new key for a new request.",
                 "Idempotency-Key",
             )
-        settled = stored if stored.status == DONE else await self._settled(stored)
+        idle = stored.status == DONE or stored.owner == RELEASED
+        settled = stored if idle else await self._settled(stored)
         if settled.status == DONE and settled.response_body is not None:
             return Reply(settled.response_status or 200, settled.response_body, replayed=True)
         return await self._recover(settled, render)

@@ -23,6 +23,8 @@ from bridge.store.rows import utc
 
 IN_PROGRESS = "in_progress"
 DONE = "done"
+RELEASED = "released"
+"""The `owner` of a claim whose request answered without storing (a 5xx): nobody holds it."""
 
 
 class KeyTakenError(Exception):
@@ -143,6 +145,25 @@ class IdempotencyStore:
                 )
                 return _stored((await conn.execute(query)).one())
         return None
+
+    async def release(self, claim: KeyClaim) -> None:
+        """The request holding `claim` answered a 5xx and stores nothing: let go of the claim.
+
+        A committed claim stays (it may name an order left unknown upstream), but a retry
+        need not wait for a writer that has already answered: it recovers at once.
+        """
+        keys = t.idempotency_keys.c
+        async with write_transaction(self._engine) as conn:
+            await conn.execute(
+                sa.update(t.idempotency_keys)
+                .where(
+                    keys.app == claim.app,
+                    keys.key == claim.key,
+                    keys.status == IN_PROGRESS,
+                    keys.owner.is_not_distinct_from(claim.owner),
+                )
+                .values(owner=RELEASED)
+            )
 
     async def reap(self, now: datetime) -> int:
         """Delete every expired key; the number deleted."""

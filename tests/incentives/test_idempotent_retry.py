@@ -8,6 +8,7 @@ The retry re-resolves that order from the ledger through the reconciler rather t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,13 +24,17 @@ from tests.incentives.test_lost_purchase import (
 )
 
 PATH = f"{PREFIX}/users/demo-user-1/offers/1/orders"
-FAST_RECOVERY = {"idempotency_wait_seconds": 0.05}
+FAST_RECOVERY = {"idempotency_wait_seconds": 3600}
+"""The first request answered 503 and let go of its key: a retry must not wait for it."""
+NOT_AN_HOUR = 60
+"""A retry that waited for the key's holder would take the hour above; this bounds it."""
 
 
 async def post_with_key(bridge: TestClient[Any, Any]) -> tuple[int, Any]:
     headers = {**basic_auth(), "Idempotency-Key": "lost-1"}
-    response = await bridge.post(PATH, json={"order": {}}, headers=headers)
-    return response.status, await response.json()
+    async with asyncio.timeout(NOT_AN_HOUR):
+        response = await bridge.post(PATH, json={"order": {}}, headers=headers)
+        return response.status, await response.json()
 
 
 async def test_a_retry_after_a_503_gets_the_settled_order(
