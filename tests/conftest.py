@@ -125,13 +125,18 @@ def make_settings(database_url: str, email_key: str) -> Callable[..., Settings]:
     return build
 
 
-@pytest.fixture
-async def demo_data(database_url: str, email_key: str) -> None:
+async def load_demo(database_url: str, email_key: str) -> None:
+    """Load demo/data.yaml into the database at `database_url`."""
     engine = create_engine(database_url)
     try:
         await load_data(Catalog(engine, EmailCipher([email_key])), read_data_file(DEMO_DATA))
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def demo_data(database_url: str, email_key: str) -> None:
+    await load_demo(database_url, email_key)
 
 
 @pytest.fixture

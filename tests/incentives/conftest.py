@@ -14,16 +14,12 @@ from prometheus_client import CollectorRegistry
 from bridge.app import create_app
 from bridge.canonical import Target
 from bridge.clock import Clock
-from bridge.crypto import EmailCipher
-from bridge.dataload import load_data, read_data_file
 from bridge.incentives_config import BreakerPolicy, IncentivesConfig, OfferLink, RetryPolicy
 from bridge.sandbox import ids
 from bridge.sandbox.app import create_sandbox_app
 from bridge.sandbox.config import DEMO_CONNECT_KEY, DEMO_CONNECT_SECRET, SandboxConfig
 from bridge.settings import AppConfig, Settings
-from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
-from tests.conftest import DEMO_DATA
+from tests.conftest import load_demo
 from tests.engines import sqlite_database
 from tests.factories import demo_app
 
@@ -69,14 +65,6 @@ def incentives_config(url: str, **changes: Any) -> IncentivesConfig:
 def incentives_app(url: str, **changes: Any) -> AppConfig:
     """The demo app on the Incentives target at `url`; `changes` go to its incentives block."""
     return demo_app(target=Target.INCENTIVES, incentives=incentives_config(url, **changes))
-
-
-async def load_demo(database_url: str, email_key: str) -> None:
-    engine = create_engine(database_url)
-    try:
-        await load_data(Catalog(engine, EmailCipher([email_key])), read_data_file(DEMO_DATA))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture

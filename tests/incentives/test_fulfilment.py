@@ -24,9 +24,9 @@ from bridge.settings import Settings
 from bridge.store.outbox import Outbox
 from bridge.store.remote_orders import FULFILMENT_EMAIL
 from tests.clocks import ManualClock
-from tests.conftest import PREFIX, basic_auth
+from tests.conftest import PREFIX, basic_auth, load_demo
 from tests.engines import sqlite_database
-from tests.incentives.conftest import base_url, incentives_app, load_demo
+from tests.incentives.conftest import base_url, incentives_app
 from tests.incentives.test_backend import order_headphones, review
 from tests.incentives.test_lost_purchase import place, sandbox_call
 
