@@ -62,6 +62,27 @@ async def place(bridge: TestClient[Any, Any]) -> tuple[int, Any]:
     return response.status, await response.json()
 
 
+def purchase_and_wallet_lost() -> list[Middleware]:
+    """The first purchase's answer is lost after commit; the next three wallet reads fail."""
+    return [
+        drop_connection(PURCHASE, after_commit=True),
+        drop_connection(WALLET, after_commit=False, times=3),
+    ]
+
+
+async def unknown_order(
+    start_sandbox: Callable[..., Awaitable[TestServer]],
+    start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
+) -> tuple[TestServer, TestClient[Any, Any]]:
+    """A bridge five minutes after a create whose purchase was lost and could not be settled."""
+    server = await start_sandbox(purchase_and_wallet_lost())
+    clock = ManualClock()
+    bridge = await start_incentives_bridge(server, clock=clock)
+    await place(bridge)
+    clock.advance(minutes=5)
+    return server, bridge
+
+
 async def test_answer_lost_after_commit_gives_one_order_and_one_debit(
     start_sandbox: Callable[..., Awaitable[TestServer]],
     start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
@@ -92,11 +113,7 @@ async def test_unreachable_wallet_leaves_the_order_unknown_not_guessed(
     start_sandbox: Callable[..., Awaitable[TestServer]],
     start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> None:
-    middlewares = [
-        drop_connection(PURCHASE, after_commit=True),
-        drop_connection(WALLET, after_commit=False, times=3),
-    ]
-    server = await start_sandbox(middlewares)
+    server = await start_sandbox(purchase_and_wallet_lost())
     bridge = await start_incentives_bridge(server, clock=ManualClock())
 
     status, body = await place(bridge)
@@ -109,15 +126,7 @@ async def test_next_call_settles_an_unknown_order_from_the_wallet(
     start_sandbox: Callable[..., Awaitable[TestServer]],
     start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> None:
-    middlewares = [
-        drop_connection(PURCHASE, after_commit=True),
-        drop_connection(WALLET, after_commit=False, times=3),
-    ]
-    server = await start_sandbox(middlewares)
-    clock = ManualClock()
-    bridge = await start_incentives_bridge(server, clock=clock)
-    await place(bridge)
-    clock.advance(minutes=5)
+    server, bridge = await unknown_order(start_sandbox, start_incentives_bridge)
 
     listed = await bridge.get(f"{PREFIX}/users/demo-user-1/orders", headers=basic_auth())
 
@@ -132,15 +141,7 @@ async def test_an_order_settled_later_is_fulfilled_when_approved(
     start_sandbox: Callable[..., Awaitable[TestServer]],
     start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> None:
-    middlewares = [
-        drop_connection(PURCHASE, after_commit=True),
-        drop_connection(WALLET, after_commit=False, times=3),
-    ]
-    server = await start_sandbox(middlewares)
-    clock = ManualClock()
-    bridge = await start_incentives_bridge(server, clock=clock)
-    await place(bridge)
-    clock.advance(minutes=5)
+    server, bridge = await unknown_order(start_sandbox, start_incentives_bridge)
 
     await bridge.get(f"{PREFIX}/users/demo-user-1/orders", headers=basic_auth())
 
