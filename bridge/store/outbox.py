@@ -15,8 +15,7 @@ claims, so a message that keeps crashing its sender still runs out of attempts.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
-from contextlib import asynccontextmanager
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.store import tables as t
-from bridge.store.database import WRITE
+from bridge.store.database import write_transaction
 from bridge.store.rows import utc
 
 PENDING = "pending"
@@ -107,7 +106,7 @@ class Outbox:
             .values(status=SENDING, next_attempt_at=claim_until, attempts=t.outbox.c.attempts + 1)
             .returning(t.outbox)
         )
-        async with self._write() as conn:
+        async with write_transaction(self._engine) as conn:
             row = (await conn.execute(statement)).first()
         if row is None:
             return None
@@ -135,7 +134,7 @@ class Outbox:
         Only while no sender holds it: a sender that claimed it meanwhile does the work again,
         which is why only idempotent work is settled this way. Whether the row was settled.
         """
-        async with self._write() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 sa.update(t.outbox)
                 .where(t.outbox.c.id == message_id, t.outbox.c.status == PENDING)
@@ -153,7 +152,7 @@ class Outbox:
 
     async def _settle(self, message: OutboxMessage, **values: object) -> None:
         """Record the outcome of a claim, unless the claim expired and someone else took it."""
-        async with self._write() as conn:
+        async with write_transaction(self._engine) as conn:
             await conn.execute(
                 sa.update(t.outbox)
                 .where(
@@ -163,14 +162,6 @@ class Outbox:
                 )
                 .values(**values)
             )
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a write transaction (BEGIN IMMEDIATE on SQLite)."""
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**WRITE)
-            async with conn.begin():
-                yield conn
 
 
 def backoff(attempts: int, now: datetime, base_seconds: float = 5.0) -> datetime:

@@ -14,8 +14,6 @@ with backoff, and giving up turns the order into `redemption_error`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -24,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bridge.canonical import Order, OrderStatus, Purchase, Target
 from bridge.store import outbox
 from bridge.store import tables as t
-from bridge.store.database import WRITE
+from bridge.store.database import write_transaction
 from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import Ledger
 from bridge.store.rows import order_from_row
@@ -42,7 +40,7 @@ class RemoteOrders:
 
     async def open(self, purchase: Purchase, claim: KeyClaim | None) -> Order:
         """Write the order's ledger row in the unknown state (and its idempotency claim)."""
-        async with self._write() as conn:
+        async with write_transaction(self._engine) as conn:
             if claim is not None:
                 await insert_claim(conn, claim)
             order = await self._ledger.insert(conn, purchase, self._target)
@@ -65,7 +63,7 @@ class RemoteOrders:
         """
         orders = t.orders.c
         fulfilment = None
-        async with self._write() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 sa.update(t.orders)
                 .where(orders.id == order.id, orders.backend_ref.is_(None))
@@ -79,7 +77,7 @@ class RemoteOrders:
 
     async def discard(self, order: Order) -> None:
         """The upstream refused the purchase: nothing was spent, so the order never existed."""
-        async with self._write() as conn:
+        async with write_transaction(self._engine) as conn:
             await conn.execute(
                 sa.delete(t.orders).where(
                     t.orders.c.id == order.id, t.orders.c.backend_ref.is_(None)
@@ -112,7 +110,7 @@ class RemoteOrders:
         self, order: Order, now: datetime, claim: KeyClaim | None, fulfil_after: timedelta
     ) -> tuple[Order, int]:
         """Approve in the ledger and queue the upstream fulfilment with it; the row's id."""
-        async with self._write() as conn:
+        async with write_transaction(self._engine) as conn:
             if claim is not None:
                 await insert_claim(conn, claim)
             updated = await self._ledger.transition(conn, order, OrderStatus.APPROVED, now)
@@ -123,7 +121,7 @@ class RemoteOrders:
 
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None) -> Order:
         """Reject in the ledger once the upstream has revoked and refunded."""
-        async with self._write() as conn:
+        async with write_transaction(self._engine) as conn:
             if claim is not None:
                 await insert_claim(conn, claim)
             updated = await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
@@ -138,7 +136,7 @@ class RemoteOrders:
     async def fail_redemption(self, app: str, order_id: int, now: datetime) -> bool:
         """The upstream fulfilment was given up: approved -> redemption_error; whether it moved."""
         orders = t.orders.c
-        async with self._write() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 sa.update(t.orders)
                 .where(
@@ -150,9 +148,6 @@ class RemoteOrders:
             )
         return bool(result.rowcount == 1)
 
-    def _write(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        return _write_transaction(self._engine)
-
 
 async def _queue_fulfilment(
     conn: AsyncConnection, order: Order, now: datetime, fulfil_after: timedelta
@@ -162,12 +157,3 @@ async def _queue_fulfilment(
     return await outbox.enqueue(
         conn, order.app, order.id, MANUAL_REDEEM, now, due_at=now + fulfil_after
     )
-
-
-@asynccontextmanager
-async def _write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection in a write transaction (BEGIN IMMEDIATE on SQLite)."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(**WRITE)
-        async with conn.begin():
-            yield conn
