@@ -40,6 +40,13 @@ def switch(client: TestClient[Any, Any], tmp_path: Path, document: dict[str, Any
     assert client.server.app[POLICY_SOURCE].reload()
 
 
+async def place_held(bridge: TestClient[Any, Any]) -> dict[str, Any]:
+    """Place an order held for review for demo-user-1; the order as answered."""
+    answer = await send(bridge, "POST", "users/demo-user-1/offers/1/orders", HOLD)
+    order: dict[str, Any] = answer["order"]
+    return order
+
+
 async def start(
     legacy_server: ServerFactory, routed_bridge: Bridge, aiohttp_client: Any
 ) -> tuple[TestClient[Any, Any], TestClient[Any, Any]]:
@@ -52,7 +59,7 @@ async def test_legacy_order_placed_before_the_canary_is_fetched_on_legacy(
     legacy_server: ServerFactory, routed_bridge: Bridge, aiohttp_client: Any, tmp_path: Path
 ) -> None:
     bridge, legacy = await start(legacy_server, routed_bridge, aiohttp_client)
-    placed = (await send(bridge, "POST", "users/demo-user-1/offers/1/orders", HOLD))["order"]
+    placed = await place_held(bridge)
     switch(bridge, tmp_path, CANARY_ALL)
     fetched = await send(bridge, "GET", f"users/demo-user-1/orders/{placed['id']}")
     direct = await send(legacy, "GET", f"users/demo-user-1/orders/{placed['id']}")
@@ -64,7 +71,7 @@ async def test_legacy_order_placed_before_the_canary_is_updated_on_legacy(
     legacy_server: ServerFactory, routed_bridge: Bridge, aiohttp_client: Any, tmp_path: Path
 ) -> None:
     bridge, legacy = await start(legacy_server, routed_bridge, aiohttp_client)
-    placed = (await send(bridge, "POST", "users/demo-user-1/offers/1/orders", HOLD))["order"]
+    placed = await place_held(bridge)
     switch(bridge, tmp_path, CANARY_ALL)
     approve = {"order": {"status": "approved"}}
     updated = await send(bridge, "PUT", f"orders/{placed['id']}", approve)
@@ -78,7 +85,7 @@ async def test_canary_order_is_placed_on_the_bridge_above_the_floor(
 ) -> None:
     bridge, legacy = await start(legacy_server, routed_bridge, aiohttp_client)
     switch(bridge, tmp_path, CANARY_ALL)
-    placed = (await send(bridge, "POST", "users/demo-user-1/offers/1/orders", HOLD))["order"]
+    placed = await place_held(bridge)
     assert placed["id"] > FLOOR
     assert (await send(legacy, "GET", "users/demo-user-1/orders"))["orders"] == []
 
@@ -88,7 +95,7 @@ async def test_bridge_order_stays_reachable_after_rollback_to_legacy(
 ) -> None:
     bridge, _ = await start(legacy_server, routed_bridge, aiohttp_client)
     switch(bridge, tmp_path, CANARY_ALL)
-    placed = (await send(bridge, "POST", "users/demo-user-1/offers/1/orders", HOLD))["order"]
+    placed = await place_held(bridge)
     switch(bridge, tmp_path, LEGACY)
     fetched = await send(bridge, "GET", f"users/demo-user-1/orders/{placed['id']}")
     assert fetched["order"] == placed
@@ -103,7 +110,7 @@ async def test_locator_decision_is_counted(
 ) -> None:
     bridge, _ = await start(legacy_server, routed_bridge, aiohttp_client)
     switch(bridge, tmp_path, CANARY_ALL)
-    placed = (await send(bridge, "POST", "users/demo-user-1/offers/1/orders", HOLD))["order"]
+    placed = await place_held(bridge)
     switch(bridge, tmp_path, LEGACY)
     await send(bridge, "GET", f"users/demo-user-1/orders/{placed['id']}")
     labels = {"app": "demo", "operation": "get_order", "target": "local", "reason": "locator"}
