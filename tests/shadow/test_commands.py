@@ -18,11 +18,10 @@ from bridge.settings import Settings
 from bridge.shadow import commands
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import demo_apps
-from tests.shadow.conftest import BridgeFactory, bridge_db, settle, url_of
+from tests.shadow.conftest import BridgeFactory, bridge_db, url_of
 from tests.shadow.test_comparison import (
-    legacy_primary_local_shadow,
+    list_compared,
     points_plus_one,
-    same_order_on_both_sides,
 )
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -51,13 +50,7 @@ async def mismatched_store(
 ) -> str:
     """A bridge store holding one list_orders mismatch (orders[].points, 200 vs 201)."""
     monkeypatch.setattr(executor_module, "ok_orders", points_plus_one)
-    legacy = await legacy_server()
-    bridge = await shadow_bridge(
-        legacy_primary_local_shadow(), legacy_url=url_of(legacy), shadow_store=False
-    )
-    await same_order_on_both_sides(legacy, bridge)
-    await bridge.get(f"{USER}/orders", headers=basic_auth())
-    await settle(bridge_db(tmp_path), 1)
+    await list_compared(shadow_bridge, legacy_server, tmp_path)
     return bridge_db(tmp_path)
 
 

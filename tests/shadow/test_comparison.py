@@ -64,6 +64,21 @@ async def same_order_on_both_sides(legacy: TestServer, bridge: TestClient[Any, A
         assert on_legacy.status == 200
 
 
+async def list_compared(
+    shadow_bridge: BridgeFactory, legacy_server: ServerFactory, tmp_path: Path, **options: Any
+) -> TestClient[Any, Any]:
+    """A bridge (legacy primary, local shadow on the bridge's own store) holding the stored
+    comparison of one list of the same order on both sides; `options` go to the bridge."""
+    legacy = await legacy_server()
+    bridge = await shadow_bridge(
+        legacy_primary_local_shadow(), legacy_url=url_of(legacy), shadow_store=False, **options
+    )
+    await same_order_on_both_sides(legacy, bridge)
+    await bridge.get(f"{USER}/orders", headers=basic_auth())
+    await settle(bridge_db(tmp_path), 1)
+    return bridge
+
+
 def points_plus_one(orders: list[Order]) -> dict[str, Any]:
     """A deliberately wrong list mapping: every order's points off by one."""
     document = ok_orders(orders)
@@ -75,13 +90,7 @@ def points_plus_one(orders: list[Order]) -> dict[str, Any]:
 async def test_the_same_translation_matches(
     shadow_bridge: BridgeFactory, legacy_server: ServerFactory, tmp_path: Path
 ) -> None:
-    legacy = await legacy_server()
-    bridge = await shadow_bridge(
-        legacy_primary_local_shadow(), legacy_url=url_of(legacy), shadow_store=False
-    )
-    await same_order_on_both_sides(legacy, bridge)
-    await bridge.get(f"{USER}/orders", headers=basic_auth())
-    await settle(bridge_db(tmp_path), 1)
+    bridge = await list_compared(shadow_bridge, legacy_server, tmp_path)
     listed = row(await report(bridge), "list_orders")
     assert listed["fields"] == [], listed["fields"]
     assert (listed["comparisons"], listed["matches"]) == (1, 1)
@@ -95,13 +104,7 @@ async def test_a_seeded_mapping_change_shows_path_kind_and_values(
     registry: CollectorRegistry,
 ) -> None:
     monkeypatch.setattr(executor_module, "ok_orders", points_plus_one)
-    legacy = await legacy_server()
-    bridge = await shadow_bridge(
-        legacy_primary_local_shadow(), legacy_url=url_of(legacy), shadow_store=False
-    )
-    await same_order_on_both_sides(legacy, bridge)
-    await bridge.get(f"{USER}/orders", headers=basic_auth())
-    await settle(bridge_db(tmp_path), 1)
+    bridge = await list_compared(shadow_bridge, legacy_server, tmp_path)
     listed = row(await report(bridge), "list_orders")
     assert listed["mismatches"] == 1
     assert listed["fields"] == [
@@ -137,13 +140,7 @@ async def test_an_ignored_path_is_hidden_until_its_rule_expires(
     }
     monkeypatch.setitem(comparison.RULES, "list_orders", {"ignore": [rule]})
     clock = ManualClock(NOW)
-    legacy = await legacy_server()
-    bridge = await shadow_bridge(
-        legacy_primary_local_shadow(), legacy_url=url_of(legacy), clock=clock, shadow_store=False
-    )
-    await same_order_on_both_sides(legacy, bridge)
-    await bridge.get(f"{USER}/orders", headers=basic_auth())
-    await settle(bridge_db(tmp_path), 1)
+    bridge = await list_compared(shadow_bridge, legacy_server, tmp_path, clock=clock)
     hidden = row(await report(bridge), "list_orders")
     clock.advance(days=1)
     await bridge.get(f"{USER}/orders", headers=basic_auth())

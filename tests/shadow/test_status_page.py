@@ -11,13 +11,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 import bridge.shadow.executor as executor_module
-from tests.conftest import PREFIX, basic_auth
+from tests.conftest import PREFIX
 from tests.shadow.chromium import headless_page
-from tests.shadow.conftest import ADMIN_TOKEN, BridgeFactory, bridge_db, settle, url_of
+from tests.shadow.conftest import ADMIN_TOKEN, BridgeFactory
 from tests.shadow.test_comparison import (
-    legacy_primary_local_shadow,
+    list_compared,
     points_plus_one,
-    same_order_on_both_sides,
 )
 
 USER = f"{PREFIX}/users/demo-user-1"
@@ -42,14 +41,7 @@ async def page_bridge(
 ) -> TestClient[Any, Any]:
     """A bridge whose store holds a list_orders mismatch (seeded mapping change)."""
     monkeypatch.setattr(executor_module, "ok_orders", points_plus_one)
-    legacy = await legacy_server()
-    bridge = await shadow_bridge(
-        legacy_primary_local_shadow(), legacy_url=url_of(legacy), shadow_store=False
-    )
-    await same_order_on_both_sides(legacy, bridge)
-    await bridge.get(f"{USER}/orders", headers=basic_auth())
-    await settle(bridge_db(tmp_path), 1)
-    return bridge
+    return await list_compared(shadow_bridge, legacy_server, tmp_path)
 
 
 async def test_the_status_page_renders_in_headless_chromium(
