@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import Order, OrderStatus, Target
 from bridge.store import tables as t
-from bridge.store.database import WRITE, create_engine
+from bridge.store.database import create_engine, write_transaction
 from bridge.store.history import HistoryStore, Recorded, raise_order_id_floor
 
 pytestmark = pytest.mark.both_engines
@@ -66,13 +66,11 @@ BRIDGE_ROW: dict[str, Any] = {
 
 async def next_bridge_id(engine: AsyncEngine) -> int:
     """Insert an order the way the bridge does (no id given) and return the id it got."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(**WRITE)
-        async with conn.begin():
-            result = await conn.execute(
-                sa.insert(t.orders).values(**BRIDGE_ROW).returning(t.orders.c.id)
-            )
-            return int(result.scalar_one())
+    async with write_transaction(engine) as conn:
+        result = await conn.execute(
+            sa.insert(t.orders).values(**BRIDGE_ROW).returning(t.orders.c.id)
+        )
+        return int(result.scalar_one())
 
 
 async def test_history_row_keeps_the_legacy_id_and_is_marked_legacy(engine: AsyncEngine) -> None:

@@ -18,7 +18,7 @@ from bridge.legacy.idempotent import LEGACY_RENDERER
 from bridge.orders.idempotency import Idempotency, WriteRequest
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
-from bridge.store.database import WRITE, create_engine
+from bridge.store.database import create_engine, write_transaction
 from bridge.store.idempotency import IdempotencyStore, KeyClaim, insert_claim
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
@@ -212,10 +212,8 @@ async def claim_without_answer(database_url: str, email_key: str, order: bool) -
             )  # fmt: skip
             await LocalEngineStore(engine, Ledger(engine, cipher)).place(purchase, claim)
         else:
-            async with engine.connect() as conn:
-                conn = await conn.execution_options(**WRITE)
-                async with conn.begin():
-                    await insert_claim(conn, claim)
+            async with write_transaction(engine) as conn:
+                await insert_claim(conn, claim)
     finally:
         await engine.dispose()
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.store.database import WRITE, create_engine
+from bridge.store.database import create_engine, write_transaction
 from bridge.store.idempotency import DONE, IN_PROGRESS, IdempotencyStore, KeyClaim, insert_claim
 from tests.clocks import SEED_CREATED_AT
 
@@ -28,10 +28,8 @@ def claim() -> KeyClaim:
 
 async def hold(engine: AsyncEngine, held: KeyClaim) -> None:
     """Commit a claim on its own, as a backend that calls out does before it does."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(**WRITE)
-        async with conn.begin():
-            await insert_claim(conn, held)
+    async with write_transaction(engine) as conn:
+        await insert_claim(conn, held)
 
 
 async def test_an_answer_without_a_claim_is_stored(engine: AsyncEngine) -> None:

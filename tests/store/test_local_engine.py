@@ -16,7 +16,7 @@ from bridge.crypto import EmailCipher
 from bridge.errors import RuleError
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
-from bridge.store.database import WRITE, create_engine
+from bridge.store.database import create_engine, write_transaction
 from bridge.store.idempotency import IdempotencyStore, KeyClaim, KeyTakenError
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
@@ -67,10 +67,8 @@ def claim(key: str = "k-1", days: int = 1) -> KeyClaim:
 
 
 async def write(engine: AsyncEngine, statement: sa.Executable) -> None:
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(**WRITE)
-        async with conn.begin():
-            await conn.execute(statement)
+    async with write_transaction(engine) as conn:
+        await conn.execute(statement)
 
 
 async def count(engine: AsyncEngine, table: sa.Table) -> int:
