@@ -116,8 +116,12 @@ async def scraped(
         write_policy(policy_file, POLICY)
         await sandbox.close()
         await drive_mixed_load(client)
-        await prometheus.wait_for('bridge_fallbacks_total{operation="list_orders"}')
-        await prometheus.wait_for('bridge_requests_total{code="offer_not_available"}')
+        # rate() needs two samples of a series; these appear only in the last phase.
+        for series in (
+            'bridge_fallbacks_total{operation="list_orders"}',
+            'bridge_requests_total{code="offer_not_available"}',
+        ):
+            await prometheus.wait_for(f"count_over_time({series}[1m]) > 1")
         await prometheus.wait_for("app_operation_target:bridge_requests:rate5m > 0")
         await prometheus.wait_for("app_operation:bridge_request_errors:ratio_rate5m > 0")
         await prometheus.wait_for("target:bridge_request_duration_seconds:p99_rate5m")
