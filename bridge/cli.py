@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import structlog
+import yaml
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from bridge import cutover_commands, incentives_commands
 from bridge.app import create_app
@@ -41,6 +43,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"orders-bridge: invalid configuration: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, settings.log_level)
+    try:
+        return _run(args, settings)
+    except USER_ERRORS as exc:
+        print(f"orders-bridge {args.command}: {_first_line(exc)}", file=sys.stderr)
+        return 2
+
+
+USER_ERRORS = (ValueError, OSError, yaml.YAMLError, IntegrityError)
+"""What a person can put right (a missing key, a bad or conflicting data file): one clear
+line on stderr and exit status 2, never a traceback."""
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        problems = exc.errors(include_url=False, include_input=False)
+        return "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
+    if isinstance(exc, IntegrityError):
+        return f"the data conflicts with rows already stored ({_first_line(exc.orig or exc)})"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     for commands in (incentives_commands, cutover_commands, shadow_commands):
         if args.command in commands.COMMANDS:
             status: int = commands.run(args, settings)

@@ -152,7 +152,7 @@ class Settings(BaseSettings):
     apps: tuple[AppConfig, ...] = ()
     email_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     log_format: Literal["auto", "json", "console"] = "auto"
-    log_level: str = "info"
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     metrics_enabled: bool = True
     """False turns every metric into a no-op (measures what observability costs)."""
     smtp: SmtpSettings | None = None
@@ -178,6 +178,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _load_apps_file(self) -> Settings:
