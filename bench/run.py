@@ -231,9 +231,21 @@ def measure_all(
                     cpus=LOAD_CPUS,
                     work=work,
                 )
-            sampler = None
-            if arm.name == profile:
+            if arm.name == profile and repeat == 0:  # an extra run: py-spy slows what it samples
                 sampler = profiler.record(sut.popen.pid, plan.seconds, work / f"{arm.name}.raw")
+                closed_loop(
+                    tools,
+                    sut,
+                    arm.load,
+                    seconds=plan.seconds,
+                    connections=plan.connections,
+                    cpus=LOAD_CPUS,
+                    work=work,
+                )
+                sampler.wait()
+                text = profiler.summary(work / f"{arm.name}.raw")
+                (work / f"{arm.name}-profile.txt").write_text(text)
+                print(text, flush=True)
             result = closed_loop(
                 tools,
                 sut,
@@ -243,11 +255,6 @@ def measure_all(
                 cpus=LOAD_CPUS,
                 work=work,
             )
-            if sampler is not None:
-                sampler.wait()
-                text = profiler.summary(work / f"{arm.name}.raw")
-                (work / f"{arm.name}-profile.txt").write_text(text)
-                print(text, flush=True)
             rows.append({"arm": arm.name, "repeat": repeat, **result})
             print(
                 f"  {arm.name:18} rep {repeat}: {result['rps']:8.0f} req/s  "
