@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bridge.backends.passthrough import LegacyPassthrough
 from bridge.backfill import HistoryOrderWire, history_order
-from bridge.canonical import ErrorCode, OrderRef, Target
+from bridge.canonical import ErrorCode, Order, OrderRef, Target
 from bridge.errors import RuleError, UpstreamError
 from bridge.legacy import parsing
 from bridge.legacy.auth import AppDirectory
@@ -39,6 +39,8 @@ ROUTE = web.RequestKey("route", Route)
 """The router's decision for this call (the shadow runner reads `route.shadow`)."""
 LOCATED = web.RequestKey("located", Located)
 """What the ledger knew about the order a get/update names."""
+LOCATED_ORDER = web.RequestKey("located_order", Order)
+"""The order the locator read, when its outcome is settled (a get need not read it again)."""
 
 _LOCATED = {Target.LOCAL: Located.LOCAL, Target.INCENTIVES: Located.INCENTIVES}
 _KNOWN_CODES = frozenset(code.value for code in ErrorCode)
@@ -67,7 +69,7 @@ class Cutover:
         """Decide where the call goes, count the decision and note it on the log line."""
         located = None
         if operation in (Operation.GET_ORDER, Operation.UPDATE_ORDER_STATUS):
-            located = await self._locate(app, request.match_info)
+            located = await self._locate(request, app)
             request[LOCATED] = located
         info = request.match_info
         customer = customer_key(info.get("user_id"), info.get("external_id"))
@@ -100,13 +102,16 @@ class Cutover:
             await _refresh_history(self.history, app, answer)
         return answer
 
-    async def _locate(self, app: AppConfig, info: web.UrlMappingMatchInfo) -> Located:
-        ref = _order_ref(info)
+    async def _locate(self, request: web.Request, app: AppConfig) -> Located:
+        ref = _order_ref(request.match_info)
         if ref is None:
             return Located.UNKNOWN
-        order = await self.ledger.get(app.name, ref)
-        if order is None:
+        found = await self.ledger.locate(app.name, ref)
+        if found is None:
             return Located.UNKNOWN
+        order, settled = found
+        if settled:
+            request[LOCATED_ORDER] = order
         return _LOCATED.get(order.target, Located.HISTORY)
 
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bridge.legacy import parsing
 from bridge.legacy.auth import AppDirectory
-from bridge.legacy.cutover import ROUTED_APP, routed
+from bridge.legacy.cutover import LOCATED_ORDER, ROUTED_APP, routed
 from bridge.legacy.idempotent import respond_once
 from bridge.legacy.openapi import add_document_route
 from bridge.legacy.responses import json_response
@@ -73,7 +73,8 @@ async def get_order(request: web.Request) -> web.Response:
     service, app = _begin(request, "get_order")
     order_id = parsing.order_id(request.match_info["order_id"])
     customer = parsing.customer_ref(request.match_info)
-    return json_response(ok_order(await service.get(app, customer, order_id)))
+    found = request.get(LOCATED_ORDER)
+    return json_response(ok_order(await service.get(app, customer, order_id, found)))
 
 
 @routed(Operation.UPDATE_ORDER_STATUS)

@@ -90,10 +90,17 @@ class OrderService:
         points = await backend.balance(customer)
         return [order.model_copy(update={"available_points": points}) for order in orders]
 
-    async def get(self, app: AppConfig, ref: CustomerRef, order_id: int) -> Order:
+    async def get(
+        self, app: AppConfig, ref: CustomerRef, order_id: int, found: Order | None = None
+    ) -> Order:
+        """The customer's order. `found`: the same order as already read in this call, with
+        its outcome settled (the cutover's locator), which saves reading it again."""
         backend = self._backends[app.target]
         customer = await self._customer(backend, app, ref)
-        order = await self._ledger.get(app.name, OrderRef(order_id=order_id))
+        if found is not None and found.id == order_id and found.app == app.name:
+            order: Order | None = found
+        else:
+            order = await self._ledger.get(app.name, OrderRef(order_id=order_id))
         if order is None or order.customer_id != customer.id:
             raise RuleError(ErrorCode.NOT_FOUND, f"Order {order_id} was not found.")
         return await self._with_points(app, backend, customer, order)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bridge.store import sqlite_driver
+from bridge.store.sqlite_driver import LoopConnection
 
 WRITE = {"bridge_write": True}
 """Execution options for a connection that will write: on SQLite it begins IMMEDIATE."""
@@ -45,9 +48,27 @@ def create_engine(
         return create_async_engine(
             target, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
         )
-    engine = create_async_engine(target, connect_args={"timeout": 30})
+    if target.database in (None, "", ":memory:"):
+        engine = create_async_engine(target, connect_args={"timeout": 30})
+    else:
+        engine = create_async_engine(
+            target,
+            async_creator=_loop_connection(target.database),
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+        )
     _configure_sqlite(engine, sqlite_synchronous)
     return engine
+
+
+def _loop_connection(path: str) -> Callable[[], Awaitable[LoopConnection]]:
+    """Connections that run their short calls on the loop's thread (bridge/store/sqlite_driver)."""
+    connect = sqlite_driver.connector(path, timeout=30)
+
+    async def create() -> LoopConnection:
+        return await LoopConnection(connect)
+
+    return create
 
 
 def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
@@ -70,4 +91,8 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         immediate = connection.get_execution_options().get("bridge_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        finally:
+            cursor.close()

@@ -33,10 +33,22 @@ class Ledger:
         self._cipher = cipher
 
     async def get(self, app: str, ref: OrderRef) -> Order | None:
-        query = sa.select(t.orders).where(t.orders.c.app == app, _order_ref_clause(ref))
+        located = await self.locate(app, ref)
+        return located[0] if located else None
+
+    async def locate(self, app: str, ref: OrderRef) -> tuple[Order, bool] | None:
+        """The order and whether its outcome is settled (False: an Incentives purchase whose
+        answer was lost, which the reconciler may still confirm or discard)."""
+        if ref.order_id is not None:
+            query, values = _BY_ID, {"app": app, "key": ref.order_id}
+        else:
+            query, values = _BY_EXTERNAL_ID, {"app": app, "key": ref.external_id}
         async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return order_from_row(row) if row else None
+            row = (await conn.execute(query, values)).first()
+        if row is None:
+            return None
+        order = order_from_row(row)
+        return order, order.target is not Target.INCENTIVES or row.backend_ref is not None
 
     async def list(self, app: str, customer_id: str, selection: OrderFilter) -> list[Order]:
         query = (
@@ -124,10 +136,13 @@ class Ledger:
         return self._cipher.decrypt(token) if token else None
 
 
-def _order_ref_clause(ref: OrderRef) -> sa.ColumnElement[bool]:
-    if ref.order_id is not None:
-        return t.orders.c.id == ref.order_id
-    return t.orders.c.external_id == ref.external_id
+_BY_ID = sa.select(t.orders).where(
+    t.orders.c.app == sa.bindparam("app"), t.orders.c.id == sa.bindparam("key")
+)
+_BY_EXTERNAL_ID = sa.select(t.orders).where(
+    t.orders.c.app == sa.bindparam("app"), t.orders.c.external_id == sa.bindparam("key")
+)
+"""Built once: a statement built per call costs more than SQLite's answer (docs/performance.md)."""
 
 
 async def _insert_unique(

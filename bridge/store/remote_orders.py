@@ -14,6 +14,7 @@ with backoff, and giving up turns the order into `redemption_error`.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -26,17 +27,27 @@ from bridge.store.database import write_transaction
 from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import Ledger
 from bridge.store.rows import order_from_row
+from bridge.store.unsettled import UnsettledIndex
 
 FULFILMENT_EMAIL = "fulfilment_email"
 MANUAL_REDEEM = "manual_redeem"
 
 
 class RemoteOrders:
-    def __init__(self, engine: AsyncEngine, ledger: Ledger, target: Target) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        ledger: Ledger,
+        target: Target,
+        unsettled: UnsettledIndex | None = None,
+    ) -> None:
         self._engine = engine
         self._ledger = ledger
         self._target = target
         self._outbox = outbox.Outbox(engine)
+        self._unsettled = unsettled or UnsettledIndex()
+        self._scan_lock = asyncio.Lock()
+        self._opened_during_scan: set[int] | None = None
 
     async def open(self, purchase: Purchase, claim: KeyClaim | None) -> Order:
         """Write the order's ledger row in the unknown state (and its idempotency claim)."""
@@ -46,7 +57,10 @@ class RemoteOrders:
             order = await self._ledger.insert(conn, purchase, self._target)
             if claim is not None:  # a retry of this key finds the order (even left unknown)
                 await attach_order(conn, claim, order.id)
-            return order
+        self._unsettled.opened(order.app, order.customer_id, order.id)
+        if self._opened_during_scan is not None:
+            self._opened_during_scan.add(order.id)
+        return order
 
     async def confirm(
         self,
@@ -73,6 +87,7 @@ class RemoteOrders:
                 fulfilment = await _queue_fulfilment(conn, order, now, fulfil_after)
             if claim is not None:
                 await attach_order(conn, claim, order.id)
+        self._unsettled.settled(order.app, order.customer_id, order.id)
         return fulfilment
 
     async def discard(self, order: Order) -> None:
@@ -83,6 +98,7 @@ class RemoteOrders:
                     t.orders.c.id == order.id, t.orders.c.backend_ref.is_(None)
                 )
             )
+        self._unsettled.settled(order.app, order.customer_id, order.id)
 
     async def backend_ref(self, order_id: int) -> str | None:
         query = sa.select(t.orders.c.backend_ref).where(t.orders.c.id == order_id)
@@ -90,7 +106,13 @@ class RemoteOrders:
             return (await conn.execute(query)).scalar()
 
     async def unknown(self, app: str, customer_id: str) -> list[Order]:
-        """The customer's orders whose upstream outcome is not recorded yet, oldest first."""
+        """The customer's orders whose upstream outcome is not recorded yet, oldest first.
+
+        Read only for a customer the unsettled index lists (bridge/store/unsettled.py).
+        """
+        await self._rescan_if_stale()
+        if not self._unsettled.may_have(app, customer_id):
+            return []
         orders = t.orders.c
         query = (
             sa.select(t.orders)
@@ -104,7 +126,25 @@ class RemoteOrders:
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
+        self._unsettled.found(app, customer_id, (row.id for row in rows))
         return [order_from_row(row) for row in rows]
+
+    async def _rescan_if_stale(self) -> None:
+        """Fill the unsettled index from the ledger when it is due (one query, indexed)."""
+        async with self._scan_lock:
+            if not self._unsettled.stale():
+                return
+            orders = t.orders.c
+            query = sa.select(orders.app, orders.customer_id, orders.id).where(
+                orders.target == self._target.value, orders.backend_ref.is_(None)
+            )
+            self._opened_during_scan = set()
+            try:
+                async with self._engine.connect() as conn:
+                    rows = (await conn.execute(query)).all()
+            finally:
+                opened, self._opened_during_scan = self._opened_during_scan, None
+            self._unsettled.replace(((r.app, r.customer_id, r.id) for r in rows), opened)
 
     async def approve(
         self, order: Order, now: datetime, claim: KeyClaim | None, fulfil_after: timedelta

@@ -110,6 +110,12 @@ orders = sa.Table(
     sa.UniqueConstraint("app", "external_id", name="uq_orders_app_external_id"),
     sa.Index("ix_orders_customer_created", "app", "customer_id", "created_at"),
     sa.Index("ix_orders_ip_created", "app", "ip", "created_at"),
+    sa.Index(
+        "ix_orders_unsettled",
+        "target",
+        sqlite_where=sa.text("backend_ref IS NULL"),
+        postgresql_where=sa.text("backend_ref IS NULL"),
+    ),
 )
 
 outbox = sa.Table(
