@@ -173,8 +173,8 @@ class UpstreamClient:
                 raise
         policy = self._retry
         if wait is True:  # stamina's first backoff (exponential base 2, jittered)
-            wait = min(policy.wait_max_seconds, policy.wait_initial_seconds)
-            wait += random.uniform(0, policy.wait_jitter_seconds)  # noqa: S311 (jitter)
+            jitter = random.uniform(0, policy.wait_jitter_seconds)  # noqa: S311
+            wait = min(policy.wait_max_seconds, policy.wait_initial_seconds + jitter)
         await asyncio.sleep(wait)
         async for attempt in stamina.retry_context(
             on=self._should_retry,
