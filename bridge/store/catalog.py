@@ -11,8 +11,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bridge.canonical import Customer, Offer
 from bridge.crypto import EmailCipher
 from bridge.store import tables as t
+from bridge.store import units
 from bridge.store.database import write_transaction
 from bridge.store.rows import customer_from_row, offer_from_row
+
+_CUSTOMER_BY_ID = sa.select(t.customers).where(
+    t.customers.c.app == sa.bindparam("app"), t.customers.c.id == sa.bindparam("key")
+)
+_CUSTOMER_BY_EXTERNAL_ID = sa.select(t.customers).where(
+    t.customers.c.app == sa.bindparam("app"), t.customers.c.external_id == sa.bindparam("key")
+)
+_BALANCE = sa.select(t.points_accounts.c.balance).where(
+    t.points_accounts.c.app == sa.bindparam("app"),
+    t.points_accounts.c.customer_id == sa.bindparam("customer_id"),
+)
+_OFFER = sa.select(t.offers).where(
+    t.offers.c.app == sa.bindparam("app"), t.offers.c.id == sa.bindparam("offer_id")
+)
+"""The order path's reads, built once (docs/performance.md)."""
 
 
 class Catalog:
@@ -21,32 +37,26 @@ class Catalog:
         self._cipher = cipher
 
     async def customer(self, app: str, user_id: str) -> Customer | None:
-        query = sa.select(t.customers).where(t.customers.c.app == app, t.customers.c.id == user_id)
-        return await self._one_customer(query)
+        return await self._one_customer(_CUSTOMER_BY_ID, app, user_id)
 
     async def customer_by_external_id(self, app: str, external_id: str) -> Customer | None:
-        query = sa.select(t.customers).where(
-            t.customers.c.app == app, t.customers.c.external_id == external_id
-        )
-        return await self._one_customer(query)
+        return await self._one_customer(_CUSTOMER_BY_EXTERNAL_ID, app, external_id)
 
-    async def _one_customer(self, query: sa.Select[Any]) -> Customer | None:
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+    async def _one_customer(self, query: sa.Select[Any], app: str, key: str) -> Customer | None:
+        values = {"app": app, "key": key}
+        row = await units.read(self._engine, lambda conn: conn.execute(query, values).first())
         return customer_from_row(row, self._cipher) if row else None
 
     async def balance(self, app: str, customer_id: str) -> int:
-        query = sa.select(t.points_accounts.c.balance).where(
-            t.points_accounts.c.app == app, t.points_accounts.c.customer_id == customer_id
+        values = {"app": app, "customer_id": customer_id}
+        balance = await units.read(
+            self._engine, lambda conn: conn.execute(_BALANCE, values).scalar()
         )
-        async with self._engine.connect() as conn:
-            balance = (await conn.execute(query)).scalar()
         return int(balance or 0)
 
     async def offer(self, app: str, offer_id: int) -> Offer | None:
-        query = sa.select(t.offers).where(t.offers.c.app == app, t.offers.c.id == offer_id)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        values = {"app": app, "offer_id": offer_id}
+        row = await units.read(self._engine, lambda conn: conn.execute(_OFFER, values).first())
         return offer_from_row(row) if row else None
 
     async def challenge_is_valid(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bridge.store import sqlite_driver
+from bridge.store import sqlite_driver, units
 from bridge.store.sqlite_driver import LoopConnection
 
 WRITE = {"bridge_write": True}
@@ -50,14 +50,29 @@ def create_engine(
         )
     if target.database in (None, "", ":memory:"):
         engine = create_async_engine(target, connect_args={"timeout": 30})
-    else:
-        engine = create_async_engine(
-            target,
-            async_creator=_loop_connection(target.database),
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-        )
-    _configure_sqlite(engine, sqlite_synchronous)
+        _configure_sqlite(engine.sync_engine, sqlite_synchronous)
+        return engine
+    engine = create_async_engine(
+        target,
+        async_creator=_loop_connection(target.database),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+    )
+    _configure_sqlite(engine.sync_engine, sqlite_synchronous)
+    direct = [_sqlite_sync_engine(target.database, sqlite_synchronous) for _ in ("read", "write")]
+    units.attach(engine, *direct)
+    return engine
+
+
+def _sqlite_sync_engine(path: str, synchronous: str) -> sa.Engine:
+    """A synchronous engine on the same file, for units of work (bridge/store/units.py)."""
+    engine = sa.create_engine(
+        sa.URL.create("sqlite+pysqlite", database=path),
+        connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=2,
+        max_overflow=4,
+    )
+    _configure_sqlite(engine, synchronous)
     return engine
 
 
@@ -71,14 +86,14 @@ def _loop_connection(path: str) -> Callable[[], Awaitable[LoopConnection]]:
     return create
 
 
-def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
+def _configure_sqlite(engine: sa.Engine, synchronous: str) -> None:
     """WAL, durable sync, foreign keys, and explicit BEGIN (IMMEDIATE for writers).
 
     pysqlite's own transaction handling is switched off so that SQLAlchemy's `begin`
     event decides how a transaction starts (SQLAlchemy's documented recipe).
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -88,7 +103,7 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         immediate = connection.get_execution_options().get("bridge_write", False)
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.store import tables as t
 from bridge.store.database import write_transaction
@@ -70,22 +70,22 @@ class StoredKey:
     owner: str | None
 
 
-async def insert_claim(conn: AsyncConnection, claim: KeyClaim) -> None:
+def insert_claim(conn: sa.Connection, claim: KeyClaim) -> None:
     """Claim the key inside the caller's transaction; KeyTakenError when it is not free.
 
     Call it first in the transaction: on PostgreSQL a duplicate then waits on the key
     before it has locked any balance or stock row.
     """
     try:
-        await conn.execute(sa.insert(t.idempotency_keys).values(_claim_values(claim)))
+        conn.execute(sa.insert(t.idempotency_keys).values(_claim_values(claim)))
     except sa.exc.IntegrityError as exc:
         raise KeyTakenError(claim.app, claim.key) from exc
 
 
-async def attach_order(conn: AsyncConnection, claim: KeyClaim, order_id: int) -> None:
+def attach_order(conn: sa.Connection, claim: KeyClaim, order_id: int) -> None:
     """Name the order the claimed write produced (kept for crash recovery)."""
     keys = t.idempotency_keys.c
-    await conn.execute(
+    conn.execute(
         sa.update(t.idempotency_keys)
         .where(keys.app == claim.app, keys.key == claim.key, keys.status == IN_PROGRESS)
         .values(order_id=order_id)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import (
     ErrorCode,
@@ -24,6 +24,7 @@ from bridge.canonical import (
 from bridge.crypto import EmailCipher
 from bridge.errors import RuleError
 from bridge.store import tables as t
+from bridge.store import units
 from bridge.store.rows import order_from_row
 
 
@@ -43,27 +44,24 @@ class Ledger:
             query, values = _BY_ID, {"app": app, "key": ref.order_id}
         else:
             query, values = _BY_EXTERNAL_ID, {"app": app, "key": ref.external_id}
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query, values)).first()
+        row = await units.read(self._engine, lambda conn: conn.execute(query, values).first())
         if row is None:
             return None
         order = order_from_row(row)
         return order, order.target is not Target.INCENTIVES or row.backend_ref is not None
 
     async def list(self, app: str, customer_id: str, selection: OrderFilter) -> list[Order]:
-        query = (
-            sa.select(t.orders)
-            .where(t.orders.c.app == app, t.orders.c.customer_id == customer_id)
-            .order_by(t.orders.c.created_at.desc(), t.orders.c.id.desc())
-            .limit(selection.limit)
-            .offset((selection.page - 1) * selection.limit)
-        )
-        if selection.created_after is not None:
-            query = query.where(t.orders.c.created_at > selection.created_after)
-        if selection.created_before is not None:
-            query = query.where(t.orders.c.created_at < selection.created_before)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        after, before = selection.created_after, selection.created_before
+        query = _PAGES[after is not None, before is not None]
+        values = {
+            "app": app,
+            "customer_id": customer_id,
+            "limit": selection.limit,
+            "offset": (selection.page - 1) * selection.limit,
+            "after": after,
+            "before": before,
+        }
+        rows = await units.read(self._engine, lambda conn: conn.execute(query, values).all())
         return [order_from_row(row) for row in rows]
 
     async def count_recent_from_ip(self, app: str, ip: str, since: datetime) -> int:
@@ -73,8 +71,8 @@ class Ledger:
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar() or 0)
 
-    async def insert(self, conn: AsyncConnection, purchase: Purchase, target: Target) -> Order:
-        """Write the ledger row for a purchase inside the caller's transaction."""
+    def insert(self, conn: sa.Connection, purchase: Purchase, target: Target) -> Order:
+        """Write the ledger row for a purchase inside the caller's transaction (a unit)."""
         offer = purchase.offer
         values: dict[str, Any] = {
             "app": purchase.app,
@@ -102,20 +100,13 @@ class Ledger:
         }
         insert = sa.insert(t.orders).values(**values).returning(t.orders)
         if purchase.external_id is None:
-            result = await conn.execute(insert)
-        else:
-            result = await _insert_unique(conn, insert, purchase.app, purchase.external_id)
-        return order_from_row(result.one())
+            return order_from_row(conn.execute(insert).one())
+        return order_from_row(_insert_unique(conn, insert, purchase.app, purchase.external_id))
 
-    async def transition(
-        self,
-        conn: AsyncConnection,
-        order: Order,
-        status: OrderStatus,
-        now: datetime,
-    ) -> Order:
+    @staticmethod
+    def transition(conn: sa.Connection, order: Order, status: OrderStatus, now: datetime) -> Order:
         """Move an order from its current status; refuses if someone else moved it first."""
-        result = await conn.execute(
+        result = conn.execute(
             sa.update(t.orders)
             .where(t.orders.c.id == order.id, t.orders.c.status == order.status.value)
             .values(status=status.value, updated_at=now)
@@ -145,9 +136,29 @@ _BY_EXTERNAL_ID = sa.select(t.orders).where(
 """Built once: a statement built per call costs more than SQLite's answer (docs/performance.md)."""
 
 
-async def _insert_unique(
-    conn: AsyncConnection, insert: sa.Insert, app: str, external_id: str
-) -> sa.CursorResult[Any]:
+def _page(after: bool, before: bool) -> sa.Select[Any]:
+    """A customer's orders, newest first, one page; with the optional time bounds."""
+    orders = t.orders.c
+    query = (
+        sa.select(t.orders)
+        .where(orders.app == sa.bindparam("app"), orders.customer_id == sa.bindparam("customer_id"))
+        .order_by(orders.created_at.desc(), orders.id.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+    )
+    if after:
+        query = query.where(orders.created_at > sa.bindparam("after", type_=t.UtcDateTime))
+    if before:
+        query = query.where(orders.created_at < sa.bindparam("before", type_=t.UtcDateTime))
+    return query
+
+
+_PAGES = {
+    (after, before): _page(after, before) for after in (False, True) for before in (False, True)
+}
+
+
+def _insert_unique(conn: sa.Connection, insert: sa.Insert, app: str, external_id: str) -> Any:
     """Insert an order that has an external id, refusing a duplicate with `validation`.
 
     The SELECT catches the usual case. Two concurrent orders with the same new external id
@@ -155,20 +166,20 @@ async def _insert_unique(
     the unique constraint then stops the second, inside a savepoint so that the refusal can
     be the legacy error instead of an aborted transaction and a 500.
     """
-    await _refuse_duplicate_external_id(conn, app, external_id)
+    _refuse_duplicate_external_id(conn, app, external_id)
     try:
-        async with conn.begin_nested():
-            return await conn.execute(insert)
+        with conn.begin_nested():  # the row is read before the savepoint is released
+            return conn.execute(insert).one()
     except sa.exc.IntegrityError:
-        await _refuse_duplicate_external_id(conn, app, external_id)
+        _refuse_duplicate_external_id(conn, app, external_id)
         raise
 
 
-async def _refuse_duplicate_external_id(conn: AsyncConnection, app: str, external_id: str) -> None:
+def _refuse_duplicate_external_id(conn: sa.Connection, app: str, external_id: str) -> None:
     query = sa.select(sa.func.count()).where(
         t.orders.c.app == app, t.orders.c.external_id == external_id
     )
-    if (await conn.execute(query)).scalar():
+    if conn.execute(query).scalar():
         raise RuleError(
             ErrorCode.VALIDATION, f"An order with external_id {external_id!r} already exists."
         )

@@ -14,13 +14,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import ErrorCode, Order, OrderStatus, Purchase, Target
 from bridge.errors import RuleError
-from bridge.store import outbox
+from bridge.store import outbox, units
 from bridge.store import tables as t
-from bridge.store.database import write_transaction
 from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import Ledger
 
@@ -45,47 +44,55 @@ class LocalEngineStore:
 
     async def place(self, purchase: Purchase, claim: KeyClaim | None = None) -> Order:
         """Debit points, take stock, write the order and its ledger entries: all or nothing."""
-        async with write_transaction(self._engine) as conn:
-            await _claim(conn, claim)
-            balance = await _debit(conn, purchase)
-            await _take_stock(conn, purchase)
-            order = await self._ledger.insert(conn, purchase, Target.LOCAL)
-            await _record_points(
+
+        def unit(conn: sa.Connection) -> Order:
+            _claim(conn, claim)
+            balance = _debit(conn, purchase)
+            _take_stock(conn, purchase)
+            order = self._ledger.insert(conn, purchase, Target.LOCAL)
+            _record_points(
                 conn, order, "order_debit", -purchase.points, balance, purchase.created_at
             )
             if order.status is OrderStatus.APPROVED:
-                await outbox.enqueue(
-                    conn, order.app, order.id, FULFILMENT_EMAIL, purchase.created_at
-                )
-            await _attach(conn, claim, order.id)
+                outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, purchase.created_at)
+            _attach(conn, claim, order.id)
+            return order
+
+        order = await units.write(self._engine, unit)
         if order.status is OrderStatus.APPROVED:
             self._notify_enqueued()
         return order
 
     async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
-        async with write_transaction(self._engine) as conn:
-            await _claim(conn, claim)
-            approved = await self._ledger.transition(conn, order, OrderStatus.APPROVED, now)
-            await outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
-            await _attach(conn, claim, order.id)
+        def unit(conn: sa.Connection) -> Order:
+            _claim(conn, claim)
+            approved = Ledger.transition(conn, order, OrderStatus.APPROVED, now)
+            outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
+            _attach(conn, claim, order.id)
+            return approved
+
+        approved = await units.write(self._engine, unit)
         self._notify_enqueued()
         return approved
 
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
         """Reject, refund the points and restock, in one transaction."""
-        async with write_transaction(self._engine) as conn:
-            await _claim(conn, claim)
-            rejected = await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
-            balance = await _credit(conn, order)
-            await restock(conn, order)
-            await _record_points(conn, order, "order_refund", order.points, balance, now)
-            await _attach(conn, claim, order.id)
-        return rejected
+
+        def unit(conn: sa.Connection) -> Order:
+            _claim(conn, claim)
+            rejected = Ledger.transition(conn, order, OrderStatus.REJECTED, now)
+            balance = _credit(conn, order)
+            restock(conn, order)
+            _record_points(conn, order, "order_refund", order.points, balance, now)
+            _attach(conn, claim, order.id)
+            return rejected
+
+        return await units.write(self._engine, unit)
 
 
-async def restock(conn: AsyncConnection, order: Order) -> None:
+def restock(conn: sa.Connection, order: Order) -> None:
     """Put the order's quantity back on its offer (an offer without inventory is unlimited)."""
-    await conn.execute(
+    conn.execute(
         sa.update(t.offers)
         .where(
             t.offers.c.app == order.app,
@@ -96,29 +103,51 @@ async def restock(conn: AsyncConnection, order: Order) -> None:
     )
 
 
-async def _claim(conn: AsyncConnection, claim: KeyClaim | None) -> None:
+def _claim(conn: sa.Connection, claim: KeyClaim | None) -> None:
     if claim is not None:
-        await insert_claim(conn, claim)
+        insert_claim(conn, claim)
 
 
-async def _attach(conn: AsyncConnection, claim: KeyClaim | None, order_id: int) -> None:
+def _attach(conn: sa.Connection, claim: KeyClaim | None, order_id: int) -> None:
     if claim is not None:
-        await attach_order(conn, claim, order_id)
+        attach_order(conn, claim, order_id)
 
 
-async def _debit(conn: AsyncConnection, purchase: Purchase) -> int:
-    accounts = t.points_accounts.c
-    result = await conn.execute(
-        sa.update(t.points_accounts)
-        .where(
-            accounts.app == purchase.app,
-            accounts.customer_id == purchase.customer.id,
-            accounts.balance >= purchase.points,
-        )
-        .values(balance=accounts.balance - purchase.points)
-        .returning(accounts.balance)
+_DEBIT = (
+    sa.update(t.points_accounts)
+    .where(
+        t.points_accounts.c.app == sa.bindparam("b_app"),
+        t.points_accounts.c.customer_id == sa.bindparam("b_customer_id"),
+        t.points_accounts.c.balance >= sa.bindparam("b_points"),
     )
-    balance = result.scalar()
+    .values(balance=t.points_accounts.c.balance - sa.bindparam("b_points"))
+    .returning(t.points_accounts.c.balance)
+)
+_TAKE_STOCK = (
+    sa.update(t.offers)
+    .where(
+        t.offers.c.app == sa.bindparam("b_app"),
+        t.offers.c.id == sa.bindparam("b_offer_id"),
+        t.offers.c.active.is_(True),
+        sa.or_(t.offers.c.inventory.is_(None), t.offers.c.inventory >= sa.bindparam("b_quantity")),
+    )
+    .values(
+        inventory=sa.case(
+            (t.offers.c.inventory.is_(None), None),
+            else_=t.offers.c.inventory - sa.bindparam("b_quantity"),
+        )
+    )
+)
+"""The order path's statements, built once (docs/performance.md)."""
+
+
+def _debit(conn: sa.Connection, purchase: Purchase) -> int:
+    values = {
+        "b_app": purchase.app,
+        "b_customer_id": purchase.customer.id,
+        "b_points": purchase.points,
+    }
+    balance = conn.execute(_DEBIT, values).scalar()
     if balance is None:
         raise RuleError(
             ErrorCode.OFFER_NOT_AVAILABLE,
@@ -127,29 +156,19 @@ async def _debit(conn: AsyncConnection, purchase: Purchase) -> int:
     return int(balance)
 
 
-async def _take_stock(conn: AsyncConnection, purchase: Purchase) -> None:
-    offers = t.offers.c
-    result = await conn.execute(
-        sa.update(t.offers)
-        .where(
-            offers.app == purchase.app,
-            offers.id == purchase.offer.id,
-            offers.active.is_(True),
-            sa.or_(offers.inventory.is_(None), offers.inventory >= purchase.quantity),
-        )
-        .values(
-            inventory=sa.case(
-                (offers.inventory.is_(None), None), else_=offers.inventory - purchase.quantity
-            )
-        )
-    )
-    if result.rowcount != 1:
+def _take_stock(conn: sa.Connection, purchase: Purchase) -> None:
+    values = {
+        "b_app": purchase.app,
+        "b_offer_id": purchase.offer.id,
+        "b_quantity": purchase.quantity,
+    }
+    if conn.execute(_TAKE_STOCK, values).rowcount != 1:
         raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is out of stock.")
 
 
-async def _credit(conn: AsyncConnection, order: Order) -> int:
+def _credit(conn: sa.Connection, order: Order) -> int:
     accounts = t.points_accounts.c
-    result = await conn.execute(
+    result = conn.execute(
         sa.update(t.points_accounts)
         .where(accounts.app == order.app, accounts.customer_id == order.customer_id)
         .values(balance=accounts.balance + order.points)
@@ -158,10 +177,10 @@ async def _credit(conn: AsyncConnection, order: Order) -> int:
     return int(result.scalar_one())
 
 
-async def _record_points(
-    conn: AsyncConnection, order: Order, kind: str, points: int, balance: int, now: datetime
+def _record_points(
+    conn: sa.Connection, order: Order, kind: str, points: int, balance: int, now: datetime
 ) -> None:
-    await conn.execute(
+    conn.execute(
         sa.insert(t.points_ledger).values(
             app=order.app,
             customer_id=order.customer_id,

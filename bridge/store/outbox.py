@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.store import tables as t
+from bridge.store import units
 from bridge.store.database import write_transaction
 from bridge.store.rows import utc
 
@@ -46,8 +47,8 @@ class OutboxMessage:
     """End of this sender's claim; also its token when it settles the message."""
 
 
-async def enqueue(
-    conn: AsyncConnection,
+def enqueue(
+    conn: sa.Connection,
     app: str,
     order_id: int,
     kind: str,
@@ -55,7 +56,7 @@ async def enqueue(
     due_at: datetime | None = None,
 ) -> int:
     """Queue a message inside the caller's transaction (due at `due_at`, default now); its id."""
-    result = await conn.execute(
+    result = conn.execute(
         sa.insert(t.outbox)
         .returning(t.outbox.c.id)
         .values(
@@ -134,12 +135,12 @@ class Outbox:
         Only while no sender holds it: a sender that claimed it meanwhile does the work again,
         which is why only idempotent work is settled this way. Whether the row was settled.
         """
-        async with write_transaction(self._engine) as conn:
-            result = await conn.execute(
-                sa.update(t.outbox)
-                .where(t.outbox.c.id == message_id, t.outbox.c.status == PENDING)
-                .values(status=SENT, sent_at=now)
-            )
+        statement = (
+            sa.update(t.outbox)
+            .where(t.outbox.c.id == message_id, t.outbox.c.status == PENDING)
+            .values(status=SENT, sent_at=now)
+        )
+        result = await units.write(self._engine, lambda conn: conn.execute(statement))
         return bool(result.rowcount == 1)
 
     async def depth(self, kinds: Collection[str] | None = None) -> int:

@@ -18,12 +18,11 @@ import asyncio
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import Order, OrderStatus, Purchase, Target
-from bridge.store import outbox
+from bridge.store import outbox, units
 from bridge.store import tables as t
-from bridge.store.database import write_transaction
 from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import Ledger
 from bridge.store.rows import order_from_row
@@ -51,12 +50,16 @@ class RemoteOrders:
 
     async def open(self, purchase: Purchase, claim: KeyClaim | None) -> Order:
         """Write the order's ledger row in the unknown state (and its idempotency claim)."""
-        async with write_transaction(self._engine) as conn:
+
+        def unit(conn: sa.Connection) -> Order:
             if claim is not None:
-                await insert_claim(conn, claim)
-            order = await self._ledger.insert(conn, purchase, self._target)
+                insert_claim(conn, claim)
+            order = self._ledger.insert(conn, purchase, self._target)
             if claim is not None:  # a retry of this key finds the order (even left unknown)
-                await attach_order(conn, claim, order.id)
+                attach_order(conn, claim, order.id)
+            return order
+
+        order = await units.write(self._engine, unit)
         self._unsettled.opened(order.app, order.customer_id, order.id)
         if self._opened_during_scan is not None:
             self._opened_during_scan.add(order.id)
@@ -76,34 +79,36 @@ class RemoteOrders:
         is not approved, or was confirmed already).
         """
         orders = t.orders.c
-        fulfilment = None
-        async with write_transaction(self._engine) as conn:
-            result = await conn.execute(
-                sa.update(t.orders)
-                .where(orders.id == order.id, orders.backend_ref.is_(None))
-                .values(backend_ref=backend_ref, updated_at=now)
-            )
-            if result.rowcount == 1 and order.status is OrderStatus.APPROVED:
-                fulfilment = await _queue_fulfilment(conn, order, now, fulfil_after)
+        confirm = (
+            sa.update(t.orders)
+            .where(orders.id == order.id, orders.backend_ref.is_(None))
+            .values(backend_ref=backend_ref, updated_at=now)
+        )
+
+        def unit(conn: sa.Connection) -> int | None:
+            fulfilment = None
+            if conn.execute(confirm).rowcount == 1 and order.status is OrderStatus.APPROVED:
+                fulfilment = _queue_fulfilment(conn, order, now, fulfil_after)
             if claim is not None:
-                await attach_order(conn, claim, order.id)
+                attach_order(conn, claim, order.id)
+            return fulfilment
+
+        fulfilment = await units.write(self._engine, unit)
         self._unsettled.settled(order.app, order.customer_id, order.id)
         return fulfilment
 
     async def discard(self, order: Order) -> None:
         """The upstream refused the purchase: nothing was spent, so the order never existed."""
-        async with write_transaction(self._engine) as conn:
-            await conn.execute(
-                sa.delete(t.orders).where(
-                    t.orders.c.id == order.id, t.orders.c.backend_ref.is_(None)
-                )
-            )
+        delete = sa.delete(t.orders).where(
+            t.orders.c.id == order.id, t.orders.c.backend_ref.is_(None)
+        )
+        await units.write(self._engine, lambda conn: conn.execute(delete))
         self._unsettled.settled(order.app, order.customer_id, order.id)
 
     async def backend_ref(self, order_id: int) -> str | None:
         query = sa.select(t.orders.c.backend_ref).where(t.orders.c.id == order_id)
-        async with self._engine.connect() as conn:
-            return (await conn.execute(query)).scalar()
+        ref: str | None = await units.read(self._engine, lambda conn: conn.execute(query).scalar())
+        return ref
 
     async def unknown(self, app: str, customer_id: str) -> list[Order]:
         """The customer's orders whose upstream outcome is not recorded yet, oldest first.
@@ -124,13 +129,15 @@ class RemoteOrders:
             )
             .order_by(orders.id)
         )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        self._unsettled.found(app, customer_id, (row.id for row in rows))
+        before = self._unsettled.listed(app, customer_id)
+        rows = await units.read(self._engine, lambda conn: conn.execute(query).all())
+        self._unsettled.found(app, customer_id, (row.id for row in rows), before)
         return [order_from_row(row) for row in rows]
 
     async def _rescan_if_stale(self) -> None:
         """Fill the unsettled index from the ledger when it is due (one query, indexed)."""
+        if not self._unsettled.stale():
+            return
         async with self._scan_lock:
             if not self._unsettled.stale():
                 return
@@ -140,8 +147,7 @@ class RemoteOrders:
             )
             self._opened_during_scan = set()
             try:
-                async with self._engine.connect() as conn:
-                    rows = (await conn.execute(query)).all()
+                rows = await units.read(self._engine, lambda conn: conn.execute(query).all())
             finally:
                 opened, self._opened_during_scan = self._opened_during_scan, None
             self._unsettled.replace(((r.app, r.customer_id, r.id) for r in rows), opened)
@@ -150,24 +156,30 @@ class RemoteOrders:
         self, order: Order, now: datetime, claim: KeyClaim | None, fulfil_after: timedelta
     ) -> tuple[Order, int]:
         """Approve in the ledger and queue the upstream fulfilment with it; the row's id."""
-        async with write_transaction(self._engine) as conn:
+
+        def unit(conn: sa.Connection) -> tuple[Order, int]:
             if claim is not None:
-                await insert_claim(conn, claim)
-            updated = await self._ledger.transition(conn, order, OrderStatus.APPROVED, now)
-            fulfilment = await _queue_fulfilment(conn, order, now, fulfil_after)
+                insert_claim(conn, claim)
+            updated = Ledger.transition(conn, order, OrderStatus.APPROVED, now)
+            fulfilment = _queue_fulfilment(conn, order, now, fulfil_after)
             if claim is not None:
-                await attach_order(conn, claim, order.id)
-        return updated, fulfilment
+                attach_order(conn, claim, order.id)
+            return updated, fulfilment
+
+        return await units.write(self._engine, unit)
 
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None) -> Order:
         """Reject in the ledger once the upstream has revoked and refunded."""
-        async with write_transaction(self._engine) as conn:
+
+        def unit(conn: sa.Connection) -> Order:
             if claim is not None:
-                await insert_claim(conn, claim)
-            updated = await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
+                insert_claim(conn, claim)
+            updated = Ledger.transition(conn, order, OrderStatus.REJECTED, now)
             if claim is not None:
-                await attach_order(conn, claim, order.id)
-        return updated
+                attach_order(conn, claim, order.id)
+            return updated
+
+        return await units.write(self._engine, unit)
 
     async def fulfilled(self, fulfilment_id: int, now: datetime) -> None:
         """The inline `manual_redeem` worked: settle its outbox row, unless a sender holds it."""
@@ -176,24 +188,22 @@ class RemoteOrders:
     async def fail_redemption(self, app: str, order_id: int, now: datetime) -> bool:
         """The upstream fulfilment was given up: approved -> redemption_error; whether it moved."""
         orders = t.orders.c
-        async with write_transaction(self._engine) as conn:
-            result = await conn.execute(
-                sa.update(t.orders)
-                .where(
-                    orders.app == app,
-                    orders.id == order_id,
-                    orders.status == OrderStatus.APPROVED.value,
-                )
-                .values(status=OrderStatus.REDEMPTION_ERROR.value, updated_at=now)
+        statement = (
+            sa.update(t.orders)
+            .where(
+                orders.app == app,
+                orders.id == order_id,
+                orders.status == OrderStatus.APPROVED.value,
             )
+            .values(status=OrderStatus.REDEMPTION_ERROR.value, updated_at=now)
+        )
+        result = await units.write(self._engine, lambda conn: conn.execute(statement))
         return bool(result.rowcount == 1)
 
 
-async def _queue_fulfilment(
-    conn: AsyncConnection, order: Order, now: datetime, fulfil_after: timedelta
+def _queue_fulfilment(
+    conn: sa.Connection, order: Order, now: datetime, fulfil_after: timedelta
 ) -> int:
     """Queue the approved order's email and its `manual_redeem` (due after `fulfil_after`)."""
-    await outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
-    return await outbox.enqueue(
-        conn, order.app, order.id, MANUAL_REDEEM, now, due_at=now + fulfil_after
-    )
+    outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
+    return outbox.enqueue(conn, order.app, order.id, MANUAL_REDEEM, now, due_at=now + fulfil_after)

@@ -24,6 +24,7 @@ from bridge.canonical import (
 from bridge.crypto import EmailCipher
 from bridge.errors import RuleError
 from bridge.store import tables as t
+from bridge.store import units
 from bridge.store.catalog import Catalog
 from bridge.store.database import write_transaction
 from bridge.store.ledger import Ledger
@@ -104,13 +105,15 @@ class SandboxStore:
         """Take the offer back and restock it (points come back by a separate deposit)."""
         if order.status is OrderStatus.REJECTED:
             return
-        async with write_transaction(self._engine) as conn:
-            await self._ledger.transition(conn, order, OrderStatus.REJECTED, now)
-            await restock(conn, order)
+
+        def unit(conn: sa.Connection) -> None:
+            Ledger.transition(conn, order, OrderStatus.REJECTED, now)
+            restock(conn, order)
+
+        await units.write(self._engine, unit)
 
     async def _set_status(self, order: Order, status: OrderStatus, now: datetime) -> None:
-        async with write_transaction(self._engine) as conn:
-            await self._ledger.transition(conn, order, status, now)
+        await units.write(self._engine, lambda conn: Ledger.transition(conn, order, status, now))
 
     async def deposit(
         self, app: str, customer_id: str, amount: int, idempotency_id: str, now: datetime

@@ -63,9 +63,15 @@ class UnsettledIndex:
             if not ids:
                 del self._rows[(app, customer)]
 
-    def found(self, app: str, customer: str, order_ids: Iterable[int]) -> None:
-        """What a lookup of the customer read from the ledger (the exact rows)."""
-        ids = set(order_ids)
+    def listed(self, app: str, customer: str) -> frozenset[int]:
+        return frozenset(self._rows.get((app, customer), ()))
+
+    def found(
+        self, app: str, customer: str, order_ids: Iterable[int], before: frozenset[int]
+    ) -> None:
+        """What a lookup of the customer read from the ledger (the exact rows), keeping the
+        rows opened since the lookup began (`before`: what was listed then)."""
+        ids = set(order_ids) | (self.listed(app, customer) - before)
         if ids:
             self._rows[(app, customer)] = ids
         else:

@@ -22,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.health import ENGINE
-from bridge.store import remote_orders, tables
+from bridge.store import remote_orders, tables, units
 from bridge.store.unsettled import UnsettledIndex
 from tests.clocks import ManualClock
 from tests.conftest import PREFIX, basic_auth
@@ -56,11 +56,13 @@ def orders_selects(bridge: Bridge) -> Iterator[list[str]]:
         if ORDERS_SELECT.match(statement):
             made.append(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    for sync in units.engines(engine):
+        event.listen(sync, "before_cursor_execute", record)
     try:
         yield made
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        for sync in units.engines(engine):
+            event.remove(sync, "before_cursor_execute", record)
 
 
 async def get_order(bridge: Bridge, order_id: int) -> tuple[int, Any]:

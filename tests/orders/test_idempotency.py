@@ -213,7 +213,7 @@ async def claim_without_answer(database_url: str, email_key: str, order: bool) -
             await LocalEngineStore(engine, Ledger(engine, cipher)).place(purchase, claim)
         else:
             async with write_transaction(engine) as conn:
-                await insert_claim(conn, claim)
+                await conn.run_sync(insert_claim, claim)
     finally:
         await engine.dispose()
 

@@ -29,7 +29,7 @@ def claim() -> KeyClaim:
 async def hold(engine: AsyncEngine, held: KeyClaim) -> None:
     """Commit a claim on its own, as a backend that calls out does before it does."""
     async with write_transaction(engine) as conn:
-        await insert_claim(conn, held)
+        await conn.run_sync(insert_claim, held)
 
 
 async def test_an_answer_without_a_claim_is_stored(engine: AsyncEngine) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import Order, OrderRef, OrderStatus, Purchase, Target
 from bridge.crypto import EmailCipher
+from bridge.store import units
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine, is_sqlite
 from bridge.store.ledger import Ledger
@@ -103,11 +104,30 @@ def test_a_lookup_corrects_the_entry_of_its_customer_only() -> None:
     index.opened(APP, "c1", 1)
     index.opened(APP, "c2", 2)
 
-    index.found(APP, "c1", [])
+    index.found(APP, "c1", [], index.listed(APP, "c1"))
     assert not index.may_have(APP, "c1")
     assert index.may_have(APP, "c2")
 
-    index.found(APP, "c3", [7, 8])  # rows the index did not know of (another process's)
+    index.found(APP, "c3", [7, 8], frozenset())  # rows another process left
+    index.settled(APP, "c3", 7)
+    assert index.may_have(APP, "c3")
+    index.settled(APP, "c3", 8)
+    assert not index.may_have(APP, "c3")
+
+
+def test_a_lookup_keeps_a_row_opened_while_it_read() -> None:
+    index = UnsettledIndex(clock=Monotonic())
+    index.opened(APP, "c1", 1)
+    before = index.listed(APP, "c1")
+    index.opened(APP, "c1", 2)  # committed after the lookup's SELECT had read
+    index.found(APP, "c1", [1], before)
+    index.settled(APP, "c1", 1)
+    assert index.may_have(APP, "c1")
+
+
+def test_a_lookup_of_a_customer_with_rows_from_elsewhere() -> None:
+    index = UnsettledIndex(clock=Monotonic())
+    index.found(APP, "c3", [7, 8], frozenset())  # rows the index did not know of
     index.settled(APP, "c3", 7)
     assert index.may_have(APP, "c3")
     index.settled(APP, "c3", 8)
@@ -134,7 +154,8 @@ async def store(database_url: str, email_key: str, demo_data: None) -> AsyncIter
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    for sync in units.engines(engine):
+        event.listen(sync, "before_cursor_execute", record)
     yield Store(engine, Ledger(engine, cipher), Catalog(engine, cipher), statements)
     await engine.dispose()
 
