@@ -180,6 +180,12 @@ class OrderService:
     async def _with_points(
         self, app: AppConfig, backend: Backend, customer: Customer | None, order: Order
     ) -> Order:
+        """The order with the customer's points when the app shows them, else without.
+
+        A backend that knew the balance already (the local debit's) saves asking again.
+        """
         if not app.enable_mpoints_info_in_users_api or customer is None:
+            return order.model_copy(update={"available_points": None})
+        if order.available_points is not None:
             return order
         return order.model_copy(update={"available_points": await backend.balance(customer)})

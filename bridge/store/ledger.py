@@ -98,10 +98,9 @@ class Ledger:
             "created_at": purchase.created_at,
             "updated_at": purchase.created_at,
         }
-        insert = sa.insert(t.orders).values(**values).returning(t.orders)
         if purchase.external_id is None:
-            return order_from_row(conn.execute(insert).one())
-        return order_from_row(_insert_unique(conn, insert, purchase.app, purchase.external_id))
+            return order_from_row(conn.execute(_INSERT, values).one())
+        return order_from_row(_insert_unique(conn, values, purchase.app, purchase.external_id))
 
     @staticmethod
     def transition(conn: sa.Connection, order: Order, status: OrderStatus, now: datetime) -> Order:
@@ -127,6 +126,7 @@ class Ledger:
         return self._cipher.decrypt(token) if token else None
 
 
+_INSERT = sa.insert(t.orders).returning(t.orders)
 _BY_ID = sa.select(t.orders).where(
     t.orders.c.app == sa.bindparam("app"), t.orders.c.id == sa.bindparam("key")
 )
@@ -158,7 +158,7 @@ _PAGES = {
 }
 
 
-def _insert_unique(conn: sa.Connection, insert: sa.Insert, app: str, external_id: str) -> Any:
+def _insert_unique(conn: sa.Connection, values: dict[str, Any], app: str, external_id: str) -> Any:
     """Insert an order that has an external id, refusing a duplicate with `validation`.
 
     The SELECT catches the usual case. Two concurrent orders with the same new external id
@@ -169,7 +169,7 @@ def _insert_unique(conn: sa.Connection, insert: sa.Insert, app: str, external_id
     _refuse_duplicate_external_id(conn, app, external_id)
     try:
         with conn.begin_nested():  # the row is read before the savepoint is released
-            return conn.execute(insert).one()
+            return conn.execute(_INSERT, values).one()
     except sa.exc.IntegrityError:
         _refuse_duplicate_external_id(conn, app, external_id)
         raise

@@ -43,7 +43,10 @@ class LocalEngineStore:
             self._on_enqueued()
 
     async def place(self, purchase: Purchase, claim: KeyClaim | None = None) -> Order:
-        """Debit points, take stock, write the order and its ledger entries: all or nothing."""
+        """Debit points, take stock, write the order and its ledger entries: all or nothing.
+
+        The order carries the customer's balance after the debit as its `available_points`.
+        """
 
         def unit(conn: sa.Connection) -> Order:
             _claim(conn, claim)
@@ -56,7 +59,7 @@ class LocalEngineStore:
             if order.status is OrderStatus.APPROVED:
                 outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, purchase.created_at)
             _attach(conn, claim, order.id)
-            return order
+            return order.model_copy(update={"available_points": balance})
 
         order = await units.write(self._engine, unit)
         if order.status is OrderStatus.APPROVED:
@@ -138,6 +141,7 @@ _TAKE_STOCK = (
         )
     )
 )
+_RECORD_POINTS = sa.insert(t.points_ledger)
 """The order path's statements, built once (docs/performance.md)."""
 
 
@@ -180,14 +184,13 @@ def _credit(conn: sa.Connection, order: Order) -> int:
 def _record_points(
     conn: sa.Connection, order: Order, kind: str, points: int, balance: int, now: datetime
 ) -> None:
-    conn.execute(
-        sa.insert(t.points_ledger).values(
-            app=order.app,
-            customer_id=order.customer_id,
-            order_id=order.id,
-            kind=kind,
-            points=points,
-            balance_after=balance,
-            created_at=now,
-        )
-    )
+    values = {
+        "app": order.app,
+        "customer_id": order.customer_id,
+        "order_id": order.id,
+        "kind": kind,
+        "points": points,
+        "balance_after": balance,
+        "created_at": now,
+    }
+    conn.execute(_RECORD_POINTS, values)

@@ -56,20 +56,19 @@ def enqueue(
     due_at: datetime | None = None,
 ) -> int:
     """Queue a message inside the caller's transaction (due at `due_at`, default now); its id."""
-    result = conn.execute(
-        sa.insert(t.outbox)
-        .returning(t.outbox.c.id)
-        .values(
-            app=app,
-            order_id=order_id,
-            kind=kind,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=due_at or now,
-            created_at=now,
-        )
-    )
-    return int(result.scalar_one())
+    values = {
+        "app": app,
+        "order_id": order_id,
+        "kind": kind,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": due_at or now,
+        "created_at": now,
+    }
+    return int(conn.execute(_ENQUEUE, values).scalar_one())
+
+
+_ENQUEUE = sa.insert(t.outbox).returning(t.outbox.c.id)
 
 
 def _due(
