@@ -161,6 +161,8 @@ def _in_savepoint(conn: sa.Connection, unit: Unit[Any]) -> tuple[bool, Any]:
         with conn.begin_nested():
             return True, unit(conn)
     except Exception as exc:
+        if not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            raise  # SQLite rolled back the whole transaction (SQLITE_FULL, ...): fail the batch
         return False, exc
 
 
