@@ -35,6 +35,7 @@ from stack import (
     start_bare_proxy,
     start_bridge,
     start_nginx,
+    stop_all,
 )
 from stub import proxy_conf, read_exchanges, stub_conf
 
@@ -64,7 +65,7 @@ FULL = Plan(
     workers=True,
 )
 SMOKE = Plan(
-    seconds=2, warmup=0, repeats=1, connections=32, open_seconds=2, shares=(0.5,), workers=True
+    seconds=2, warmup=0, repeats=1, connections=32, open_seconds=1.5, shares=(0.5,), workers=True
 )
 
 
@@ -194,14 +195,14 @@ def start_bridges(work: Path, context: dict, plan: Plan, stack: ExitStack) -> di
     local_template = work / "local-template.db"
     prepare_database(bridge_env(work, local, f"sqlite:///{local_template}", 0), work / "E.log")
     prepare_database(bridge_env(work, local, postgres.url, 0), work / "E-pg.log")
-    processes = {}
+    processes: dict[str, Process] = {}
+    stack.callback(stop_all, processes.values())  # the bridges stop side by side
     for name, (apps, url, extra, argv, cpus) in specs.items():
         if url.startswith("sqlite:///"):
             template = local_template if apps == local else work / "record.db"
             shutil.copyfile(template, url.removeprefix("sqlite:///"))
         env = {**bridge_env(work, apps, url, free_port()), **extra}
         processes[name] = start_bridge(name, work, env, cpus, argv)
-        stack.callback(processes[name].stop)
     for process in processes.values():
         ready(process)
     return processes

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,13 +95,20 @@ class Process:
         return found
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
+        stop_all([self])
+
+
+def stop_all(processes: Iterable[Process]) -> None:
+    """SIGTERM to every process first, then wait for each (they shut down side by side)."""
+    running = [process for process in processes if process.popen.poll() is None]
+    for process in running:
+        process.popen.send_signal(signal.SIGTERM)
+    for process in running:
+        try:
+            process.popen.wait(10)
+        except subprocess.TimeoutExpired:
+            process.popen.kill()
+            process.popen.wait()
 
 
 def cpu_ticks(pids: list[int]) -> int:
