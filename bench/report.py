@@ -63,7 +63,8 @@ def _summary(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, float]
 def _open_summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        grouped.setdefault(f"{row['arm']}@{int(row['load'] * 100)}%", []).append(row)
+        of_d = " of D" if row.get("basis") == "D-get" else ""
+        grouped.setdefault(f"{row['arm']}@{int(row['load'] * 100)}%{of_d}", []).append(row)
     return {
         key: {
             "rate": values[0]["rate"],
@@ -123,7 +124,24 @@ def _targets(rps: dict, cpu: dict, lat: dict) -> list[dict[str, object]]:
         p99 = round(d["p99_ms"] - b["p99_ms"], 3)
         out.append(row("open loop 50%: D p50 - B p50 (ms)", p50, "<= 0.5", at_most(p50, 0.5)))
         out.append(row("open loop 50%: D p99 - B p99 (ms)", p99, "<= 2", at_most(p99, 2)))
-    return out + _engine_targets(rps)
+    return out + _latency_at_d_rates(lat) + _engine_targets(rps)
+
+
+def _latency_at_d_rates(lat: dict) -> list[dict[str, object]]:
+    """The latency targets again at 50 % of D's own maximum (C's is beyond what D serves)."""
+    out: list[dict[str, object]] = []
+    d, b, sh = (lat.get(f"{arm}@50% of D") for arm in ("D-get", "B-read", "Dsh-get"))
+    if d is None or b is None:
+        return out
+    for stat, goal in (("p50", 0.5), ("p99", 2.0)):
+        value = round(d[f"{stat}_ms"] - b[f"{stat}_ms"], 3)
+        name = f"open loop 50% of D's max: D {stat} - B {stat} (ms)"
+        out.append({"target": name, "value": value, "goal": f"<= {goal}", "met": value <= goal})
+    if sh is not None:
+        value = round(sh["p99_ms"] / d["p99_ms"], 3)
+        name = "Dsh/D p99 at 50% of D's max, get"
+        out.append({"target": name, "value": value, "goal": "<= 1.05", "met": value <= 1.05})
+    return out
 
 
 def _engine_targets(rps: dict[str, dict[str, float]]) -> list[dict[str, object]]:

@@ -266,26 +266,30 @@ def measure_all(
 
 
 def measure_open(
-    processes: dict[str, Process], context: dict, c_max: float, plan: Plan
+    processes: dict[str, Process], context: dict, maxima: dict[str, float], plan: Plan
 ) -> list[dict[str, object]]:
-    """Open-loop latency of B, C, D and Dsh (reads) at 25/50/75 % of C's throughput."""
+    """Open-loop latency of B, C, D and Dsh (reads) at 25/50/75 % of C's throughput, and of
+    B, D and Dsh at 50 % of D's own (the rates D can serve: where latency means something)."""
     series = [
         ("B-read", "B", context["loads"]["read"]),
         ("C-read", "C", context["loads"]["read"]),
         ("D-get", "D", a.GET),
         ("Dsh-get", "Dsh", a.GET),
     ]
+    plans = [("C-read", share, series) for share in plan.shares]
+    plans.append(("D-get", 0.5, [entry for entry in series if entry[0] != "C-read"]))
     rows: list[dict[str, object]] = []
     for repeat in range(plan.repeats):
-        for share in plan.shares:
-            for name, sut, load in series:
-                rate = round(c_max * share)
+        for basis, share, entries in plans:
+            rate = round(maxima[basis] * share)
+            for name, sut, load in entries:
                 result = open_loop(
                     processes[sut], load, rate=rate, seconds=plan.open_seconds, cpus=LOAD_CPUS
                 )
-                rows.append({"arm": name, "load": share, "repeat": repeat, **result})
+                row = {"arm": name, "load": share, "basis": basis, "repeat": repeat, **result}
+                rows.append(row)
                 print(
-                    f"  open {name:8} {int(share * 100)}% ({rate}/s) rep {repeat}: "
+                    f"  open {name:8} {int(share * 100)}% of {basis} ({rate}/s) rep {repeat}: "
                     f"p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms",
                     flush=True,
                 )
@@ -308,8 +312,11 @@ def main() -> None:
         processes.update(start_bridges(work, context, plan, stack))
         arms = a.proxy_arms(context["loads"]) + a.bridge_arms(plan.workers)
         throughput = measure_all(tools, processes, arms, plan, work, args.profile)
-        c_max = report.median([r["rps"] for r in throughput if r["arm"] == "C-read"])
-        latency = measure_open(processes, context, c_max, plan)
+        maxima = {
+            arm: report.median([r["rps"] for r in throughput if r["arm"] == arm])
+            for arm in ("C-read", "D-get")
+        }
+        latency = measure_open(processes, context, maxima, plan)
     results = report.build(machine, asdict(plan), args.smoke, throughput, latency)
     name = "smoke" if args.smoke else "full"
     for target in (RESULTS / f"{stamp}-{name}", RESULTS / f"latest-{name}"):

@@ -37,7 +37,7 @@ from bridge.shadow.context import shadow_context
 from bridge.shadow.middleware import shadow_middleware
 from bridge.shadow.pages import add_shadow_routes
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.database import create_engine, dispose
 from bridge.store.history import HistoryStore, raise_order_id_floor
 from bridge.store.idempotency import IdempotencyStore
 from bridge.store.ledger import Ledger
@@ -121,7 +121,7 @@ def _store_context(
         await reaper
         if incentives is not None:
             await incentives.close()
-        await engine.dispose()
+        await dispose(engine)
 
     return store
 

@@ -23,7 +23,7 @@ from bridge.serving import serve
 from bridge.settings import Settings
 from bridge.shadow import commands as shadow_commands
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.database import create_engine, dispose
 from bridge.store.key_rotation import rotate_email_keys
 from bridge.store.migrate import upgrade
 from bridge.workers import serve_workers
@@ -120,7 +120,7 @@ async def _load(settings: Settings, path: Path) -> None:
     try:
         await load_data(Catalog(engine, cipher), read_data_file(path))
     finally:
-        await engine.dispose()
+        await dispose(engine)
 
 
 async def _rotate_email_keys(settings: Settings) -> int:
@@ -130,7 +130,7 @@ async def _rotate_email_keys(settings: Settings) -> int:
     try:
         counts = await rotate_email_keys(engine, cipher)
     finally:
-        await engine.dispose()
+        await dispose(engine)
     for table, count in counts.items():
         structlog.get_logger().info(
             "email_keys_rotated",

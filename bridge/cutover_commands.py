@@ -21,7 +21,7 @@ from bridge.clock import SystemClock
 from bridge.policy import Operation, PolicyError, load_policy
 from bridge.policy_edit import edit_policy_file
 from bridge.settings import AppConfig, Settings
-from bridge.store.database import create_engine
+from bridge.store.database import create_engine, dispose
 from bridge.store.history import HistoryStore
 
 COMMANDS = frozenset({"policy", "backfill"})
@@ -141,4 +141,4 @@ async def _run_backfill(
                 return backfill.summary, exc
             return backfill.summary, None
     finally:
-        await engine.dispose()
+        await dispose(engine)

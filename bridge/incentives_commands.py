@@ -26,7 +26,7 @@ from bridge.sandbox.app import create_sandbox_app
 from bridge.sandbox.config import DEMO_CONNECT_KEY, DEMO_CONNECT_SECRET, SandboxConfig
 from bridge.settings import Settings
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.database import create_engine, dispose
 from bridge.store.migrate import upgrade
 
 COMMANDS = frozenset({"sandbox", "check-mappings", "sync-offers"})
@@ -85,7 +85,7 @@ async def _load(database_url: str, keys: list[str], data: DataFile) -> None:
     try:
         await load_data(Catalog(engine, EmailCipher(keys)), data)
     finally:
-        await engine.dispose()
+        await dispose(engine)
 
 
 async def sync_offers(app_name: str, stores: list[str], settings: Settings) -> int:

@@ -17,7 +17,7 @@ from bridge.crypto import EmailCipher
 from bridge.sandbox.config import SandboxConfig
 from bridge.sandbox.errors import SandboxError, connect_error, core_error
 from bridge.sandbox.routes import CLOCK, CONFIG, STORE, add_routes
-from bridge.store.database import create_engine
+from bridge.store.database import create_engine, dispose
 from bridge.store.sandbox import SandboxStore
 
 CORE_PREFIX = "/priv/"
@@ -69,6 +69,6 @@ def _store_context(
         app[STORE] = SandboxStore(engine, cipher)
         await app[STORE].create_tables()
         yield
-        await engine.dispose()
+        await dispose(engine)
 
     return store

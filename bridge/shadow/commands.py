@@ -16,7 +16,7 @@ from bridge.settings import Settings
 from bridge.shadow.replay import ReplayPlan, read_recording, replay
 from bridge.shadow.report import gather_report, parse_since, render_table
 from bridge.shadow.rules import load_rules
-from bridge.store.database import create_engine
+from bridge.store.database import create_engine, dispose
 from bridge.store.shadow_diffs import ShadowDiffs
 from mappings.legacy.comparison import RULES
 
@@ -72,7 +72,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> dict[str, Any
             app=args.app,
         )
     finally:
-        await engine.dispose()
+        await dispose(engine)
 
 
 async def _replay(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:

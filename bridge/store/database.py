@@ -26,6 +26,12 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
             yield conn
 
 
+async def dispose(engine: AsyncEngine) -> None:
+    """Close every connection of `engine`, its synchronous SQLite engines included."""
+    units.detach(engine)
+    await engine.dispose()
+
+
 def async_url(url: str) -> sa.URL:
     """Accept plain `sqlite:///` and `postgresql://` URLs and pick the async driver."""
     parsed = sa.make_url(url)

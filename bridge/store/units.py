@@ -79,6 +79,14 @@ def attach(engine: AsyncEngine, reader: sa.Engine, writer_engine: sa.Engine) -> 
     _DIRECT[engine] = Direct(reader, SqliteWriter(writer_engine))
 
 
+def detach(engine: AsyncEngine) -> None:
+    """Close the synchronous engines of `engine` (bridge/store/database.py `dispose`)."""
+    direct = _DIRECT.pop(engine, None)
+    if direct is not None:
+        direct.reader.dispose()
+        direct.writer.engine.dispose()
+
+
 def writer_of(engine: AsyncEngine) -> SqliteWriter | None:
     direct = _DIRECT.get(engine)
     return direct.writer if direct is not None else None
@@ -146,7 +154,7 @@ class SqliteWriter:
                         outcomes.append((True, batch[0][0](conn)))
                     else:
                         outcomes.extend(_in_savepoint(conn, unit) for unit, _, _ in batch)
-        except Exception as exc:
+        except BaseException as exc:  # BEGIN, COMMIT or a lone unit failed: all fail
             outcomes = [(False, exc)] * len(batch)
         self.batches += 1
         for (_, future, loop), outcome in zip(batch, outcomes, strict=True):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy import Connection
 
-from bridge.store.database import create_engine
+from bridge.store.database import create_engine, dispose
 from bridge.store.tables import metadata
 
 config = context.config
@@ -35,7 +35,7 @@ async def _run_async() -> None:
             await connection.run_sync(_run)
             await connection.commit()
     finally:
-        await engine.dispose()
+        await dispose(engine)
 
 
 def _run_offline() -> None:
