@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.store import tables as t
+from bridge.store import units
 from bridge.store.database import write_transaction
 
 
@@ -74,14 +75,17 @@ class ShadowDiffs:
 
     async def record(self, comparison: Comparison) -> None:
         """Store one comparison, its differences, and samples where the bound allows."""
-        async with write_transaction(self._engine) as conn:
-            await conn.execute(sa.insert(t.shadow_comparisons).values(_comparison(comparison)))
+
+        def unit(conn: sa.Connection) -> None:
+            conn.execute(_RECORD_COMPARISON, _comparison(comparison))
             if comparison.differences:
-                await conn.execute(
+                conn.execute(
                     sa.insert(t.shadow_differences),
                     [_difference(comparison, item) for item in comparison.differences],
                 )
-            await self._keep_samples(conn, comparison)
+            self._keep_samples(conn, comparison)
+
+        await units.write(self._engine, unit)
 
     async def reap(self, older_than: datetime) -> int:
         """Delete every row older than the retention horizon; return how many went."""
@@ -114,14 +118,14 @@ class ShadowDiffs:
                 scope(key).fields.append(FieldCount(row.path, row.kind, row.n, sample))
         return sorted(found.values(), key=lambda item: (item.app, item.operation, item.mode))
 
-    async def _keep_samples(self, conn: AsyncConnection, comparison: Comparison) -> None:
+    def _keep_samples(self, conn: sa.Connection, comparison: Comparison) -> None:
         samples = t.shadow_samples
         seen: set[str] = set()
         for item in comparison.differences:
             if item.path in seen:
                 continue
             seen.add(item.path)
-            kept = await conn.scalar(
+            kept = conn.scalar(
                 sa.select(sa.func.count()).where(
                     samples.c.app == comparison.app,
                     samples.c.operation == comparison.operation,
@@ -130,7 +134,7 @@ class ShadowDiffs:
                 )
             )
             if (kept or 0) < self._samples_per_field:
-                await conn.execute(
+                conn.execute(
                     sa.insert(samples).values(
                         **_difference(comparison, item),
                         primary_value=item.primary,
@@ -151,6 +155,9 @@ class ShadowDiffs:
             key = (row.app, row.operation, row.mode, row.path, row.kind)
             newest[key] = (row.primary_value, row.candidate_value)
         return newest
+
+
+_RECORD_COMPARISON = sa.insert(t.shadow_comparisons)
 
 
 def _comparison(comparison: Comparison) -> dict[str, object]:
