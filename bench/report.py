@@ -103,7 +103,8 @@ def _targets(rps: dict, cpu: dict, lat: dict) -> list[dict[str, object]]:
     ):
         value = _ratio(rps, f"D-{op}", f"C-{side}")
         out.append(row(f"D/C throughput, {op}", value, f">= {goal}", at_least(value, goal)))
-    extra = round(cpu["D-get"]["median"] - cpu["C-read"]["median"], 1) if "D-get" in cpu else None
+    both = "D-get" in cpu and "C-read" in cpu
+    extra = round(cpu["D-get"]["median"] - cpu["C-read"]["median"], 1) if both else None
     out.append(row("CPU/request D-get minus C", extra, "<= 40 us", at_most(extra, 40)))
     for op in ("get", "list", "create"):
         value = _ratio(rps, f"D0-{op}", f"D-{op}")

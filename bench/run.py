@@ -13,7 +13,7 @@ import sqlite3
 import time
 import urllib.request
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import arms as a
@@ -300,8 +300,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="short run (about a minute)")
     parser.add_argument("--profile", metavar="ARM", help="py-spy the SUT during ARM (D-get, ...)")
+    parser.add_argument(
+        "--arms", metavar="A,B", help="measure only these closed-loop arms (no open loop)"
+    )
+    parser.add_argument("--repeats", type=int, help="repeats of every arm (default: the plan's)")
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
+    if args.repeats:
+        plan = replace(plan, repeats=args.repeats)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     work = RESULTS / "tmp" / stamp
     work.mkdir(parents=True)
@@ -311,14 +317,18 @@ def main() -> None:
         processes, context = start_fixed(work, tools, stack)
         processes.update(start_bridges(work, context, plan, stack))
         arms = a.proxy_arms(context["loads"]) + a.bridge_arms(plan.workers)
+        if args.arms:
+            arms = [arm for arm in arms if arm.name in args.arms.split(",")]
         throughput = measure_all(tools, processes, arms, plan, work, args.profile)
-        maxima = {
-            arm: report.median([r["rps"] for r in throughput if r["arm"] == arm])
-            for arm in ("C-read", "D-get")
-        }
-        latency = measure_open(processes, context, maxima, plan)
+        latency: list[dict[str, object]] = []
+        if not args.arms:
+            maxima = {
+                arm: report.median([r["rps"] for r in throughput if r["arm"] == arm])
+                for arm in ("C-read", "D-get")
+            }
+            latency = measure_open(processes, context, maxima, plan)
     results = report.build(machine, asdict(plan), args.smoke, throughput, latency)
-    name = "smoke" if args.smoke else "full"
+    name = "smoke" if args.smoke else ("arms" if args.arms else "full")
     for target in (RESULTS / f"{stamp}-{name}", RESULTS / f"latest-{name}"):
         target.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
         target.with_suffix(".md").write_text(report.markdown(results))

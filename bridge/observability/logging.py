@@ -1,7 +1,7 @@
 """One structlog chain for the whole process: JSON lines, or a console renderer on a TTY.
 
-The chain: context variables (request id) -> level -> UTC timestamp -> formatted exception ->
-redaction of personal data and secrets -> orjson rendering to bytes. Loggers are cached on
+The chain: context variables (request id) -> level -> formatted exception -> redaction of
+personal data and secrets -> UTC timestamp -> orjson rendering to bytes. Loggers are cached on
 first use, so a module-level `structlog.get_logger()` costs one bind per process.
 """
 
@@ -22,9 +22,11 @@ def processors(renderer: Any) -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         redact_personal_data,
+        # after redaction: a timestamp has the colons and dots that send redaction looking
+        # for IP addresses, on every line, and it is never personal data
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
         renderer,
     ]
 
