@@ -11,8 +11,9 @@ made eight of them per statement (docs/performance.md).
   cursor and rollback calls, and every statement of a transaction that already holds the write
   lock (it began `BEGIN IMMEDIATE`; in WAL mode nothing can block it then);
 - on the connection's thread, a call that may wait, so the loop never does: `BEGIN IMMEDIATE`
-  (waits for another writer, up to `busy_timeout`), `COMMIT` (the `fsync`), and a write
-  outside such a transaction (DDL, migrations), which may need the lock.
+  (waits for another writer, up to `busy_timeout`), `COMMIT` (the `fsync`), a write outside
+  such a transaction (DDL, migrations), which may need the lock, and `PRAGMA journal_mode`
+  (run once per connection; turning a new database to WAL needs it exclusively).
 
 SQLAlchemy's aiosqlite dialect uses it through `async_creator` (bridge/store/database.py).
 """
@@ -27,6 +28,9 @@ from typing import Any
 import aiosqlite
 
 _READS = ("SELECT", "BEGIN DEFERRED", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK")
+_MAY_WAIT = frozenset({"PRAGMA JOURNAL_M"})
+"""Statement heads (see `_statement`) that look like reads but may wait for a lock: switching
+a new database to WAL needs it exclusively."""
 _ENDS = ("COMMIT", "END")
 
 
@@ -62,7 +66,7 @@ class LoopConnection(aiosqlite.Connection):
         if sql is not None and sql.startswith(_ENDS):
             self._writing = False
             return await self._on_own_thread(fn, *args, **kwargs)
-        if sql is None or self._writing or sql.startswith(_READS):
+        if sql is None or self._writing or (sql.startswith(_READS) and sql not in _MAY_WAIT):
             return fn(*args, **kwargs)
         result = await self._on_own_thread(fn, *args, **kwargs)
         self._writing = sql.startswith("BEGIN IMMEDIATE")

@@ -118,6 +118,19 @@ async def test_a_read_runs_entirely_on_the_loop_thread(engine: AsyncEngine) -> N
     assert trace.where("ROLLBACK") == [ON_LOOP]  # the pool's reset on return
 
 
+async def test_switching_the_journal_mode_runs_on_the_connection_thread(
+    engine: AsyncEngine,
+) -> None:
+    trace = await traced(engine)
+
+    async with engine.connect() as conn:  # as the connect event does for a new connection
+        await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+    assert trace.where("PRAGMA JOURNAL_MODE") == [ON_OWN_THREAD]  # may need the file alone
+    assert trace.where("PRAGMA FOREIGN_KEYS") == [ON_LOOP]
+
+
 async def test_a_write_outside_begin_immediate_runs_on_the_connection_thread(
     engine: AsyncEngine,
 ) -> None:
