@@ -178,7 +178,7 @@ class IncentivesBackend:
         left to that call.
         """
         cutoff = self._clock.now() - timedelta(seconds=tenant.config.total_timeout_seconds)
-        for order in await self._orders.unknown(customer.app, customer.id):
+        for order in await self._orders.unknown(customer.app, customer.id, cutoff):
             if order.created_at > cutoff:
                 continue
             try:

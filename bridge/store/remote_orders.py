@@ -25,7 +25,7 @@ from bridge.store import outbox, units
 from bridge.store import tables as t
 from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import Ledger
-from bridge.store.rows import order_from_row
+from bridge.store.rows import order_from_row, utc
 from bridge.store.unsettled import UnsettledIndex
 
 FULFILMENT_EMAIL = "fulfilment_email"
@@ -60,7 +60,7 @@ class RemoteOrders:
             return order
 
         order = await units.write(self._engine, unit)
-        self._unsettled.opened(order.app, order.customer_id, order.id)
+        self._unsettled.opened(order.app, order.customer_id, order.id, order.created_at)
         if self._opened_during_scan is not None:
             self._opened_during_scan.add(order.id)
         return order
@@ -78,16 +78,12 @@ class RemoteOrders:
         Returns the queued `manual_redeem` row's id (None when nothing was queued: the order
         is not approved, or was confirmed already).
         """
-        orders = t.orders.c
-        confirm = (
-            sa.update(t.orders)
-            .where(orders.id == order.id, orders.backend_ref.is_(None))
-            .values(backend_ref=backend_ref, updated_at=now)
-        )
+        values = {"b_id": order.id, "b_ref": backend_ref, "b_now": now}
 
         def unit(conn: sa.Connection) -> int | None:
             fulfilment = None
-            if conn.execute(confirm).rowcount == 1 and order.status is OrderStatus.APPROVED:
+            confirmed = conn.execute(_CONFIRM, values).rowcount == 1
+            if confirmed and order.status is OrderStatus.APPROVED:
                 fulfilment = _queue_fulfilment(conn, order, now, fulfil_after)
             if claim is not None:
                 attach_order(conn, claim, order.id)
@@ -110,28 +106,23 @@ class RemoteOrders:
         ref: str | None = await units.read(self._engine, lambda conn: conn.execute(query).scalar())
         return ref
 
-    async def unknown(self, app: str, customer_id: str) -> list[Order]:
+    async def unknown(
+        self, app: str, customer_id: str, created_before: datetime | None = None
+    ) -> list[Order]:
         """The customer's orders whose upstream outcome is not recorded yet, oldest first.
 
-        Read only for a customer the unsettled index lists (bridge/store/unsettled.py).
+        Read only for a customer the unsettled index lists (bridge/store/unsettled.py) with
+        such an order created before `created_before` (when given: the caller leaves younger
+        ones to the calls still placing them); otherwise nothing is read and none returned.
         """
         await self._rescan_if_stale()
-        if not self._unsettled.may_have(app, customer_id):
+        if not self._unsettled.may_have(app, customer_id, created_before):
             return []
-        orders = t.orders.c
-        query = (
-            sa.select(t.orders)
-            .where(
-                orders.app == app,
-                orders.customer_id == customer_id,
-                orders.target == self._target.value,
-                orders.backend_ref.is_(None),
-            )
-            .order_by(orders.id)
-        )
+        values = {"app": app, "customer_id": customer_id, "target": self._target.value}
         before = self._unsettled.listed(app, customer_id)
-        rows = await units.read(self._engine, lambda conn: conn.execute(query).all())
-        self._unsettled.found(app, customer_id, (row.id for row in rows), before)
+        rows = await units.read(self._engine, lambda conn: conn.execute(_UNKNOWN, values).all())
+        found = ((row.id, utc(row.created_at)) for row in rows)
+        self._unsettled.found(app, customer_id, found, before)
         return [order_from_row(row) for row in rows]
 
     async def _rescan_if_stale(self) -> None:
@@ -142,7 +133,7 @@ class RemoteOrders:
             if not self._unsettled.stale():
                 return
             orders = t.orders.c
-            query = sa.select(orders.app, orders.customer_id, orders.id).where(
+            query = sa.select(orders.app, orders.customer_id, orders.id, orders.created_at).where(
                 orders.target == self._target.value, orders.backend_ref.is_(None)
             )
             self._opened_during_scan = set()
@@ -150,7 +141,8 @@ class RemoteOrders:
                 rows = await units.read(self._engine, lambda conn: conn.execute(query).all())
             finally:
                 opened, self._opened_during_scan = self._opened_during_scan, None
-            self._unsettled.replace(((r.app, r.customer_id, r.id) for r in rows), opened)
+            found = ((r.app, r.customer_id, r.id, utc(r.created_at)) for r in rows)
+            self._unsettled.replace(found, opened)
 
     async def approve(
         self, order: Order, now: datetime, claim: KeyClaim | None, fulfil_after: timedelta
@@ -199,6 +191,23 @@ class RemoteOrders:
         )
         result = await units.write(self._engine, lambda conn: conn.execute(statement))
         return bool(result.rowcount == 1)
+
+
+_CONFIRM = (
+    sa.update(t.orders)
+    .where(t.orders.c.id == sa.bindparam("b_id"), t.orders.c.backend_ref.is_(None))
+    .values(backend_ref=sa.bindparam("b_ref"), updated_at=sa.bindparam("b_now"))
+)
+_UNKNOWN = (
+    sa.select(t.orders)
+    .where(
+        t.orders.c.app == sa.bindparam("app"),
+        t.orders.c.customer_id == sa.bindparam("customer_id"),
+        t.orders.c.target == sa.bindparam("target"),
+        t.orders.c.backend_ref.is_(None),
+    )
+    .order_by(t.orders.c.id)
+)
 
 
 def _queue_fulfilment(

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 Key = tuple[str, str]
 """(app, customer id)."""
+Row = tuple[str, str, int, datetime | None]
+"""(app, customer id, order id, created at)."""
 
 RESCAN_SECONDS = 5.0
 
@@ -32,47 +35,64 @@ class UnsettledIndex:
     ) -> None:
         self._rescan_seconds = rescan_seconds
         self._clock = clock
-        self._rows: dict[Key, set[int]] = {}
+        self._rows: dict[Key, dict[int, datetime | None]] = {}
+        """The listed orders of each customer, with their creation time where known."""
         self._scanned_at: float | None = None
 
     def stale(self) -> bool:
         """Whether it must be filled from a scan before it is asked."""
         return self._scanned_at is None or self._clock() - self._scanned_at >= self._rescan_seconds
 
-    def replace(self, rows: Iterable[tuple[str, str, int]], opened_meanwhile: set[int]) -> None:
-        """The scan's (app, customer, order id) rows, keeping those opened during the scan."""
-        fresh: dict[Key, set[int]] = {}
-        for app, customer, order_id in rows:
-            fresh.setdefault((app, customer), set()).add(order_id)
-        for key, ids in self._rows.items():
-            if ids & opened_meanwhile:
-                fresh.setdefault(key, set()).update(ids & opened_meanwhile)
+    def replace(self, rows: Iterable[Row], opened_meanwhile: set[int]) -> None:
+        """The scan's (app, customer, order id, created at) rows, keeping those opened during
+        the scan."""
+        fresh: dict[Key, dict[int, datetime | None]] = {}
+        for app, customer, order_id, created_at in rows:
+            fresh.setdefault((app, customer), {})[order_id] = created_at
+        for key, orders in self._rows.items():
+            for order_id in orders.keys() & opened_meanwhile:
+                fresh.setdefault(key, {})[order_id] = orders[order_id]
         self._rows = fresh
         self._scanned_at = self._clock()
 
-    def may_have(self, app: str, customer: str) -> bool:
-        return (app, customer) in self._rows
+    def may_have(self, app: str, customer: str, created_before: datetime | None = None) -> bool:
+        """Whether the customer may have such rows (created before `created_before`, if given:
+        younger ones belong to calls still in flight, which settle them themselves)."""
+        orders = self._rows.get((app, customer))
+        if not orders:
+            return False
+        if created_before is None:
+            return True
+        return any(at is None or at <= created_before for at in orders.values())
 
-    def opened(self, app: str, customer: str, order_id: int) -> None:
-        self._rows.setdefault((app, customer), set()).add(order_id)
+    def opened(
+        self, app: str, customer: str, order_id: int, created_at: datetime | None = None
+    ) -> None:
+        self._rows.setdefault((app, customer), {})[order_id] = created_at
 
     def settled(self, app: str, customer: str, order_id: int) -> None:
-        ids = self._rows.get((app, customer))
-        if ids is not None:
-            ids.discard(order_id)
-            if not ids:
+        orders = self._rows.get((app, customer))
+        if orders is not None:
+            orders.pop(order_id, None)
+            if not orders:
                 del self._rows[(app, customer)]
 
     def listed(self, app: str, customer: str) -> frozenset[int]:
         return frozenset(self._rows.get((app, customer), ()))
 
     def found(
-        self, app: str, customer: str, order_ids: Iterable[int], before: frozenset[int]
+        self,
+        app: str,
+        customer: str,
+        rows: Iterable[tuple[int, datetime | None]],
+        before: frozenset[int],
     ) -> None:
-        """What a lookup of the customer read from the ledger (the exact rows), keeping the
-        rows opened since the lookup began (`before`: what was listed then)."""
-        ids = set(order_ids) | (self.listed(app, customer) - before)
-        if ids:
-            self._rows[(app, customer)] = ids
+        """What a lookup of the customer read from the ledger (the exact (id, created at)
+        rows), keeping the rows opened since the lookup began (`before`: listed then)."""
+        current = self._rows.get((app, customer), {})
+        orders = dict(rows)
+        orders.update({key: at for key, at in current.items() if key not in before})
+        if orders:
+            self._rows[(app, customer)] = orders
         else:
             self._rows.pop((app, customer), None)

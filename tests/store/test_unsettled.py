@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -64,7 +65,7 @@ def test_a_scan_replaces_what_the_index_listed() -> None:
     index = UnsettledIndex(clock=Monotonic())
     index.opened(APP, "gone", 1)
 
-    index.replace([(APP, "c1", 2), (APP, "c1", 3), ("other", "c1", 4)], set())
+    index.replace([(APP, "c1", 2, None), (APP, "c1", 3, None), ("other", "c1", 4, None)], set())
 
     assert not index.may_have(APP, "gone")
     assert index.may_have(APP, "c1")
@@ -108,7 +109,7 @@ def test_a_lookup_corrects_the_entry_of_its_customer_only() -> None:
     assert not index.may_have(APP, "c1")
     assert index.may_have(APP, "c2")
 
-    index.found(APP, "c3", [7, 8], frozenset())  # rows another process left
+    index.found(APP, "c3", [(7, None), (8, None)], frozenset())  # rows another process left
     index.settled(APP, "c3", 7)
     assert index.may_have(APP, "c3")
     index.settled(APP, "c3", 8)
@@ -120,14 +121,14 @@ def test_a_lookup_keeps_a_row_opened_while_it_read() -> None:
     index.opened(APP, "c1", 1)
     before = index.listed(APP, "c1")
     index.opened(APP, "c1", 2)  # committed after the lookup's SELECT had read
-    index.found(APP, "c1", [1], before)
+    index.found(APP, "c1", [(1, None)], before)
     index.settled(APP, "c1", 1)
     assert index.may_have(APP, "c1")
 
 
 def test_a_lookup_of_a_customer_with_rows_from_elsewhere() -> None:
     index = UnsettledIndex(clock=Monotonic())
-    index.found(APP, "c3", [7, 8], frozenset())  # rows the index did not know of
+    index.found(APP, "c3", [(7, None), (8, None)], frozenset())  # rows the index did not know of
     index.settled(APP, "c3", 7)
     assert index.may_have(APP, "c3")
     index.settled(APP, "c3", 8)
@@ -243,6 +244,20 @@ async def test_a_customer_with_no_unknown_rows_makes_no_ledger_query(store: Stor
     assert len(one) == 1
 
 
+async def test_a_purchase_still_in_flight_is_not_looked_up(store: Store) -> None:
+    ours = remote(store, UnsettledIndex(clock=Monotonic()))
+    placed = await ours.open(await purchase(store, "demo-user-ca"), None)
+    await ours.unknown(APP, "demo-user-ca")  # the first scan
+    younger_only = placed.created_at - timedelta(seconds=1)
+    with ledger_reads(store) as none:
+        assert await ours.unknown(APP, "demo-user-ca", younger_only) == []
+    with ledger_reads(store) as one:
+        found = await ours.unknown(APP, "demo-user-ca", placed.created_at)
+    assert none == []
+    assert len(one) == 1
+    assert [order.id for order in found] == [placed.id]
+
+
 async def test_rows_this_process_opens_and_settles_need_no_rescan(store: Store) -> None:
     ours = remote(store, UnsettledIndex(clock=Monotonic()))
     assert await unknown_ids(ours, "demo-user-1") == []
@@ -317,3 +332,14 @@ async def test_the_scan_reads_the_partial_index_of_unknown_rows(store: Store) ->
     assert "(target)" in definition.replace('"', "")
     assert "WHERE" in definition.upper()
     assert "backend_ref IS NULL" in definition.replace("(", "").replace(")", "")
+
+
+def test_rows_younger_than_the_cutoff_are_left_to_their_calls() -> None:
+    index = UnsettledIndex(clock=Monotonic())
+    placed = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    index.opened(APP, "c1", 1, placed)  # a purchase still in flight
+    assert index.may_have(APP, "c1")
+    assert not index.may_have(APP, "c1", created_before=placed - timedelta(seconds=1))
+    assert index.may_have(APP, "c1", created_before=placed)
+    index.found(APP, "c2", [(5, None)], frozenset())  # another process's row: age unknown
+    assert index.may_have(APP, "c2", created_before=placed - timedelta(days=1))
