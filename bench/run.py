@@ -7,6 +7,7 @@ Writes bench/results/<stamp>.json and .md, and copies them to latest.json / late
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import sqlite3
@@ -222,40 +223,25 @@ def measure_all(
         shift = repeat * max(1, len(arms) // plan.repeats)
         for arm in arms[shift:] + arms[:shift]:
             sut = processes[arm.sut]
-            if plan.warmup:
-                closed_loop(
-                    tools,
-                    sut,
-                    arm.load,
-                    seconds=plan.warmup,
-                    connections=plan.connections,
-                    cpus=LOAD_CPUS,
-                    work=work,
-                )
-            if arm.name == profile and repeat == 0:  # an extra run: py-spy slows what it samples
-                sampler = profiler.record(sut.popen.pid, plan.seconds, work / f"{arm.name}.raw")
-                closed_loop(
-                    tools,
-                    sut,
-                    arm.load,
-                    seconds=plan.seconds,
-                    connections=plan.connections,
-                    cpus=LOAD_CPUS,
-                    work=work,
-                )
-                sampler.wait()
-                text = profiler.summary(work / f"{arm.name}.raw")
-                (work / f"{arm.name}-profile.txt").write_text(text)
-                print(text, flush=True)
-            result = closed_loop(
+            run = functools.partial(
+                closed_loop,
                 tools,
                 sut,
                 arm.load,
-                seconds=plan.seconds,
                 connections=plan.connections,
                 cpus=LOAD_CPUS,
                 work=work,
             )
+            if plan.warmup:
+                run(seconds=plan.warmup)
+            if arm.name == profile and repeat == 0:  # an extra run: py-spy slows what it samples
+                sampler = profiler.record(sut.popen.pid, plan.seconds, work / f"{arm.name}.raw")
+                run(seconds=plan.seconds)
+                sampler.wait()
+                text = profiler.summary(work / f"{arm.name}.raw")
+                (work / f"{arm.name}-profile.txt").write_text(text)
+                print(text, flush=True)
+            result = run(seconds=plan.seconds)
             rows.append({"arm": arm.name, "repeat": repeat, **result})
             print(
                 f"  {arm.name:18} rep {repeat}: {result['rps']:8.0f} req/s  "

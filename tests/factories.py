@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.canonical import OrderStatus, Purchase
 from bridge.crypto import EmailCipher
 from bridge.dataload import DataFile, load_data
 from bridge.settings import AppConfig, read_apps_file
 from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine
+from tests.clocks import SEED_CREATED_AT
 from tests.conftest import DEMO_APPS
 
 SEED_ORDER_REQUEST: dict[str, Any] = {
@@ -56,3 +58,27 @@ async def load_demo_data(database_url: str, email_key: str, **app_data: Any) -> 
         await load_data(Catalog(engine, EmailCipher([email_key])), data)
     finally:
         await engine.dispose()
+
+
+async def approved_purchase(
+    catalog: Catalog, app: str, customer: str, offer_id: int = 1, quantity: int = 1
+) -> Purchase:
+    """A plain approved purchase by a loaded customer of a loaded offer (store-level tests)."""
+    buyer = await catalog.customer(app, customer)
+    offer = await catalog.offer(app, offer_id)
+    assert buyer is not None
+    assert offer is not None
+    return Purchase(
+        app=app,
+        customer=buyer,
+        offer=offer,
+        quantity=quantity,
+        points=offer.points * quantity,
+        status=OrderStatus.APPROVED,
+        email=None,
+        ip=None,
+        shipping_address=None,
+        challenge_id=None,
+        external_id=None,
+        created_at=SEED_CREATED_AT,
+    )

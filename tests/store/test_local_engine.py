@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.canonical import OrderStatus, Purchase
+from bridge.canonical import Purchase
 from bridge.crypto import EmailCipher
 from bridge.errors import RuleError
 from bridge.store import tables as t
@@ -21,6 +21,7 @@ from bridge.store.idempotency import IdempotencyStore, KeyClaim, KeyTakenError
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from tests.clocks import SEED_CREATED_AT
+from tests.factories import approved_purchase
 
 pytestmark = pytest.mark.both_engines
 
@@ -41,24 +42,7 @@ async def store(database_url: str, email_key: str, demo_data: None) -> AsyncIter
 
 
 async def purchase(store: Store, quantity: int = 1, customer: str = "demo-user-1") -> Purchase:
-    buyer = await store.catalog.customer("demo", customer)
-    offer = await store.catalog.offer("demo", 1)
-    assert buyer is not None
-    assert offer is not None
-    return Purchase(
-        app="demo",
-        customer=buyer,
-        offer=offer,
-        quantity=quantity,
-        points=offer.points * quantity,
-        status=OrderStatus.APPROVED,
-        email=None,
-        ip=None,
-        shipping_address=None,
-        challenge_id=None,
-        external_id=None,
-        created_at=SEED_CREATED_AT,
-    )
+    return await approved_purchase(store.catalog, "demo", customer, quantity=quantity)
 
 
 def claim(key: str = "k-1", days: int = 1) -> KeyClaim:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.canonical import ErrorCode, OrderStatus, Purchase
+from bridge.canonical import ErrorCode, Purchase
 from bridge.crypto import EmailCipher
 from bridge.errors import RuleError
 from bridge.store import tables as t
@@ -31,8 +31,8 @@ from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine, is_sqlite
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
-from tests.clocks import SEED_CREATED_AT
 from tests.engines import sqlite_database
+from tests.factories import approved_purchase
 from tests.proofs.data import load
 
 APP = "units"
@@ -443,21 +443,4 @@ ORDERS_OF_SAVER = sa.select(sa.func.count()).where(
 
 
 async def cheap_purchase(catalog: Catalog) -> Purchase:
-    buyer = await catalog.customer(APP, "saver")
-    offer = await catalog.offer(APP, 100)
-    assert buyer is not None
-    assert offer is not None
-    return Purchase(
-        app=APP,
-        customer=buyer,
-        offer=offer,
-        quantity=1,
-        points=offer.points,
-        status=OrderStatus.APPROVED,
-        email=None,
-        ip=None,
-        shipping_address=None,
-        challenge_id=None,
-        external_id=None,
-        created_at=SEED_CREATED_AT,
-    )
+    return await approved_purchase(catalog, APP, "saver", offer_id=100)

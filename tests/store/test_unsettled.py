@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.canonical import Order, OrderRef, OrderStatus, Purchase, Target
+from bridge.canonical import Order, OrderRef, Purchase, Target
 from bridge.crypto import EmailCipher
 from bridge.store import units
 from bridge.store.catalog import Catalog
@@ -26,6 +26,7 @@ from bridge.store.ledger import Ledger
 from bridge.store.remote_orders import RemoteOrders
 from bridge.store.unsettled import RESCAN_SECONDS, UnsettledIndex
 from tests.clocks import SEED_CREATED_AT
+from tests.factories import approved_purchase
 
 APP = "demo"
 
@@ -171,24 +172,7 @@ def ledger_reads(store: Store) -> Iterator[list[str]]:
 
 
 async def purchase(store: Store, customer: str) -> Purchase:
-    buyer = await store.catalog.customer(APP, customer)
-    offer = await store.catalog.offer(APP, 1)
-    assert buyer is not None
-    assert offer is not None
-    return Purchase(
-        app=APP,
-        customer=buyer,
-        offer=offer,
-        quantity=1,
-        points=offer.points,
-        status=OrderStatus.APPROVED,
-        email=None,
-        ip=None,
-        shipping_address=None,
-        challenge_id=None,
-        external_id=None,
-        created_at=SEED_CREATED_AT,
-    )
+    return await approved_purchase(store.catalog, APP, customer)
 
 
 def remote(store: Store, index: UnsettledIndex | None = None) -> RemoteOrders:
