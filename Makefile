@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 
 # Demo-only settings; a real deployment sets its own (docs/configuration.md).
 export BRIDGE_CONFIG_FILE ?= demo/apps.yaml
@@ -10,15 +11,52 @@ export BRIDGE_DATABASE_URL ?= sqlite:///.data/orders-bridge.db
 export BRIDGE_EMAIL_KEYS ?= eSasqNRxInEDblhZrrpyxdZqfdj5cJHoLQZoT9PMSwo=
 export BRIDGE_PORT ?= 8080
 
-.PHONY: run run-incentives test check format lint types contracts pytest clean bench bench-smoke
+.PHONY: run run-incentives rehearse test check format lint types contracts audit pytest lock clean \
+	bench bench-smoke
 
-$(STAMP): pyproject.toml
+# Every install comes from the lock files in requirements/ (exact pins with hashes, made by
+# `make lock` from pyproject.toml): build.txt (pip, setuptools), runtime.txt (what serving
+# needs: `make run`), dev.txt (runtime plus the checks: `make test`). The Dockerfile installs
+# build.txt and runtime.txt the same way.
+LOCKED := --quiet --require-hashes --no-deps
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip==25.3
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUNTIME_STAMP): requirements/build.txt requirements/runtime.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install $(LOCKED) -r requirements/build.txt
+	$(BIN)/pip install $(LOCKED) -r requirements/runtime.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+$(STAMP): requirements/build.txt requirements/dev.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install $(LOCKED) -r requirements/build.txt
+	$(BIN)/pip install $(LOCKED) -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@ $(RUNTIME_STAMP)
+
+# The lock and audit tools live in their own environment, locked too (requirements/tools.txt).
+TOOLS := $(VENV)-tools
+$(TOOLS)/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install $(LOCKED) -r requirements/tools.txt
+	touch $@
+
+# Re-lock after changing a pin in pyproject.toml (tests/deploy/test_lock.py fails until then).
+COMPILE := $(TOOLS)/bin/uv pip compile --quiet --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock"
+lock: $(TOOLS)/.installed
+	$(COMPILE) pyproject.toml -o requirements/runtime.txt
+	$(COMPILE) pyproject.toml --extra dev -c requirements/runtime.txt -o requirements/dev.txt
+	$(COMPILE) requirements/build.in -o requirements/build.txt
+	$(COMPILE) requirements/tools.in -o requirements/tools.txt
+
+# Known vulnerabilities in the locked dependencies; skipped, with the reason, where no
+# advisory database is reachable (deploy/tools/audit-dependencies).
+audit: $(TOOLS)/.installed
+	$(TOOLS)/bin/python deploy/tools/audit-dependencies $(TOOLS)/bin/pip-audit \
+	    requirements/dev.txt requirements/build.txt requirements/tools.txt
+
+run: $(RUNTIME_STAMP)
 	mkdir -p .data
 	$(BIN)/orders-bridge db upgrade
 	$(BIN)/orders-bridge load demo/data.yaml
@@ -33,7 +71,7 @@ run: $(STAMP)
 
 # The demo app on the Incentives target: the sandbox on :8081 and a bridge on it (docs/mappings.md).
 INCENTIVES_DB := sqlite:///.data/orders-bridge-incentives.db
-run-incentives: $(STAMP)
+run-incentives: $(RUNTIME_STAMP)
 	mkdir -p .data
 	BRIDGE_DATABASE_URL=$(INCENTIVES_DB) $(BIN)/orders-bridge db upgrade
 	BRIDGE_DATABASE_URL=$(INCENTIVES_DB) $(BIN)/orders-bridge load demo/data.yaml
@@ -51,7 +89,7 @@ bench: $(STAMP)
 bench-smoke: $(STAMP)
 	$(BIN)/python bench/run.py --smoke
 
-test: $(STAMP) format lint types contracts pytest
+test: $(STAMP) format lint types contracts audit pytest
 
 check: test
 
@@ -71,4 +109,4 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .data .mypy_cache .ruff_cache .pytest_cache
