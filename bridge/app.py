@@ -25,6 +25,7 @@ from bridge.legacy.middleware import error_middleware
 from bridge.legacy.routes import APPS, SERVICE, add_routes
 from bridge.observability.metrics import Metrics
 from bridge.observability.middleware import METRICS, observe_middleware
+from bridge.orders.compensation import Compensation, compensation_handlers
 from bridge.orders.email_delivery import EmailDelivery, SmtpTransport
 from bridge.orders.idempotency import Idempotency, reap_periodically
 from bridge.orders.outbox_sender import Handler, OutboxSender, SenderPolicy
@@ -48,6 +49,7 @@ from bridge.store.remote_orders import RemoteOrders
 MAX_BODY_BYTES = 64 * 1024
 OUTBOX_SENDER = web.AppKey("outbox_sender", OutboxSender)
 INCENTIVES = web.AppKey("incentives", IncentivesBackend)
+REMOTE_ORDERS = web.AppKey("remote_orders", RemoteOrders)
 
 
 def create_app(
@@ -103,6 +105,7 @@ def _store_context(
             await incentives.open()
             backends[Target.INCENTIVES] = incentives
             app[INCENTIVES] = incentives
+            app[REMOTE_ORDERS] = remote
         app[SERVICE] = OrderService(backends, ledger, catalog, clock)
         app[IDEMPOTENCY] = Idempotency(
             IdempotencyStore(engine),
@@ -111,6 +114,7 @@ def _store_context(
             ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
             wait=timedelta(seconds=settings.idempotency_wait_seconds),
             settle=app[SERVICE].settle,
+            unknown=remote.unknown_order,
         )
         stop_reaper = asyncio.Event()
         reaper = asyncio.create_task(
@@ -151,6 +155,8 @@ def _sender_context(
             )
         if INCENTIVES in app:
             handlers.append(RedemptionDelivery(app[INCENTIVES], app[METRICS]))
+            compensation = Compensation(app[INCENTIVES], app[REMOTE_ORDERS], clock, app[METRICS])
+            handlers.extend(compensation_handlers(compensation, app[METRICS]))
         if not handlers:
             yield
             return

@@ -64,6 +64,9 @@ class IncentivesConfig(IncentivesModel):
     connect_timeout_seconds: float = Field(default=2.0, gt=0)
     read_timeout_seconds: float = Field(default=5.0, gt=0)
     total_timeout_seconds: float = Field(default=10.0, gt=0)
+    in_flight_margin_seconds: float = Field(default=30.0, ge=0)
+    """How long after a call's timeout a write it sent may still land upstream: an undo looks
+    for a lost purchase only after one call's timeout plus this margin (docs/reliability.md)."""
     retry: RetryPolicy = RetryPolicy()
     breaker: BreakerPolicy = BreakerPolicy()
     customer_cache_seconds: float = Field(default=300.0, ge=0)

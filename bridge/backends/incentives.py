@@ -3,15 +3,26 @@
 Each method is one or two mapping modules (mappings/incentives/) applied around one call of
 the HTTP client. What the Incentives side has no home for stays in the bridge's ledger.
 
-A purchase never spends twice and is never guessed:
-1. the ledger row is written first, in the "unknown upstream" state (no `backend_ref`);
+What the client is told is what happened (docs/reliability.md). A purchase:
+1. its ledger row is written first, unknown (no `backend_ref`, never listed), together with
+   its `undo_purchase` job, due once the call is surely over (bridge/store/remote_orders.py);
 2. purchase_offer carries an idempotency id derived from that row;
-3. the answer confirms the row (`backend_ref` = `user_offer_id`), or a refusal discards it;
-4. when the answer is lost (timeout, dropped connection, 5xx), the reconciler looks for the
-   purchase in the customer's wallet (get_user_offers, matched by idempotency id); if it is not
-   there, the purchase is sent again with the same idempotency id, which the upstream applies at
-   most once. If the upstream still cannot be reached, the row stays unknown, the caller gets
-   `not_available`, and the next call naming the customer settles it first.
+3. an answer confirms the row and cancels the undo (ok); a refusal, or a failure known to
+   have happened before the request left (refused connection, DNS, breaker open, 429),
+   deletes it (the error; nothing was spent);
+4. an answer lost after the request left (reset, timeout, 5xx, unreadable body) is settled
+   inside the call: the customer's wallet is read once for the idempotency id. Found: the row
+   is confirmed and the answer is ok. Not found or unreadable: the answer is `not_available`;
+   without an Idempotency-Key the row is voided and its undo due after the in-flight window;
+   with one the row stays unknown until the key expires (a retry of the key settles it: the
+   wallet, else the purchase again with the same idempotency id) and the undo is due then.
+The bridge never sends a purchase again on its own: only a retry of the same key does.
+The undo itself (look again; revoke and refund what landed) is bridge/orders/compensation.py.
+
+A rejection revokes, then refunds (idempotent per order), then records it. A revoke certainly
+not sent leaves the order as it was; one whose answer was lost, or a refund that could not be
+made, is completed by a `finish_reject` job after the in-flight window: revoked -> refunded and
+rejected; still in the wallet -> the order stays as it was.
 
 An approved order is fulfilled durably: the `manual_redeem` is queued in the outbox in the
 transaction that approves the order (or confirms an order approved at once), tried at once,
@@ -22,17 +33,18 @@ becomes `redemption_error` (`give_up_fulfilment`).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from bridge.backends.incentives_client import UpstreamClient
+from bridge.backends.incentives_client import UpstreamClient, known_not_sent
 from bridge.backends.incentives_tenant import Tenant
 from bridge.canonical import Customer, CustomerRef, ErrorCode, Offer, Order, Purchase
 from bridge.clock import Clock
-from bridge.errors import RuleError, UpstreamError
+from bridge.errors import BridgeError, RuleError, UpstreamError
 from bridge.observability.metrics import Metrics
 from bridge.settings import AppConfig
 from bridge.store.idempotency import KeyClaim
@@ -45,13 +57,20 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("6f0b8c52-3f0e-4a55-9a53-0b4c1c1e7a10")
 
 
 def idempotency_id(order: Order, purpose: str) -> str:
-    """A stable id for one upstream write of one ledger order (`purchase`, `refund`).
+    """A stable id for one upstream write of one ledger order (`purchase`, `refund`)."""
+    return write_id(order.app, order.id, order.created_at, purpose)
+
+
+def write_id(app: str, order_id: int, created_at: datetime, purpose: str) -> str:
+    """A stable id for one upstream write of one ledger row (`purchase`, `refund`).
 
     The creation time (to the second, in UTC: every store keeps that exactly) is part of it,
     so a ledger that was reset and numbers its orders from 1 again cannot replay old ids.
+    There is one `refund` per row, whatever asks for it (a rejection, an undo): the upstream
+    applies it at most once.
     """
-    created = order.created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"{order.app}:{order.id}:{created}:{purpose}"
+    created = created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{app}:{order_id}:{created}:{purpose}"
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, name))
 
 
@@ -96,130 +115,163 @@ class IncentivesBackend:
         for client in self._clients():
             await client.close()
 
+    def tenant(self, app: str) -> Tenant | None:
+        """The app's tenant, None for an app not (or no longer) on this backend."""
+        return self._tenants.get(app)
+
     def _tenant(self, app: str) -> Tenant:
         return self._tenants[app]
 
     async def resolve_customer(self, app: str, ref: CustomerRef) -> Customer | None:
-        """The Core lookup (cached); the customer's unsettled purchases are settled first."""
-        tenant = self._tenant(app)
-        customer = await tenant.customer(ref)
-        if customer is not None:
-            await self._settle_customer(tenant, customer)
-        return customer
+        """The Core lookup (cached)."""
+        return await self._tenant(app).customer(ref)
 
     async def get_offer(self, app: str, offer_id: int) -> Offer | None:
         return await self._tenant(app).offer(offer_id, self._clock.now())
 
     async def purchase(self, purchase: Purchase, claim: KeyClaim | None = None) -> Order:
+        """Place the purchase; ok only once it stands upstream (see the module docstring)."""
         tenant = self._tenant(purchase.app)
-        order = await self._orders.open(purchase, claim)
+        undo_at = purchase.created_at + call_window(tenant, calls=2)
+        order = await self._orders.open(purchase, claim, undo_at)
         try:
-            ref = await self._place(tenant, order)
-        except RuleError:
-            await self._orders.discard(order)
-            raise
-        if ref is None:
-            raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url)
-        fulfilment = await self._orders.confirm(
-            order, ref, purchase.created_at, claim, _grace(tenant)
+            result = await tenant.purchase(order, idempotency_id(order, "purchase"))
+        except (RuleError, UpstreamError) as exc:
+            if known_not_sent(exc):
+                await self._orders.discard(order, self._clock.now())
+                self._settled("refused" if isinstance(exc, RuleError) else "not_sent")
+                raise
+            log.warning("purchase_outcome_lost", app=order.app, order_id=order.id)
+            ref = await self._look(tenant, order)
+            if ref is None:
+                await self._leave_unknown(tenant, order, claim)
+                raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url) from exc
+            await self._confirm(tenant, order, ref, claim, "found")
+            return order
+        await self._confirm(tenant, order, result.user_offer_id, claim, "placed")
+        return order.model_copy(update={"available_points": result.points_remaining})
+
+    async def _look(self, tenant: Tenant, order: Order) -> str | None:
+        """The purchase's user_offer_id from the wallet, within one call's timeout; None when
+        it is not there or cannot be read now."""
+        key = idempotency_id(order, "purchase")
+        try:
+            async with asyncio.timeout(tenant.config.total_timeout_seconds):
+                return await tenant.find_in_wallet(order.customer_id, key)
+        except (BridgeError, TimeoutError):
+            log.warning("purchase_left_unknown", app=order.app, order_id=order.id)
+            return None
+
+    async def _confirm(
+        self, tenant: Tenant, order: Order, ref: str, claim: KeyClaim | None, outcome: str
+    ) -> None:
+        """Record the purchase (its undo cancelled); not_available if its undo won the race."""
+        confirmed, fulfilment = await self._orders.confirm(
+            order, ref, self._clock.now(), claim, _grace(tenant)
         )
+        if not confirmed:
+            self._settled("lost_race")
+            raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url)
+        self._settled(outcome)
+        if outcome == "found":
+            log.info("purchase_reconciled", app=order.app, order_id=order.id, via="wallet")
         await self._fulfil_now(tenant, order, ref, fulfilment)
-        return order
+
+    async def _leave_unknown(self, tenant: Tenant, order: Order, claim: KeyClaim | None) -> None:
+        """The call answers not_available: without a key the row is voided and undone after the
+        in-flight window; with one it waits, unknown, for a retry until the key expires."""
+        now = self._clock.now()
+        undo_at = now + call_window(tenant)
+        if claim is None:
+            await self._orders.give_up(order, now, undo_at)
+            self._settled("undo_queued")
+        else:
+            await self._orders.postpone(order, max(undo_at, claim.expires_at))
+            self._settled("left_unknown")
+        log.warning("purchase_undo_queued", app=order.app, order_id=order.id, keyed=bool(claim))
 
     async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
         """Approve in the ledger with the fulfilment queued, then try the fulfilment at once."""
         tenant = self._tenant(order.app)
-        ref = await self._settled_ref(tenant, order)
+        ref = await self._ref(order)
         updated, fulfilment = await self._orders.approve(order, now, claim, _grace(tenant))
         await self._fulfil_now(tenant, order, ref, fulfilment)
         return updated
 
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
-        """Revoke the reward, then refund the points (both idempotent), then record it."""
+        """Revoke the reward, then refund the points (both idempotent), then record it.
+
+        The `finish_reject` job is queued first: if the revoke's answer is lost, or the refund
+        cannot be made now, it completes the rejection (or finds nothing revoked) later.
+        """
         tenant = self._tenant(order.app)
-        await tenant.revoke(await self._settled_ref(tenant, order))
-        await tenant.refund(order, idempotency_id(order, "refund"))
+        ref = await self._ref(order)
+        await self._orders.begin_reject(order, now, now + call_window(tenant, calls=3))
+        try:
+            await tenant.revoke(ref)
+        except (RuleError, UpstreamError) as exc:
+            if known_not_sent(exc):
+                await self._orders.abandon_reject(order, self._clock.now())
+                raise
+            log.warning("reject_outcome_lost", app=order.app, order_id=order.id)
+            raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url) from exc
+        await self.refund(tenant, order.app, order.id, order.customer_id, order.points)
         return await self._orders.reject(order, now, claim)
 
-    async def balance(self, customer: Customer) -> int:
+    async def refund(
+        self, tenant: Tenant, app: str, order_id: int, customer_id: str, points: int
+    ) -> None:
+        """Give a revoked order's points back: the one deposit of its `refund` id, sent again
+        once if its answer was lost (the upstream applies an id once)."""
+        purchased = await self._orders.purchased(order_id)
+        if purchased is None:
+            raise RuleError(ErrorCode.NOT_FOUND, f"Order {order_id} is not in the ledger.")
+        key = write_id(app, order_id, purchased.created_at, "refund")
+        try:
+            await tenant.refund(customer_id, points, order_id, key)
+        except UpstreamError:
+            log.warning("refund_outcome_lost", app=app, order_id=order_id, retry="now")
+            await tenant.refund(customer_id, points, order_id, key)
+
+    async def balance(self, customer: Customer) -> int | None:
         return await self._tenant(customer.app).balance(customer.id)
 
-    async def _place(self, tenant: Tenant, order: Order) -> str | None:
-        """The purchase's user_offer_id; None when its outcome is still unknown."""
-        try:
-            return await tenant.purchase(order, idempotency_id(order, "purchase"))
-        except RuleError:
-            raise
-        except UpstreamError:
-            log.warning("purchase_outcome_lost", app=order.app, order_id=order.id)
-        return await self._settle(tenant, order)
-
-    async def _settle(self, tenant: Tenant, order: Order) -> str | None:
-        """Find a purchase in the wallet, else send it again (same idempotency id)."""
-        key = idempotency_id(order, "purchase")
-        try:
-            found = await tenant.find_in_wallet(order.customer_id, key)
-            if found is not None:
-                log.info("purchase_reconciled", app=order.app, order_id=order.id, via="wallet")
-                return found
-            ref = await tenant.purchase(order, key)
-        except RuleError:
-            raise
-        except UpstreamError:
-            log.warning("purchase_left_unknown", app=order.app, order_id=order.id)
-            return None
-        log.info("purchase_reconciled", app=order.app, order_id=order.id, via="resend")
-        return ref
-
-    async def _settle_customer(self, tenant: Tenant, customer: Customer) -> None:
-        """Settle this customer's purchases left unknown by an earlier call.
-
-        Rows younger than one call timeout may belong to a purchase still in flight; they are
-        left to that call.
-        """
-        cutoff = self._clock.now() - timedelta(seconds=tenant.config.total_timeout_seconds)
-        for order in await self._orders.unknown(customer.app, customer.id, cutoff):
-            if order.created_at > cutoff:
-                continue
-            try:
-                ref = await self._settle(tenant, order)
-            except RuleError:
-                await self._orders.discard(order)
-                continue
-            if ref is not None:
-                fulfilment = await self._orders.confirm(
-                    order, ref, self._clock.now(), None, _grace(tenant)
-                )
-                await self._fulfil_now(tenant, order, ref, fulfilment)
-
-    async def _settled_ref(self, tenant: Tenant, order: Order) -> str:
-        """The order's user_offer_id, settling an unknown purchase first."""
+    async def _ref(self, order: Order) -> str:
+        """A listed order's user_offer_id (only confirmed rows are shown, so it has one)."""
         ref = await self._orders.backend_ref(order.id)
-        if ref is not None:
-            return ref
-        ref = await self._settle(tenant, order)
         if ref is None:
-            raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url)
-        await self._orders.confirm(order, ref, self._clock.now(), None)
+            raise RuleError(ErrorCode.NOT_FOUND, f"Order {order.id} was not found.")
         return ref
 
     async def settle(self, order: Order) -> Order | None:
-        """The order once its purchase is confirmed (settling it now if it was left unknown).
+        """A retry of an Idempotency-Key whose order was left unknown: the client asks again.
 
-        None while the upstream still cannot tell; a refusal discards the row and is raised.
+        The wallet first; if the purchase is not there, it is sent again with the same
+        idempotency id (the upstream applies it once). The order once confirmed; None while
+        the outcome is still unknown (the undo stays due at the key's expiry); a refusal
+        deletes the row and is raised.
         """
         if await self._orders.backend_ref(order.id) is not None:
             return order
         tenant = self._tenant(order.app)
-        try:
-            ref = await self._settle(tenant, order)
-        except RuleError:
-            await self._orders.discard(order)
-            raise
+        ref, outcome = await self._look(tenant, order), "found"
         if ref is None:
+            outcome = "placed"
+            try:
+                ref = (
+                    await tenant.purchase(order, idempotency_id(order, "purchase"))
+                ).user_offer_id
+            except RuleError:
+                await self._orders.discard(order, self._clock.now())
+                self._settled("refused")
+                raise
+            except UpstreamError:
+                self._settled("left_unknown")
+                return None
+        try:
+            await self._confirm(tenant, order, ref, None, outcome)
+        except UpstreamError:
             return None
-        fulfilment = await self._orders.confirm(order, ref, self._clock.now(), None, _grace(tenant))
-        await self._fulfil_now(tenant, order, ref, fulfilment)
         return order
 
     async def fulfil(self, app: str, order_id: int) -> None:
@@ -263,7 +315,19 @@ class IncentivesBackend:
         if self._metrics is not None:
             self._metrics.redemptions.labels(result=result).inc()
 
+    def _settled(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.purchase_settlements.labels(outcome=outcome).inc()
+
 
 def _grace(tenant: Tenant) -> timedelta:
-    """How long the queued fulfilment waits for the inline attempt: one call's timeout."""
+    """How long the queued fulfilment waits for the inline attempt: one call's timeout (a
+    redeem is idempotent: a late one does no harm)."""
     return timedelta(seconds=tenant.config.total_timeout_seconds)
+
+
+def call_window(tenant: Tenant, calls: int = 1) -> timedelta:
+    """How long until `calls` calls are surely over and a write they sent has landed or never
+    will: their timeouts plus the configured in-flight margin."""
+    config = tenant.config
+    return timedelta(seconds=calls * config.total_timeout_seconds + config.in_flight_margin_seconds)

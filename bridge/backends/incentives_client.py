@@ -7,6 +7,11 @@ One `UpstreamClient` per upstream base URL, opened and closed with the app:
 - the envelope is unwrapped here and every error answer becomes a `BridgeError` through the
   tables in `mappings/incentives/errors.py`: a refusal (`RuleError`, e.g. not enough points)
   or a failure (`UpstreamFailure`, answered as `not_available`);
+- every failure says whether the request is **known not sent** (`UpstreamFailure.not_sent`:
+  connection refused or DNS failure, connect timeout, breaker open, client closed, a 429 that
+  the upstream refused before doing anything) or may have been acted on (a read timeout, a
+  connection lost after the request was written, a 5xx, a body that cannot be read): a write
+  whose outcome is unknown must be settled, one known not sent can be dropped at once;
 - reads are retried (stamina: jittered exponential backoff, at most 3 attempts, a 429's
   Retry-After honoured) while a retry budget lasts; writes are never retried here, their
   safety comes from idempotency ids and the reconciler (bridge/backends/incentives.py);
@@ -57,12 +62,20 @@ class UpstreamFailure(UpstreamError):
         retryable: bool,
         retry_after: float | None = None,
         outcome: UpstreamOutcome = "error",
+        not_sent: bool = False,
     ) -> None:
         super().__init__(UPSTREAM_DOWN, upstream)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
         self.outcome: UpstreamOutcome = outcome
+        self.not_sent = not_sent
+        """True only when the upstream cannot have acted on the request (see the module doc)."""
+
+
+def known_not_sent(exc: BaseException) -> bool:
+    """Whether a failed call certainly did nothing upstream (a refusal also did nothing)."""
+    return isinstance(exc, RuleError) or (isinstance(exc, UpstreamFailure) and exc.not_sent)
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,12 @@ class RetryBudget:
         self._tokens -= 1
         return True
 
+
+NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+"""Failures before the request was written: refused, DNS (a ClientConnectorError), connect
+timeout. Anything later (a reset, a read timeout) may follow a request the upstream acted on."""
+TOO_MANY_REQUESTS = 429
+"""Refused by the upstream's rate limiter before it did anything."""
 
 CIRCUIT: dict[str, CircuitState] = {
     "closed": "closed",
@@ -209,7 +228,11 @@ class UpstreamClient:
         except OpenedState as exc:
             outcome = "circuit_open"
             raise UpstreamFailure(
-                "circuit open", self.base_url, retryable=False, outcome="circuit_open"
+                "circuit open",
+                self.base_url,
+                retryable=False,
+                outcome="circuit_open",
+                not_sent=True,
             ) from exc
         except BridgeError as exc:
             outcome = _outcome(exc)
@@ -233,7 +256,7 @@ class UpstreamClient:
 
     async def _send(self, request: _Request) -> tuple[int, bytes, float | None]:
         if self._session is None:
-            raise UpstreamFailure("client not open", self.base_url, retryable=False)
+            raise UpstreamFailure("client not open", self.base_url, retryable=False, not_sent=True)
         try:
             async with self._session.request(
                 request.method,
@@ -249,7 +272,13 @@ class UpstreamClient:
             reason = type(exc).__name__
             log.warning("upstream_call_failed", path=request.path, reason=reason)
             outcome: UpstreamOutcome = "timeout" if "Timeout" in reason else "connection_error"
-            raise UpstreamFailure(reason, self.base_url, retryable=True, outcome=outcome) from exc
+            raise UpstreamFailure(
+                reason,
+                self.base_url,
+                retryable=True,
+                outcome=outcome,
+                not_sent=isinstance(exc, NOT_SENT),
+            ) from exc
 
     def _unwrap(
         self, path: str, status: int, raw: bytes, retry_after: float | None, key: str | None
@@ -270,7 +299,9 @@ class UpstreamClient:
             log.info("upstream_refused", path=path, status=status, code=code)
             raise RuleError(legacy, message)
         retryable = status == 429 or status >= 500
-        raise self._failure(path, status, code or "error answer", retryable, retry_after)
+        failure = self._failure(path, status, code or "error answer", retryable, retry_after)
+        failure.not_sent = status == TOO_MANY_REQUESTS
+        raise failure
 
     def _failure(
         self,

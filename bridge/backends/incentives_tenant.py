@@ -73,11 +73,6 @@ class Tenant:
             timer=self._timer,
         )
         self._catalog: tuple[float, Catalog] | None = None
-        self._last_balances: TTLCache[str, int] = TTLCache(
-            maxsize=config.customer_cache_size,
-            ttl=config.customer_cache_seconds,
-            timer=self._timer,
-        )
 
     @staticmethod
     def build_all(
@@ -118,6 +113,11 @@ class Tenant:
         if response is None:
             return None
         return self._translate(name, response, payload)
+
+    async def call(self, module: Any, call: BaseModel, *, read: bool) -> Any:
+        """One Connect call through its mapping module (for `reconcile`: wallets, points
+        histories, and the deposit that refunds a purchase no order stands for)."""
+        return await self._call(module, call, read=read)
 
     def _translate(self, name: str, response: Mapping[Any], payload: Any) -> Any:
         """Apply a response mapping; an answer it cannot read is the upstream's failure."""
@@ -231,8 +231,8 @@ class Tenant:
                 break
         return catalog
 
-    async def purchase(self, order: Order, key: str) -> str:
-        """purchase_offer for a ledger order; the issued user_offer_id."""
+    async def purchase(self, order: Order, key: str) -> purchase_offer.PurchaseResult:
+        """purchase_offer for a ledger order: the issued user_offer_id and points remaining."""
         link = self.link(order.offer_id)
         if link is None:
             raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
@@ -246,9 +246,7 @@ class Tenant:
             idempotency_id=key,
         )
         result: purchase_offer.PurchaseResult = await self._call(purchase_offer, call, read=False)
-        if result.points_remaining is not None:
-            self._last_balances[order.customer_id] = result.points_remaining
-        return result.user_offer_id
+        return result
 
     async def find_in_wallet(self, user_id: str, key: str) -> str | None:
         """The user_offer_id the purchase with idempotency id `key` issued, if any."""
@@ -279,35 +277,28 @@ class Tenant:
         call = revoke.RevokeCall(retailer_id=self.config.retailer_id, user_offer_id=user_offer_id)
         await self._call(revoke, call, read=False)
 
-    async def refund(self, order: Order, key: str) -> None:
-        """Deposit the order's points back, into the customer's first point account."""
-        balances = await self._balances(order.customer_id)
+    async def refund(self, user_id: str, points: int, order_id: int, key: str) -> None:
+        """Deposit an order's points back into the customer's first point account, once per
+        idempotency id `key`."""
+        balances = await self._balances(user_id)
         call = deposit.DepositCall(
             retailer_id=self.config.retailer_id,
-            user_id=order.customer_id,
-            amount=order.points,
+            user_id=user_id,
+            amount=points,
             point_account_id=balances.point_account_id,
-            reference_id=str(order.id),
+            reference_id=str(order_id),
             idempotency_id=key,
         )
         await self._call(deposit, call, read=False)
 
-    async def balance(self, user_id: str) -> int:
-        """all_balances; when it fails, the last balance seen (e.g. a purchase's remainder).
-
-        Showing points is decoration on an answer whose real work may already be done upstream
-        (an order placed): failing that answer would invite a retry, so a recent known balance
-        is served instead. With none known, the failure stands.
-        """
+    async def balance(self, user_id: str) -> int | None:
+        """all_balances now; None when it cannot be read now (never an older number passed off
+        as current: the legacy answer then leaves `available_points` out)."""
         try:
-            balance = (await self._balances(user_id)).available_points
+            return (await self._balances(user_id)).available_points
         except UpstreamError:
-            if user_id not in self._last_balances:
-                raise
-            log.warning("balance_served_from_last_known", app=self.app)
-            return self._last_balances[user_id]
-        self._last_balances[user_id] = balance
-        return balance
+            log.warning("balance_unavailable", app=self.app)
+            return None
 
     async def _balances(self, user_id: str) -> all_balances.Balances:
         call = all_balances.BalancesCall(

@@ -31,8 +31,9 @@ class Backend(Protocol):
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
         """Revoke an order: refund its points and put its stock back."""
 
-    async def balance(self, customer: Customer) -> int:
-        """The customer's available points."""
+    async def balance(self, customer: Customer) -> int | None:
+        """The customer's available points now; None when they cannot be read now (never an
+        older number passed off as current)."""
 
     async def settle(self, order: Order) -> Order | None:
         """The ledger order once its outcome is known; None while it is still unknown.

@@ -209,6 +209,24 @@ class Metrics:
             ["result"],
             registry=registry,
         )
+        self.purchase_settlements = Counter(
+            "bridge_purchase_settlements_total",
+            "How Incentives purchases ended in the call that placed them, by outcome "
+            "(placed|found: confirmed from the wallet after a lost answer|refused|not_sent: "
+            "failed before leaving, dropped|undo_queued: answered not_available, undo queued|"
+            "left_unknown: answered not_available with an Idempotency-Key|lost_race: voided "
+            "by its undo before the answer came).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.compensations = Counter(
+            "bridge_compensations_total",
+            "Outbox compensations on the Incentives target, by kind (undo_purchase|"
+            "finish_reject) and result (undone|nothing_landed|kept|finished|not_revoked|"
+            "retry|failed: given up, reconcile must settle it).",
+            ["kind", "result"],
+            registry=registry,
+        )
         self.redemptions = Counter(
             "bridge_redemptions_total",
             "Upstream fulfilment (manual_redeem) attempts of approved orders on the Incentives "

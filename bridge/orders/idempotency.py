@@ -13,10 +13,13 @@ The contract (docs/idempotency.md):
 - A request refused before the order service runs (authentication, malformed body) and a
   5xx answer (an upstream that is down, an internal error) store no answer. On the local
   engine nothing was written, so a retry simply runs again. On a remote target the order
-  row may exist in the unknown state (the purchase's answer was lost): its claim names the
-  order, and a retry (after `wait`) re-resolves it through `settle` (the reconciler) instead
-  of replaying anything: the order once settled, the refusal if the upstream refused, or
-  `not_available` again while the upstream still cannot tell. Nothing is guessed.
+  row may exist in the unknown state (the purchase's answer was lost and could not be
+  settled in the call): its claim names the order, and a retry re-resolves it through
+  `settle` instead of replaying anything: the wallet, else the purchase sent again with the
+  same upstream idempotency id; the order once confirmed, the refusal if the upstream
+  refused, or `not_available` again while the upstream still cannot tell. A key that expires
+  without such a retry leaves the row to its undo (bridge/orders/compensation.py), due at
+  the key's expiry. Nothing is guessed, and nothing is resent but at the client's request.
 """
 
 from __future__ import annotations
@@ -59,9 +62,16 @@ Write = Callable[[KeyClaim | None], Awaitable[Order]]
 Settle = Callable[[Order], Awaitable[Order | None]]
 """The order once its outcome is known (None while unknown); raises a refusal it finds."""
 
+Unknown = Callable[[str, int], Awaitable[Order | None]]
+"""A row of (app, order id) whose outcome is unknown (never listed), else None."""
+
 
 async def _known(order: Order) -> Order | None:
     return order
+
+
+async def _none(_app: str, _order_id: int) -> Order | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -109,8 +119,10 @@ class Idempotency:
         ttl: timedelta,
         wait: timedelta,
         settle: Settle = _known,
+        unknown: Unknown = _none,
     ) -> None:
         self._settle = settle
+        self._unknown = unknown
         self._store = store
         self._ledger = ledger
         self._clock = clock
@@ -192,6 +204,8 @@ class Idempotency:
         order = None
         if stored.order_id is not None:
             order = await self._ledger.get(stored.app, OrderRef(order_id=stored.order_id))
+            if order is None:
+                order = await self._unknown(stored.app, stored.order_id)
         claim = _taken_over(stored)
         try:
             order = None if order is None else await self._settle(order)

@@ -2,6 +2,13 @@
 
 It keeps the legacy facts no backend has (integer ids, email, IP, shipping address,
 challenge, review status, external id) next to the backend's own reference.
+
+Visibility: `get`, `list` and `locate` show only orders. Two kinds of row are not orders and
+read as absent:
+- an Incentives row with no `backend_ref`: its purchase's outcome is unknown (it may still be
+  confirmed by a retry of its Idempotency-Key, or undone: bridge/orders/compensation.py);
+- a row whose status is `voided` (`VOIDED`): the client was told the order failed, and any
+  purchase that landed upstream is (being) undone. Terminal; kept for the books (reconcile).
 """
 
 from __future__ import annotations
@@ -27,6 +34,17 @@ from bridge.store import tables as t
 from bridge.store import units
 from bridge.store.rows import order_from_row
 
+VOIDED = "voided"
+"""The store-only status of a row that never became an order (never read as an OrderStatus)."""
+
+
+def is_order(orders: sa.ColumnCollection[str, sa.ColumnElement[object]]) -> sa.ColumnElement[bool]:
+    """The rows that are orders: settled (a local row, or an upstream reference) and not voided."""
+    return sa.and_(
+        orders.status != VOIDED,
+        sa.or_(orders.target != Target.INCENTIVES.value, orders.backend_ref.is_not(None)),
+    )
+
 
 class Ledger:
     def __init__(self, engine: AsyncEngine, cipher: EmailCipher) -> None:
@@ -38,8 +56,8 @@ class Ledger:
         return located[0] if located else None
 
     async def locate(self, app: str, ref: OrderRef) -> tuple[Order, bool] | None:
-        """The order and whether its outcome is settled (False: an Incentives purchase whose
-        answer was lost, which the reconciler may still confirm or discard)."""
+        """The order and whether its outcome is settled (always True: a row that is not an
+        order, unknown or voided, is not found; the flag stays for the cutover's callers)."""
         if ref.order_id is not None:
             query, values = _BY_ID, {"app": app, "key": ref.order_id}
         else:
@@ -47,8 +65,7 @@ class Ledger:
         row = await units.read(self._engine, lambda conn: conn.execute(query, values).first())
         if row is None:
             return None
-        order = order_from_row(row)
-        return order, order.target is not Target.INCENTIVES or row.backend_ref is not None
+        return order_from_row(row), True
 
     async def list(self, app: str, customer_id: str, selection: OrderFilter) -> list[Order]:
         after, before = selection.created_after, selection.created_before
@@ -128,10 +145,14 @@ class Ledger:
 
 _INSERT = sa.insert(t.orders).returning(t.orders)
 _BY_ID = sa.select(t.orders).where(
-    t.orders.c.app == sa.bindparam("app"), t.orders.c.id == sa.bindparam("key")
+    t.orders.c.app == sa.bindparam("app"),
+    t.orders.c.id == sa.bindparam("key"),
+    is_order(t.orders.c),
 )
 _BY_EXTERNAL_ID = sa.select(t.orders).where(
-    t.orders.c.app == sa.bindparam("app"), t.orders.c.external_id == sa.bindparam("key")
+    t.orders.c.app == sa.bindparam("app"),
+    t.orders.c.external_id == sa.bindparam("key"),
+    is_order(t.orders.c),
 )
 """Built once: a statement built per call costs more than SQLite's answer (docs/performance.md)."""
 
@@ -141,7 +162,11 @@ def _page(after: bool, before: bool) -> sa.Select[Any]:
     orders = t.orders.c
     query = (
         sa.select(t.orders)
-        .where(orders.app == sa.bindparam("app"), orders.customer_id == sa.bindparam("customer_id"))
+        .where(
+            orders.app == sa.bindparam("app"),
+            orders.customer_id == sa.bindparam("customer_id"),
+            is_order(orders),
+        )
         .order_by(orders.created_at.desc(), orders.id.desc())
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .offset(sa.bindparam("offset", type_=sa.Integer))

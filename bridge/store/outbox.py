@@ -1,10 +1,15 @@
 """The outbox: work written in the order's transaction, carried out later by a sender.
 
-A row's `kind` says what the work is: a fulfilment email, or an upstream fulfilment
-(`manual_redeem` on the Incentives target). The sender dispatches each kind to its handler.
+A row's `kind` says what the work is: a fulfilment email, an upstream fulfilment
+(`manual_redeem` on the Incentives target), the undo of a purchase whose client was told it
+failed (`undo_purchase`), or the completion of a rejection whose revoke may have landed
+(`finish_reject`); bridge/store/remote_orders.py queues the upstream kinds. The sender
+dispatches each kind to its handler.
 
 A row moves `pending` -> `sending` (claimed) -> `sent`, or back to `pending` with a later
-`next_attempt_at` after a failed attempt, or to `failed` once the sender gives up.
+`next_attempt_at` after a failed attempt, or to `failed` once the sender gives up. A pending
+job made unnecessary in the transaction that made it so (a purchase confirmed: no undo) is
+`cancelled`.
 
 Claiming is one conditional UPDATE (`status` still due, checked again by the database under
 the row lock), so when several replicas share a database exactly one of them wins a row.
@@ -31,6 +36,7 @@ PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
+CANCELLED = "cancelled"
 
 MAX_ERROR_LENGTH = 500
 

@@ -1,20 +1,34 @@
-"""Ledger rows of orders a remote backend holds (the Incentives target).
+"""Ledger rows of orders a remote backend holds (the Incentives target), and their undo jobs.
 
-The ledger row is written *before* the upstream purchase, with no `backend_ref`: that is the
-recorded "unknown upstream" state. Once the upstream answers, the row is confirmed with the
-upstream's `user_offer_id` (as `backend_ref`) or, when the upstream refused, discarded (nothing
-was spent, so there is no order). A row still unknown is settled by the reconciler; it is
-never guessed.
+A purchase's row is written *before* the upstream call, with no `backend_ref`: the recorded
+"unknown upstream" state, which list and get never show (bridge/store/ledger.py). The same
+unit queues the row's `undo_purchase` job in the outbox, due once the call and its settling
+are surely over (a dead man's switch: a process that dies mid-call leaves a job, not a
+mystery). Then exactly one of these ends the row's unknown state, each one unit of work:
 
-An approved order's upstream fulfilment (`manual_redeem`) is recorded in the outbox in the
-same transaction that approves it (`MANUAL_REDEEM`), due after a grace period: the backend
-tries it at once and settles the row when that works; otherwise the outbox sender retries it
-with backoff, and giving up turns the order into `redemption_error`.
+- `confirm`: the upstream reference is recorded and the undo job cancelled (the order stands);
+- `discard`: the upstream refused, or the request certainly never left: the row is deleted and
+  the job cancelled (nothing was spent);
+- `give_up` (no Idempotency-Key): the row becomes `voided` and the job is due after the
+  in-flight window; `postpone` (a key): the row stays unknown and the job is due when the key
+  expires, so that a retry of the key can still confirm it;
+- `void_unknown` (the undo job itself, bridge/orders/compensation.py): the row becomes
+  `voided` if it is still unknown.
+
+Every one of them is conditional on the row still being unknown, so when a late confirm races
+the undo job exactly one wins: a confirm that finds the row voided reports it, and its caller
+answers the error the undo makes true.
+
+An approved order's upstream fulfilment (`manual_redeem`) is queued in the transaction that
+approves it (`MANUAL_REDEEM`), due after a grace period: the backend tries it at once and
+settles the row when that works; otherwise the outbox sender retries it with backoff, and
+giving up turns the order into `redemption_error`. A rejection whose upstream revoke may
+have landed without its refund is completed by a `finish_reject` job (`FINISH_REJECT`).
 """
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -24,32 +38,42 @@ from bridge.canonical import Order, OrderStatus, Purchase, Target
 from bridge.store import outbox, units
 from bridge.store import tables as t
 from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
-from bridge.store.ledger import Ledger
+from bridge.store.ledger import VOIDED, Ledger
 from bridge.store.rows import order_from_row, utc
-from bridge.store.unsettled import UnsettledIndex
 
 FULFILMENT_EMAIL = "fulfilment_email"
 MANUAL_REDEEM = "manual_redeem"
+UNDO_PURCHASE = "undo_purchase"
+FINISH_REJECT = "finish_reject"
+
+
+@dataclass(frozen=True)
+class Purchased:
+    """What an undo needs to know of a row (read whatever its status, `voided` included)."""
+
+    app: str
+    order_id: int
+    customer_id: str
+    points: int
+    created_at: datetime
+    backend_ref: str | None
+    status: str
+    """`voided`, or the legacy status of a row that is (still) an order or unknown."""
+
+    @property
+    def voided(self) -> bool:
+        return self.status == VOIDED
 
 
 class RemoteOrders:
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        ledger: Ledger,
-        target: Target,
-        unsettled: UnsettledIndex | None = None,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, ledger: Ledger, target: Target) -> None:
         self._engine = engine
         self._ledger = ledger
         self._target = target
         self._outbox = outbox.Outbox(engine)
-        self._unsettled = unsettled or UnsettledIndex()
-        self._scan_lock = asyncio.Lock()
-        self._opened_during_scan: set[int] | None = None
 
-    async def open(self, purchase: Purchase, claim: KeyClaim | None) -> Order:
-        """Write the order's ledger row in the unknown state (and its idempotency claim)."""
+    async def open(self, purchase: Purchase, claim: KeyClaim | None, undo_at: datetime) -> Order:
+        """Write the order's row in the unknown state, its idempotency claim and its undo job."""
 
         def unit(conn: sa.Connection) -> Order:
             if claim is not None:
@@ -57,13 +81,10 @@ class RemoteOrders:
             order = self._ledger.insert(conn, purchase, self._target)
             if claim is not None:  # a retry of this key finds the order (even left unknown)
                 attach_order(conn, claim, order.id)
+            outbox.enqueue(conn, order.app, order.id, UNDO_PURCHASE, purchase.created_at, undo_at)
             return order
 
-        order = await units.write(self._engine, unit)
-        self._unsettled.opened(order.app, order.customer_id, order.id, order.created_at)
-        if self._opened_during_scan is not None:
-            self._opened_during_scan.add(order.id)
-        return order
+        return await units.write(self._engine, unit)
 
     async def confirm(
         self,
@@ -72,77 +93,95 @@ class RemoteOrders:
         now: datetime,
         claim: KeyClaim | None,
         fulfil_after: timedelta = timedelta(0),
-    ) -> int | None:
-        """Record the upstream reference; an approved order's fulfilment is queued.
+    ) -> tuple[bool, int | None]:
+        """Record the upstream reference and cancel the undo; an approved order's fulfilment is
+        queued. (whether the row was still unknown, the queued `manual_redeem` row's id).
 
-        Returns the queued `manual_redeem` row's id (None when nothing was queued: the order
-        is not approved, or was confirmed already).
+        False: the row was voided first (its undo runs); nothing is recorded.
         """
         values = {"b_id": order.id, "b_ref": backend_ref, "b_now": now}
 
-        def unit(conn: sa.Connection) -> int | None:
+        def unit(conn: sa.Connection) -> tuple[bool, int | None]:
+            if conn.execute(_CONFIRM, values).rowcount != 1:
+                return False, None
+            _cancel(conn, order.id, UNDO_PURCHASE, now)
             fulfilment = None
-            confirmed = conn.execute(_CONFIRM, values).rowcount == 1
-            if confirmed and order.status is OrderStatus.APPROVED:
+            if order.status is OrderStatus.APPROVED:
                 fulfilment = _queue_fulfilment(conn, order, now, fulfil_after)
             if claim is not None:
                 attach_order(conn, claim, order.id)
-            return fulfilment
+            return True, fulfilment
 
-        fulfilment = await units.write(self._engine, unit)
-        self._unsettled.settled(order.app, order.customer_id, order.id)
-        return fulfilment
+        return await units.write(self._engine, unit)
 
-    async def discard(self, order: Order) -> None:
-        """The upstream refused the purchase: nothing was spent, so the order never existed."""
-        delete = sa.delete(t.orders).where(
-            t.orders.c.id == order.id, t.orders.c.backend_ref.is_(None)
+    async def discard(self, order: Order, now: datetime) -> None:
+        """Nothing was spent (refused, or never sent): the row goes, and its undo job with it."""
+        delete = sa.delete(t.orders).where(_still_unknown(order.id))
+
+        def unit(conn: sa.Connection) -> None:
+            if conn.execute(delete).rowcount == 1:
+                _cancel(conn, order.id, UNDO_PURCHASE, now)
+
+        await units.write(self._engine, unit)
+
+    async def give_up(self, order: Order, now: datetime, undo_at: datetime) -> bool:
+        """No key: the client is told the order failed. The row is voided, the undo due at
+        `undo_at`. Whether the row was still unknown (False: a confirm won the race)."""
+
+        def unit(conn: sa.Connection) -> bool:
+            voided = conn.execute(_void(order.id, now)).rowcount == 1
+            _reschedule(conn, order.id, UNDO_PURCHASE, undo_at)
+            return voided
+
+        return await units.write(self._engine, unit)
+
+    async def postpone(self, order: Order, undo_at: datetime) -> None:
+        """A keyed call left unknown: the row stays unknown; the undo is due at `undo_at`."""
+        await units.write(
+            self._engine, lambda conn: _reschedule(conn, order.id, UNDO_PURCHASE, undo_at)
         )
-        await units.write(self._engine, lambda conn: conn.execute(delete))
-        self._unsettled.settled(order.app, order.customer_id, order.id)
+
+    async def void_unknown(self, order_id: int, now: datetime) -> Purchased | None:
+        """The undo job's first step: void the row if still unknown; the row as it now is
+        (None when it is gone: the purchase was refused and the row discarded)."""
+
+        def unit(conn: sa.Connection) -> Purchased | None:
+            conn.execute(_void(order_id, now))
+            return _purchased(conn.execute(_ROW, {"b_id": order_id}).first())
+
+        return await units.write(self._engine, unit)
+
+    async def purchased(self, order_id: int) -> Purchased | None:
+        """The row whatever its state (for compensations and reconciliation)."""
+        row = await units.read(
+            self._engine, lambda conn: conn.execute(_ROW, {"b_id": order_id}).first()
+        )
+        return _purchased(row)
+
+    async def record_found(self, order_id: int, backend_ref: str, now: datetime) -> None:
+        """A voided row's purchase was found upstream: keep its reference, so that the undo
+        revokes it even once the wallet no longer lists it."""
+        statement = (
+            sa.update(t.orders)
+            .where(t.orders.c.id == order_id, t.orders.c.status == VOIDED)
+            .values(backend_ref=backend_ref, updated_at=now)
+        )
+        await units.write(self._engine, lambda conn: conn.execute(statement))
+
+    async def unknown_order(self, app: str, order_id: int) -> Order | None:
+        """A row whose outcome is unknown (not voided, no reference), for a keyed retry."""
+        query = sa.select(t.orders).where(
+            t.orders.c.app == app, _still_unknown(order_id), t.orders.c.target == self._target
+        )
+        row = await units.read(self._engine, lambda conn: conn.execute(query).first())
+        return None if row is None else order_from_row(row)
 
     async def backend_ref(self, order_id: int) -> str | None:
-        query = sa.select(t.orders.c.backend_ref).where(t.orders.c.id == order_id)
+        query = sa.select(t.orders.c.backend_ref).where(
+            t.orders.c.id == order_id, t.orders.c.status != VOIDED
+        )
         ref: str | None = await units.read(self._engine, lambda conn: conn.execute(query).scalar())
         return ref
-
-    async def unknown(
-        self, app: str, customer_id: str, created_before: datetime | None = None
-    ) -> list[Order]:
-        """The customer's orders whose upstream outcome is not recorded yet, oldest first.
-
-        Read only for a customer the unsettled index lists (bridge/store/unsettled.py) with
-        such an order created before `created_before` (when given: the caller leaves younger
-        ones to the calls still placing them); otherwise nothing is read and none returned.
-        """
-        await self._rescan_if_stale()
-        if not self._unsettled.may_have(app, customer_id, created_before):
-            return []
-        values = {"app": app, "customer_id": customer_id, "target": self._target.value}
-        before = self._unsettled.listed(app, customer_id)
-        rows = await units.read(self._engine, lambda conn: conn.execute(_UNKNOWN, values).all())
-        found = ((row.id, utc(row.created_at)) for row in rows)
-        self._unsettled.found(app, customer_id, found, before)
-        return [order_from_row(row) for row in rows]
-
-    async def _rescan_if_stale(self) -> None:
-        """Fill the unsettled index from the ledger when it is due (one query, indexed)."""
-        if not self._unsettled.stale():
-            return
-        async with self._scan_lock:
-            if not self._unsettled.stale():
-                return
-            orders = t.orders.c
-            query = sa.select(orders.app, orders.customer_id, orders.id, orders.created_at).where(
-                orders.target == self._target.value, orders.backend_ref.is_(None)
-            )
-            self._opened_during_scan = set()
-            try:
-                rows = await units.read(self._engine, lambda conn: conn.execute(query).all())
-            finally:
-                opened, self._opened_during_scan = self._opened_during_scan, None
-            found = ((r.app, r.customer_id, r.id, utc(r.created_at)) for r in rows)
-            self._unsettled.replace(found, opened)
 
     async def approve(
         self, order: Order, now: datetime, claim: KeyClaim | None, fulfil_after: timedelta
@@ -160,18 +199,56 @@ class RemoteOrders:
 
         return await units.write(self._engine, unit)
 
+    async def begin_reject(self, order: Order, now: datetime, finish_at: datetime) -> None:
+        """Before the revoke leaves: queue the job that completes the rejection if the call
+        cannot (due at `finish_at`, after the in-flight window)."""
+        await units.write(
+            self._engine,
+            lambda conn: outbox.enqueue(conn, order.app, order.id, FINISH_REJECT, now, finish_at),
+        )
+
+    async def abandon_reject(self, order: Order, now: datetime) -> None:
+        """The revoke certainly did nothing: the order stays as it was; the job is cancelled."""
+        await units.write(self._engine, lambda conn: _cancel(conn, order.id, FINISH_REJECT, now))
+
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None) -> Order:
-        """Reject in the ledger once the upstream has revoked and refunded."""
+        """Reject in the ledger once the upstream has revoked and refunded; the job is done."""
 
         def unit(conn: sa.Connection) -> Order:
             if claim is not None:
                 insert_claim(conn, claim)
             updated = Ledger.transition(conn, order, OrderStatus.REJECTED, now)
+            _cancel(conn, order.id, FINISH_REJECT, now)
             if claim is not None:
                 attach_order(conn, claim, order.id)
             return updated
 
         return await units.write(self._engine, unit)
+
+    async def finish_reject(self, order_id: int, now: datetime) -> bool:
+        """The finish job completed revoke and refund: the order becomes rejected (from any
+        status but rejected); whether it moved."""
+        orders = t.orders.c
+        statement = (
+            sa.update(t.orders)
+            .where(
+                orders.id == order_id,
+                orders.status.in_([OrderStatus.PENDING_APPROVAL.value, OrderStatus.APPROVED.value]),
+            )
+            .values(status=OrderStatus.REJECTED.value, updated_at=now)
+        )
+        result = await units.write(self._engine, lambda conn: conn.execute(statement))
+        return bool(result.rowcount == 1)
+
+    async def order(self, order_id: int) -> Order | None:
+        """An order (not an unknown or voided row) by id, for the outbox handlers."""
+        query = sa.select(t.orders).where(
+            t.orders.c.id == order_id,
+            t.orders.c.status != VOIDED,
+            t.orders.c.backend_ref.is_not(None),
+        )
+        row = await units.read(self._engine, lambda conn: conn.execute(query).first())
+        return None if row is None else order_from_row(row)
 
     async def fulfilled(self, fulfilment_id: int, now: datetime) -> None:
         """The inline `manual_redeem` worked: settle its outbox row, unless a sender holds it."""
@@ -193,21 +270,71 @@ class RemoteOrders:
         return bool(result.rowcount == 1)
 
 
+def _still_unknown(order_id: int) -> sa.ColumnElement[bool]:
+    orders = t.orders.c
+    return sa.and_(orders.id == order_id, orders.backend_ref.is_(None), orders.status != VOIDED)
+
+
+def _void(order_id: int, now: datetime) -> sa.Update:
+    """Unknown -> voided. The external id is let go, so that a new order may reuse it."""
+    return (
+        sa.update(t.orders)
+        .where(_still_unknown(order_id))
+        .values(status=VOIDED, external_id=None, updated_at=now)
+    )
+
+
+def _cancel(conn: sa.Connection, order_id: int, kind: str, now: datetime) -> None:
+    """Settle the order's pending job of `kind` without running it (a sender holding it finds
+    the work done: every job checks the row first)."""
+    conn.execute(
+        sa.update(t.outbox)
+        .where(
+            t.outbox.c.order_id == order_id,
+            t.outbox.c.kind == kind,
+            t.outbox.c.status == outbox.PENDING,
+        )
+        .values(status=outbox.CANCELLED, sent_at=now)
+    )
+
+
+def _reschedule(conn: sa.Connection, order_id: int, kind: str, due_at: datetime) -> None:
+    conn.execute(
+        sa.update(t.outbox)
+        .where(
+            t.outbox.c.order_id == order_id,
+            t.outbox.c.kind == kind,
+            t.outbox.c.status == outbox.PENDING,
+        )
+        .values(next_attempt_at=due_at)
+    )
+
+
+def _purchased(row: sa.Row[object] | None) -> Purchased | None:
+    if row is None:
+        return None
+    values = row._mapping
+    return Purchased(
+        app=values["app"],
+        order_id=values["id"],
+        customer_id=values["customer_id"],
+        points=values["points"],
+        created_at=utc(values["created_at"]),
+        backend_ref=values["backend_ref"],
+        status=values["status"],
+    )
+
+
 _CONFIRM = (
     sa.update(t.orders)
-    .where(t.orders.c.id == sa.bindparam("b_id"), t.orders.c.backend_ref.is_(None))
+    .where(
+        t.orders.c.id == sa.bindparam("b_id"),
+        t.orders.c.backend_ref.is_(None),
+        t.orders.c.status != VOIDED,
+    )
     .values(backend_ref=sa.bindparam("b_ref"), updated_at=sa.bindparam("b_now"))
 )
-_UNKNOWN = (
-    sa.select(t.orders)
-    .where(
-        t.orders.c.app == sa.bindparam("app"),
-        t.orders.c.customer_id == sa.bindparam("customer_id"),
-        t.orders.c.target == sa.bindparam("target"),
-        t.orders.c.backend_ref.is_(None),
-    )
-    .order_by(t.orders.c.id)
-)
+_ROW = sa.select(t.orders).where(t.orders.c.id == sa.bindparam("b_id"))
 
 
 def _queue_fulfilment(

@@ -1,4 +1,5 @@
-"""A purchase whose answer is lost never spends twice and is never guessed."""
+"""A purchase whose answer is lost: found in the wallet (ok), or answered not_available and
+undone; never sent again but by a retry of its Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.typedefs import Handler, Middleware
 
+from bridge.app import OUTBOX_SENDER
+from bridge.orders.outbox_sender import OutboxSender
 from bridge.sandbox import ids
 from bridge.sandbox.config import DEMO_CONNECT_KEY, DEMO_CONNECT_SECRET
 from tests.clocks import ManualClock
@@ -18,6 +21,8 @@ from tests.incentives.conftest import base_url
 
 PURCHASE = "/purchase_offer"
 WALLET = "/get_user_offers"
+NO_POLLING = {"outbox_poll_seconds": 3600}
+"""The sender's own loop stays idle: tests run due jobs themselves, at a clock they set."""
 
 
 def drop_connection(path: str, *, after_commit: bool, times: int = 1) -> Middleware:
@@ -55,11 +60,26 @@ async def wallet_and_points(server: TestServer) -> tuple[int, int]:
     return wallet["total_records"], wallet["available_points"]
 
 
-async def place(bridge: TestClient[Any, Any]) -> tuple[int, Any]:
+async def place(bridge: TestClient[Any, Any], key: str | None = None) -> tuple[int, Any]:
+    headers = {**basic_auth(), **({"Idempotency-Key": key} if key else {})}
     response = await bridge.post(
-        f"{PREFIX}/users/demo-user-1/offers/1/orders", json={"order": {}}, headers=basic_auth()
+        f"{PREFIX}/users/demo-user-1/offers/1/orders", json={"order": {}}, headers=headers
     )
     return response.status, await response.json()
+
+
+async def run_due_jobs(bridge: TestClient[Any, Any], clock: ManualClock, **later: float) -> int:
+    """Move the clock on (`later`: timedelta keywords), then run every outbox job now due."""
+    clock.advance(**later)
+    sender: OutboxSender = bridge.app[OUTBOX_SENDER]
+    return await sender.deliver_due()
+
+
+async def list_orders(bridge: TestClient[Any, Any]) -> list[Any]:
+    listed = await bridge.get(f"{PREFIX}/users/demo-user-1/orders", headers=basic_auth())
+    assert listed.status == 200
+    orders: list[Any] = (await listed.json())["orders"]
+    return orders
 
 
 def purchase_and_wallet_lost() -> list[Middleware]:
@@ -73,17 +93,19 @@ def purchase_and_wallet_lost() -> list[Middleware]:
 async def unknown_order(
     start_sandbox: Callable[..., Awaitable[TestServer]],
     start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
-) -> tuple[TestServer, TestClient[Any, Any]]:
-    """A bridge five minutes after a create whose purchase was lost and could not be settled."""
+    key: str | None = None,
+) -> tuple[TestServer, TestClient[Any, Any], ManualClock]:
+    """A bridge just after a create whose purchase landed, its answer lost, the wallet
+    unreadable: answered not_available."""
     server = await start_sandbox(purchase_and_wallet_lost())
     clock = ManualClock()
-    bridge = await start_incentives_bridge(server, clock=clock)
-    await place(bridge)
-    clock.advance(minutes=5)
-    return server, bridge
+    bridge = await start_incentives_bridge(server, clock=clock, settings_overrides=NO_POLLING)
+    status, _ = await place(bridge, key)
+    assert status == 503
+    return server, bridge, clock
 
 
-async def test_answer_lost_after_commit_gives_one_order_and_one_debit(
+async def test_answer_lost_after_commit_is_found_in_the_wallet_one_order_one_debit(
     start_sandbox: Callable[..., Awaitable[TestServer]],
     start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> None:
@@ -96,59 +118,62 @@ async def test_answer_lost_after_commit_gives_one_order_and_one_debit(
     assert await wallet_and_points(server) == (1, 9900)
 
 
-async def test_request_lost_before_commit_is_sent_again_once(
+async def test_a_request_lost_before_commit_is_not_sent_again(
     start_sandbox: Callable[..., Awaitable[TestServer]],
     start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> None:
     server = await start_sandbox([drop_connection(PURCHASE, after_commit=False)])
-    bridge = await start_incentives_bridge(server)
+    clock = ManualClock()
+    bridge = await start_incentives_bridge(server, clock=clock, settings_overrides=NO_POLLING)
 
     status, body = await place(bridge)
-
-    assert (status, body["status"]) == (200, "ok")
-    assert await wallet_and_points(server) == (1, 9900)
-
-
-async def test_unreachable_wallet_leaves_the_order_unknown_not_guessed(
-    start_sandbox: Callable[..., Awaitable[TestServer]],
-    start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
-) -> None:
-    server = await start_sandbox(purchase_and_wallet_lost())
-    bridge = await start_incentives_bridge(server, clock=ManualClock())
-
-    status, body = await place(bridge)
+    await run_due_jobs(bridge, clock, minutes=5)
 
     assert (status, body["errors"]["code"]) == (503, "not_available")
-    assert await wallet_and_points(server) == (1, 9900)
+    assert await wallet_and_points(server) == (0, 10000)
+    assert await list_orders(bridge) == []
 
 
-async def test_next_call_settles_an_unknown_order_from_the_wallet(
+async def test_a_purchase_that_landed_after_a_503_is_undone(
     start_sandbox: Callable[..., Awaitable[TestServer]],
     start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> None:
-    server, bridge = await unknown_order(start_sandbox, start_incentives_bridge)
-
-    listed = await bridge.get(f"{PREFIX}/users/demo-user-1/orders", headers=basic_auth())
-
-    orders = (await listed.json())["orders"]
-    assert [(order["points"], order["user"]["available_points"]) for order in orders] == [
-        (100, 9900)
-    ]
+    server, bridge, clock = await unknown_order(start_sandbox, start_incentives_bridge)
     assert await wallet_and_points(server) == (1, 9900)
+    assert await list_orders(bridge) == []
+
+    assert await run_due_jobs(bridge, clock, minutes=5) == 1
+
+    assert await wallet_and_points(server) == (0, 10000)
+    assert await list_orders(bridge) == []
 
 
-async def test_an_order_settled_later_is_fulfilled_when_approved(
+async def test_the_undo_waits_for_the_in_flight_window(
     start_sandbox: Callable[..., Awaitable[TestServer]],
     start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> None:
-    server, bridge = await unknown_order(start_sandbox, start_incentives_bridge)
+    server, bridge, clock = await unknown_order(start_sandbox, start_incentives_bridge)
 
-    await bridge.get(f"{PREFIX}/users/demo-user-1/orders", headers=basic_auth())
+    assert await run_due_jobs(bridge, clock, seconds=0.5) == 0
 
+    assert await wallet_and_points(server) == (1, 9900)
+
+
+async def test_an_order_settled_by_a_keyed_retry_is_fulfilled(
+    start_sandbox: Callable[..., Awaitable[TestServer]],
+    start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
+) -> None:
+    server, bridge, clock = await unknown_order(start_sandbox, start_incentives_bridge, "k-1")
+
+    status, body = await place(bridge, "k-1")
+    await run_due_jobs(bridge, clock, days=2)
+
+    assert (status, body["order"]["status"]) == (200, "approved")
     wallet = await sandbox_call(
         server, "/offers/api/2.0/offers/get_user_offers", {"user_id": "demo-user-1"}
     )
     assert [entry["is_redeemable"] for entry in wallet["user_offers"]] == [False]
+    assert await wallet_and_points(server) == (1, 9900)
 
 
 async def test_a_create_retried_with_an_idempotency_key_places_one_order(
