@@ -14,8 +14,9 @@ from bridge.clock import SystemClock
 from bridge.policy import PolicyError, default_policy, load_policy
 from bridge.settings import Settings
 from bridge.shadow.replay import ReplayPlan, read_recording, replay
-from bridge.shadow.report import gather_report, parse_since, render_table
+from bridge.shadow.report import gather_report, render_table
 from bridge.shadow.rules import load_rules
+from bridge.shadow.since import parse_since
 from bridge.store.database import create_engine, dispose
 from bridge.store.shadow_diffs import ShadowDiffs
 from mappings.legacy.comparison import RULES

@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -25,8 +27,9 @@ from bridge.canonical import ErrorCode
 from bridge.clock import Clock
 from bridge.legacy.responses import error_response, json_response
 from bridge.shadow.config import ShadowSettings
-from bridge.shadow.report import gather_report, parse_since
+from bridge.shadow.report import gather_report
 from bridge.shadow.rules import OperationRules
+from bridge.shadow.since import parse_since
 from bridge.shadow.status_page import render_page
 from bridge.store.shadow_diffs import ShadowDiffs
 
@@ -42,6 +45,8 @@ class ShadowBoard:
 
 
 SHADOW_BOARD = web.AppKey("shadow_board", ShadowBoard)
+APP_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+"""What an app name may be (bridge/settings.py); anything else names no app."""
 REALM = 'Basic realm="orders-bridge admin", charset="UTF-8"'
 
 
@@ -84,13 +89,10 @@ async def _report(request: web.Request) -> dict[str, Any] | web.Response:
     board = request.app[SHADOW_BOARD]
     source = request.app[POLICY_SOURCE]
     now = board.clock.now()
-    since = None
-    raw = request.query.get("since")
-    if raw:
-        try:
-            since = parse_since(raw, now)
-        except ValueError:
-            return error_response(ErrorCode.ARGUMENT_ERROR, "since is not a date or a span.")
+    try:
+        since, app = _query(request.query, now)
+    except ValueError as exc:  # SinceError, or an app name that cannot be one
+        return error_response(ErrorCode.ARGUMENT_ERROR, f"{exc}.")
     return await gather_report(
         board.diffs,
         now=now,
@@ -98,8 +100,17 @@ async def _report(request: web.Request) -> dict[str, Any] | web.Response:
         rules=board.rules,
         policy=source.current().describe(source.apps),
         since=since,
-        app=request.query.get("app") or None,
+        app=app,
     )
+
+
+def _query(query: Mapping[str, str], now: datetime) -> tuple[datetime | None, str | None]:
+    """`since` (bridge/shadow/since.py) and `app` (a name as the apps file allows)."""
+    raw = query.get("since")
+    app = query.get("app") or None
+    if app is not None and not APP_NAME.fullmatch(app):
+        raise ValueError("app is not an app name")
+    return (parse_since(raw, now) if raw else None), app
 
 
 def _refusal(request: web.Request) -> web.Response | None:

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from bridge.policy import Operation
+from bridge.shadow.comparison import ERROR, MATCH, MISMATCH, NOT_COMPARABLE
 from bridge.shadow.config import ShadowSettings
 from bridge.shadow.rules import OperationRules
+from bridge.shadow.since import parse_since as parse_since  # one parser, also for reconcile
 from bridge.store.shadow_diffs import FieldCount, Scope, ShadowDiffs
 
 TOP_FIELDS = 10
@@ -85,7 +87,7 @@ def _row(
 ) -> dict[str, Any]:
     shadow = scopes.get((app, operation, SHADOW)) or Scope(app, operation, SHADOW)
     calibration = scopes.get((app, operation, CALIBRATION))
-    comparisons = sum(shadow.results.values())
+    counts = Counts.of(shadow)
     noise = _noise_rates(calibration)
     rules = given.rules.get(operation, OperationRules())
     today = given.now.date()
@@ -93,13 +95,14 @@ def _row(
         "app": app,
         "operation": operation,
         "policy": given.policy.get(app, {}).get(operation),
-        "comparisons": comparisons,
-        "matches": shadow.results.get("match", 0),
-        "mismatches": shadow.results.get("mismatch", 0),
-        "errors": shadow.results.get("error", 0),
-        "match_rate": _rate(shadow.results.get("match", 0), comparisons),
+        "comparisons": sum(shadow.results.values()),
+        "matches": counts.matches,
+        "mismatches": counts.mismatches,
+        "errors": counts.errors,
+        "not_comparable": counts.not_comparable,
+        "match_rate": _rate(counts.matches, counts.decided),
         "unmapped_codes": dict(shadow.unmapped_codes),
-        "fields": [_field(item, comparisons, noise) for item in shadow.fields[:TOP_FIELDS]],
+        "fields": [_field(item, counts.decided, noise) for item in shadow.fields[:TOP_FIELDS]],
         "verdict": verdict(window, given.config),
         "calibration_runs": sum(calibration.results.values()) if calibration else 0,
         "proposed_ignores": _proposals(calibration, rules, today),
@@ -109,27 +112,67 @@ def _row(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """The outcomes of a scope. Only matches and mismatches judge the translation."""
+
+    matches: int = 0
+    mismatches: int = 0
+    errors: int = 0
+    not_comparable: int = 0
+
+    @classmethod
+    def of(cls, scope: Scope | None) -> Counts:
+        results = scope.results if scope is not None else {}
+        return cls(*(results.get(name, 0) for name in (MATCH, MISMATCH, ERROR, NOT_COMPARABLE)))
+
+    @property
+    def decided(self) -> int:
+        return self.matches + self.mismatches
+
+
 def verdict(window: Scope | None, config: ShadowSettings) -> dict[str, Any]:
-    results = window.results if window is not None else {}
-    comparisons = sum(results.values())
-    rate = _rate(results.get("match", 0), comparisons)
+    """Ready, not ready, or undecidable: the errors (shadow calls that failed) could make it
+    either, had they been compared: ready if they had all matched, not if none had."""
+    counts = Counts.of(window)
+    codes = sorted(window.unmapped_codes) if window is not None else []
+    reasons = _reasons(counts.matches, counts.mismatches, codes, config)
+    best = _reasons(counts.matches + counts.errors, counts.mismatches, codes, config)
+    worst = _reasons(counts.matches, counts.mismatches + counts.errors, codes, config)
+    state = "ready" if not worst else "not_ready" if best else "undecidable"
+    if state == "undecidable":
+        reasons = [
+            f"{counts.errors} shadow calls failed (errors): compared, they could make it "
+            "ready or not",
+            *reasons,
+        ]
+    return {
+        "ready": state == "ready",
+        "state": state,
+        "reasons": reasons,
+        "window_comparisons": counts.decided,
+        "window_match_rate": _rate(counts.matches, counts.decided),
+        "window_errors": counts.errors,
+        "window_not_comparable": counts.not_comparable,
+    }
+
+
+def _reasons(
+    matches: int, mismatches: int, codes: Sequence[str], config: ShadowSettings
+) -> list[str]:
+    decided = matches + mismatches
+    rate = _rate(matches, decided)
     reasons: list[str] = []
-    if comparisons < config.ready_min_comparisons:
+    if decided < config.ready_min_comparisons:
         reasons.append(
-            f"{comparisons} of {config.ready_min_comparisons} comparisons needed "
+            f"{decided} of {config.ready_min_comparisons} comparisons needed "
             f"in the last {config.ready_window_hours} h"
         )
-    if comparisons and rate is not None and rate < config.ready_match_rate:
+    if rate is not None and rate < config.ready_match_rate:
         reasons.append(f"match rate {rate:.2%} is below {config.ready_match_rate:.2%}")
-    codes = sorted(window.unmapped_codes) if window is not None else []
     if codes:
         reasons.append(f"unmapped error code seen: {', '.join(codes)}")
-    return {
-        "ready": not reasons,
-        "reasons": reasons,
-        "window_comparisons": comparisons,
-        "window_match_rate": rate,
-    }
+    return reasons
 
 
 def _field(item: FieldCount, comparisons: int, noise: Mapping[str, float]) -> dict[str, Any]:
@@ -190,7 +233,10 @@ def _rate(part: int, whole: int) -> float | None:
 def render_table(report: Mapping[str, Any]) -> str:
     """The report as a plain-text table, for the terminal."""
     lines = [f"shadow report since {report['since']}", ""]
-    header = f"{'APP':<16} {'OPERATION':<20} {'COMPARED':>8} {'MATCH':>8}  VERDICT"
+    header = (
+        f"{'APP':<16} {'OPERATION':<20} {'MATCH':>7} {'MISMATCH':>8} {'ERROR':>7} "
+        f"{'N/C':>7} {'RATE':>7}  VERDICT"
+    )
     lines += [header, "-" * len(header)]
     for row in report["operations"]:
         lines += list(_row_lines(row))
@@ -200,10 +246,10 @@ def render_table(report: Mapping[str, Any]) -> str:
 def _row_lines(row: Mapping[str, Any]) -> Iterable[str]:
     rate = row["match_rate"]
     shown = f"{rate:.1%}" if rate is not None else "-"
-    verdict_text = "ready" if row["verdict"]["ready"] else "not ready"
+    verdict_text = row["verdict"]["state"].replace("_", " ")
     yield (
-        f"{row['app']:<16} {row['operation']:<20} {row['comparisons']:>8} {shown:>8}  "
-        f"{verdict_text}"
+        f"{row['app']:<16} {row['operation']:<20} {row['matches']:>7} {row['mismatches']:>8} "
+        f"{row['errors']:>7} {row['not_comparable']:>7} {shown:>7}  {verdict_text}"
     )
     for reason in row["verdict"]["reasons"]:
         yield f"    - {reason}"
@@ -247,12 +293,3 @@ async def gather_report(
         policy=policy,
     )
     return build_report(given, app)
-
-
-def parse_since(raw: str, now: datetime) -> datetime:
-    """`--since`: an ISO date or date-time (UTC when no zone), or a span like `6h` or `7d`."""
-    if raw[:-1].isdigit() and raw[-1:] in ("h", "d"):
-        hours = int(raw[:-1]) * (24 if raw.endswith("d") else 1)
-        return now - timedelta(hours=hours)
-    moment = datetime.fromisoformat(raw)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

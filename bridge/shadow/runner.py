@@ -23,7 +23,7 @@ import random
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import structlog
@@ -33,13 +33,22 @@ from bridge.clock import Clock
 from bridge.observability.metrics import Metrics
 from bridge.policy import WRITES, Shadow
 from bridge.settings import AppConfig
-from bridge.shadow.comparison import Outcome, compare
+from bridge.shadow.comparison import (
+    ERROR,
+    NOT_COMPARABLE,
+    NOTHING,
+    Documents,
+    Outcome,
+    compare_documents,
+    failed,
+)
 from bridge.shadow.config import ShadowSettings
-from bridge.shadow.exchange import Exchange
+from bridge.shadow.correlation import Aligned, Correlator, NotComparable
+from bridge.shadow.exchange import Answer, Exchange
 from bridge.shadow.executor import ShadowExecutor, ShadowSkipped
 from bridge.shadow.masking import masked_json
 from bridge.shadow.rules import NO_RULES, OperationRules
-from bridge.store.shadow_diffs import Comparison, FieldDifference, ShadowDiffs
+from bridge.store.shadow_diffs import Comparison, FieldDifference, IdPair, ShadowDiffs
 
 log = structlog.get_logger()
 
@@ -69,6 +78,7 @@ class ShadowRunner:
         self._executor = executor
         self._apps = {app.api_key: app for app in apps}
         self._diffs = diffs
+        self._correlator = Correlator(diffs)
         self._rules = rules
         self._metrics = metrics
         self._clock = clock
@@ -159,6 +169,9 @@ class ShadowRunner:
                 return
             try:
                 await self._run(job)
+            except ShadowSkipped as exc:
+                self._count_dropped(job)
+                log.info("shadow_skipped", operation=job.exchange.operation.value, reason=str(exc))
             except Exception:  # a shadow must never take a worker down
                 log.exception("shadow_job_failed", operation=job.exchange.operation.value)
             finally:
@@ -166,36 +179,81 @@ class ShadowRunner:
 
     async def _run(self, job: Job) -> None:
         exchange = job.exchange
+        if job.mode == SHADOW and failed(exchange.primary.status):
+            await self._store(job, _nothing(NOT_COMPARABLE), reason="primary_failed")
+            return
+        try:
+            sent = await self._sent(job)
+        except NotComparable:
+            await self._store(job, _nothing(NOT_COMPARABLE), reason="order_unseen")
+            return
+        answer = await self._call(job, sent)
+        if answer is None:
+            await self._store(job, _nothing(ERROR))
+            return
+        documents = Documents.of(exchange.primary, answer)
+        aligned = await self._align(job, documents)
+        rules = self._rules.get(exchange.operation.value, NO_RULES)
+        outcome = compare_documents(
+            replace(documents, primary=aligned.primary, candidate=aligned.candidate),
+            rules,
+            self._clock.now().date(),
+        )
+        if outcome.result == ERROR:
+            self._call_failed(job, f"http_{answer.status}")
+        if not aligned.comparable:
+            outcome = _nothing(NOT_COMPARABLE)
+        await self._store(job, outcome, aligned.pair, "order_unseen" if aligned.left_out else None)
+
+    async def _sent(self, job: Job) -> Exchange:
+        """The call to make: a shadow names orders by the shadow side's ids."""
+        if job.mode != SHADOW:
+            return job.exchange
+        return await self._correlator.prepare(job.exchange, job.target)
+
+    async def _call(self, job: Job, sent: Exchange) -> Answer | None:
+        """The candidate's answer; None when the call failed (logged, counted as error)."""
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._config.timeout_seconds):
-                answer = await self._executor.run(exchange, job.target)
-        except ShadowSkipped as exc:
-            self._count_dropped(job)
-            log.info("shadow_skipped", operation=exchange.operation.value, reason=str(exc))
-            return
+                return await self._executor.run(sent, job.target)
+        except ShadowSkipped:
+            raise
         except Exception as exc:  # the candidate's failure is recorded, never raised
-            log.info(
-                "shadow_call_failed",
-                app=exchange.app.name,
-                operation=exchange.operation.value,
-                target=job.target.value,
-                error=type(exc).__name__,
-            )
-            await self._store(job, "error", None)
-            return
+            self._call_failed(job, type(exc).__name__)
+            return None
         finally:
             self._metrics.shadow_duration.labels(
-                exchange.operation.value, job.target.value
+                job.exchange.operation.value, job.target.value
             ).observe(time.perf_counter() - started)
-        rules = self._rules.get(exchange.operation.value, NO_RULES)
-        outcome = compare(exchange.primary, answer, rules, self._clock.now().date())
-        await self._store(job, outcome.result, outcome)
 
-    async def _store(self, job: Job, result: str, outcome: Outcome | None) -> None:
+    async def _align(self, job: Job, documents: Documents) -> Aligned:
+        if job.mode != SHADOW or failed(documents.candidate_status):
+            return Aligned(documents.primary, documents.candidate)
+        return await self._correlator.align(
+            job.exchange, job.target, documents.primary, documents.candidate
+        )
+
+    def _call_failed(self, job: Job, error: str) -> None:
         exchange = job.exchange
-        app, operation = exchange.app.name, exchange.operation.value
-        shown = outcome.judged.shown if outcome is not None else ()
+        log.info(
+            "shadow_call_failed",
+            app=exchange.app.name,
+            operation=exchange.operation.value,
+            target=job.target.value,
+            error=error,
+        )
+
+    async def _store(
+        self,
+        job: Job,
+        outcome: Outcome,
+        pair: IdPair | None = None,
+        reason: str | None = None,
+    ) -> None:
+        exchange = job.exchange
+        app, operation, result = exchange.app.name, exchange.operation.value, outcome.result
+        shown = outcome.judged.shown
         if job.mode == SHADOW:
             self._metrics.shadow_comparisons.labels(app, operation, job.target.value, result).inc()
             for difference in shown:
@@ -210,6 +268,7 @@ class ShadowRunner:
                 target=exchange.primary_target.value,
                 shadow_target=job.target.value,
                 result=result,
+                reason=reason,
                 differing_fields=sorted({d.path for d in shown})[:10] or None,
             )
         await self._diffs.record(
@@ -220,7 +279,7 @@ class ShadowRunner:
                 mode=job.mode,
                 result=result,
                 at=self._clock.now(),
-                unmapped_code=outcome.unmapped_code if outcome is not None else None,
+                unmapped_code=outcome.unmapped_code,
                 differences=[
                     FieldDifference(
                         item.path,
@@ -230,6 +289,7 @@ class ShadowRunner:
                     )
                     for item in shown
                 ],
+                pair=pair,
             )
         )
 
@@ -251,15 +311,34 @@ class ShadowRunner:
                 log.exception("shadow_reap_failed")
 
 
+def _nothing(result: str) -> Outcome:
+    return Outcome(result, NOTHING, None)
+
+
 def ordering_key(exchange: Exchange) -> str:
-    """The lane key: the customer the path names, else the order (updates name no customer).
+    """The lane key: the customer the path names, else the customer the primary's answer
+    names (an update names no customer in its path), else the order.
 
     One customer's shadows run one after another in the order their calls were answered, so
-    a shadowed list sees the shadowed create before it. An update by order id may still
-    overtake its create's shadow when both were queued at once.
+    a shadowed list sees the shadowed create before it, and an update of an order created
+    through `users/{user_id}` follows its create's shadow (so its pair exists when it runs).
     """
     info = exchange.match_info
-    for name in ("user_id", "external_id", "order_id", "external_order_id"):
+    names = ("user_id", "external_id")
+    for name in names:
+        if name in info:
+            return f"{exchange.app.name}\x00{name}\x00{info[name]}"
+    customer = _answered_customer(exchange)
+    if customer is not None:
+        return f"{exchange.app.name}\x00user_id\x00{customer}"
+    for name in ("order_id", "external_order_id"):
         if name in info:
             return f"{exchange.app.name}\x00{name}\x00{info[name]}"
     return exchange.app.name
+
+
+def _answered_customer(exchange: Exchange) -> str | None:
+    document = exchange.primary.document()
+    order = document.get("order") if isinstance(document, dict) else None
+    customer = order.get("user_id") if isinstance(order, dict) else None
+    return customer if isinstance(customer, str) else None

@@ -22,6 +22,7 @@ table{border-collapse:collapse;background:#fff;width:100%}
 th,td{border:1px solid #d8dde5;padding:6px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ready{color:#0a7b3e;font-weight:600}.not-ready{color:#b3261e;font-weight:600}
+.undecidable{color:#8a6d00;font-weight:600}
 .reasons{margin:2px 0 0 0;padding-left:18px;color:#5a6270;font-size:12px}
 details{margin:4px 0}summary{cursor:pointer}
 .side{display:grid;grid-template-columns:1fr 1fr;gap:8px;margin-top:6px}
@@ -38,9 +39,10 @@ def render_page(report: Mapping[str, Any], policy_hash: str, loaded_at: str) -> 
         "<h1>orders-bridge migration status</h1>",
         f'<p class="meta">Generated {escape(report["generated_at"])} · shadow data since '
         f"{escape(report['since'])} · policy {escape(policy_hash)} (loaded {escape(loaded_at)})"
-        f" · ready = at least {report['readiness']['min_comparisons']} comparisons in "
-        f"{report['readiness']['window_hours']} h matching at "
-        f"{report['readiness']['match_rate']:.2%} or more, no unmapped error code</p>",
+        f" · ready = at least {report['readiness']['min_comparisons']} compared calls "
+        f"(matches and mismatches) in {report['readiness']['window_hours']} h matching at "
+        f"{report['readiness']['match_rate']:.2%} or more, no unmapped error code; "
+        "undecidable = failed shadow calls (errors) could tip it either way</p>",
         _operations_table(rows),
     ]
     body += [_details(row) for row in rows if _has_details(row)]
@@ -54,7 +56,8 @@ def render_page(report: Mapping[str, Any], policy_hash: str, loaded_at: str) -> 
 def _operations_table(rows: Iterable[Mapping[str, Any]]) -> str:
     head = (
         "<tr><th>App</th><th>Operation</th><th>Target</th><th>Canary</th><th>Shadow</th>"
-        "<th>Compared</th><th>Match rate</th><th>Verdict</th></tr>"
+        "<th>Compared</th><th>Match rate</th><th>Mismatch</th><th>Error</th>"
+        "<th>Not comparable</th><th>Verdict</th></tr>"
     )
     body = "".join(_operation(row) for row in rows)
     return f'<table id="operations"><thead>{head}</thead><tbody>{body}</tbody></table>'
@@ -66,7 +69,8 @@ def _operation(row: Mapping[str, Any]) -> str:
     shadow = policy.get("shadow")
     rate = row["match_rate"]
     verdict = row["verdict"]
-    css, word = ("ready", "ready") if verdict["ready"] else ("not-ready", "not ready")
+    state = verdict["state"]
+    css, word = state.replace("_", "-"), state.replace("_", " ")
     reasons = "".join(f"<li>{escape(reason)}</li>" for reason in verdict["reasons"])
     anchor = _anchor(row)
     name = escape(row["operation"])
@@ -76,8 +80,10 @@ def _operation(row: Mapping[str, Any]) -> str:
         f"<td>{escape(row['app'])}</td><td>{operation}</td>"
         f"<td>{escape(str(policy.get('target', '-')))}</td>"
         f"<td>{_canary(canary)}</td><td>{_shadow(shadow)}</td>"
-        f'<td class="num">{row["comparisons"]}</td>'
+        f'<td class="num">{row["matches"] + row["mismatches"]}</td>'
         f'<td class="num">{f"{rate:.1%}" if rate is not None else "-"}</td>'
+        f'<td class="num">{row["mismatches"]}</td><td class="num">{row["errors"]}</td>'
+        f'<td class="num">{row["not_comparable"]}</td>'
         f'<td><span class="{css}">{word}</span><ul class="reasons">{reasons}</ul></td></tr>'
     )
 

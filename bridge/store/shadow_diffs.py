@@ -1,19 +1,23 @@
-"""The diff store: shadow comparisons, their field differences and bounded masked samples.
+"""The diff store: shadow comparisons, their field differences and bounded masked samples,
+and the order id pairs (primary id -> shadow id) that correlate the two sides' orders.
 
 Values reach this module already masked (bridge/shadow/masking.py) and serialised as JSON
 text; the store never sees a request. Samples are bounded per (app, operation, mode, path):
 once `samples_per_field` are kept, newer ones are not stored until the reaper removes old
 rows (retention). Everything is counted by SQL over a time window, so many replicas can
-share one store.
+share one store. A pair holds two order ids and the targets, nothing personal; it is written
+in the same unit of work as the comparison of the create that made it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.store import tables as t
@@ -31,6 +35,22 @@ class FieldDifference:
 
 
 @dataclass(frozen=True, slots=True)
+class Sides:
+    """Whose orders a pair correlates: one app, its primary target and its shadow target."""
+
+    app: str
+    primary_target: str
+    shadow_target: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdPair:
+    sides: Sides
+    primary_id: str
+    shadow_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Comparison:
     app: str
     operation: str
@@ -38,10 +58,12 @@ class Comparison:
     mode: str
     """shadow | calibration"""
     result: str
-    """match | mismatch | error"""
+    """match | mismatch | error | not_comparable"""
     at: datetime
     unmapped_code: str | None = None
     differences: Sequence[FieldDifference] = ()
+    pair: IdPair | None = None
+    """The order ids a shadowed create produced on both sides, stored with the comparison."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +106,48 @@ class ShadowDiffs:
                     [_difference(comparison, item) for item in comparison.differences],
                 )
             self._keep_samples(conn, comparison)
+            if comparison.pair is not None:
+                _insert_pair(conn, comparison.pair, comparison.at)
 
         await units.write(self._engine, unit)
+
+    async def shadow_ids(self, sides: Sides, primary_ids: Collection[str]) -> dict[str, str]:
+        """The shadow id of each primary id that has a pair."""
+        p = t.shadow_id_pairs
+        return await self._pairs(sides, p.c.primary_id, p.c.shadow_id, primary_ids)
+
+    async def primary_ids(self, sides: Sides, shadow_ids: Collection[str]) -> dict[str, str]:
+        """The primary id of each shadow id that has a pair."""
+        p = t.shadow_id_pairs
+        return await self._pairs(sides, p.c.shadow_id, p.c.primary_id, shadow_ids)
+
+    async def _pairs(
+        self,
+        sides: Sides,
+        known: sa.Column[str],
+        wanted: sa.Column[str],
+        values: Collection[str],
+    ) -> dict[str, str]:
+        if not values:
+            return {}
+        p = t.shadow_id_pairs
+        query = sa.select(known, wanted).where(
+            p.c.app == sides.app,
+            p.c.primary_target == sides.primary_target,
+            p.c.shadow_target == sides.shadow_target,
+            known.in_(sorted(set(values))),
+        )
+
+        def unit(conn: sa.Connection) -> dict[str, str]:
+            return {str(row[0]): str(row[1]) for row in conn.execute(query)}
+
+        return await units.read(self._engine, unit)
 
     async def reap(self, older_than: datetime) -> int:
         """Delete every row older than the retention horizon; return how many went."""
         removed = 0
         async with write_transaction(self._engine) as conn:
-            for table in (t.shadow_samples, t.shadow_differences, t.shadow_comparisons):
+            for table in _REAPED:
                 result = await conn.execute(sa.delete(table).where(table.c.created_at < older_than))
                 removed += result.rowcount
         return removed
@@ -158,6 +214,21 @@ class ShadowDiffs:
 
 
 _RECORD_COMPARISON = sa.insert(t.shadow_comparisons)
+_REAPED = (t.shadow_samples, t.shadow_differences, t.shadow_comparisons, t.shadow_id_pairs)
+
+
+def _insert_pair(conn: sa.Connection, pair: IdPair, at: datetime) -> None:
+    """Keep the first pair of a primary id (a replayed create answers the same order again)."""
+    values = {
+        "app": pair.sides.app,
+        "primary_target": pair.sides.primary_target,
+        "shadow_target": pair.sides.shadow_target,
+        "primary_id": pair.primary_id,
+        "shadow_id": pair.shadow_id,
+        "created_at": at,
+    }
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    conn.execute(insert(t.shadow_id_pairs).values(**values).on_conflict_do_nothing())
 
 
 def _comparison(comparison: Comparison) -> dict[str, object]:

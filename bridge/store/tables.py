@@ -172,7 +172,9 @@ shadow_comparisons = sa.Table(
     sa.Column("unmapped_code", sa.String(64), nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.CheckConstraint("mode IN ('shadow', 'calibration')", name="mode_known"),
-    sa.CheckConstraint("result IN ('match', 'mismatch', 'error')", name="result_known"),
+    sa.CheckConstraint(
+        "result IN ('match', 'mismatch', 'error', 'not_comparable')", name="result_known"
+    ),
     sa.Index("ix_shadow_comparisons_scope", "app", "operation", "mode", "created_at"),
     sa.Index("ix_shadow_comparisons_created_at", "created_at"),
 )
@@ -205,4 +207,23 @@ shadow_samples = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_shadow_samples_scope", "app", "operation", "mode", "path"),
     sa.Index("ix_shadow_samples_created_at", "created_at"),
+)
+
+# Order id pairs of the shadow runner (bridge/store/shadow_diffs.py): which order the shadow
+# side made for a primary order, so later calls naming it are sent with the shadow's id.
+shadow_id_pairs = sa.Table(
+    "shadow_id_pairs",
+    metadata,
+    sa.Column("id", ShadowId, primary_key=True, autoincrement=True),
+    sa.Column("app", sa.String(64), nullable=False),
+    sa.Column("primary_target", sa.String(16), nullable=False),
+    sa.Column("shadow_target", sa.String(16), nullable=False),
+    sa.Column("primary_id", sa.String(64), nullable=False),
+    sa.Column("shadow_id", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint(
+        "app", "primary_target", "shadow_target", "primary_id", name="uq_shadow_id_pairs_primary"
+    ),
+    sa.Index("ix_shadow_id_pairs_shadow", "app", "primary_target", "shadow_target", "shadow_id"),
+    sa.Index("ix_shadow_id_pairs_created_at", "created_at"),
 )

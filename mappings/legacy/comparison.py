@@ -8,16 +8,27 @@ of a shadowed call. Paths are templates: keys joined by `.`, every list element 
   reason and an expiry date; after that date the rule stops hiding and the report lists it
   as expired, so nothing stays ignored by accident.
 - `tolerance`: numbers at a path are equal when they differ by at most this much.
+- `time_tolerance`: date-times at a path (`2026-12-05 01:02:03`, or ISO 8601) are equal when
+  both are written the same way and lie at most this many seconds apart. Written differently
+  (another format, a zone on one side only) they differ.
 - `list_keys`: the list at a path is compared element by element by this key field instead
   of by position (an order missing on one side is `missing`/`extra`, not a cascade).
 - `equivalent`: groups of values that count as equal at a path (legacy statuses the two
   sides spell differently for the same outcome).
 
+Order ids need no rule: the runner correlates them by construction (a shadowed create records
+the pair of ids, later calls are sent with the shadow's id, and the shadow's answer is read
+back with the primary's ids; docs/shadowing.md "Order ids").
+
 Why each default rule exists:
-- `order.id` on create: each store numbers its own orders, so a shadow store's new order can
-  never carry the primary's id.
-- `order.created_at` on create: the two sides stamp the order a few milliseconds apart,
-  and a second boundary can fall between them.
+- `created_at`, on every operation that returns an order: the shadow side makes its order
+  when the shadow runs, after the primary answered: milliseconds later, or seconds when the
+  shadow queue is long, so a second boundary often falls between the two stamps. 120 s covers
+  the default queue and call timeout; a later stamp (a wrong zone, a wrong field) still shows.
+- `user.available_points`: each side keeps its own ledger. The balances agree only while
+  every write is shadowed and accepted on both sides; a sampled create, a shadow-side refusal
+  or a dropped shadow makes them drift for good. The debit itself is compared at
+  `order.points` (and the refusal at `http_status`), so nothing about the translation is lost.
 """
 
 from __future__ import annotations
@@ -25,43 +36,39 @@ from __future__ import annotations
 from typing import Any
 
 OWNER = "orders-bridge"
+STAMP_SECONDS = 120.0
+STATUSES = [["rejected", "redemption_error"]]
+
+
+def _balance(path: str) -> dict[str, str]:
+    return {
+        "path": path,
+        "owner": OWNER,
+        "reason": "each side keeps its own ledger; the debit is compared at points",
+        "expires": "2027-12-31",
+    }
+
+
+def _one_order() -> dict[str, Any]:
+    """The rules of an operation answering one order (create, get, update)."""
+    return {
+        "ignore": [_balance("order.user.available_points")],
+        "tolerance": {},
+        "time_tolerance": {"order.created_at": STAMP_SECONDS},
+        "list_keys": {},
+        "equivalent": {"order.status": STATUSES},
+    }
+
 
 RULES: dict[str, dict[str, Any]] = {
-    "create_order": {
-        "ignore": [
-            {
-                "path": "order.id",
-                "owner": OWNER,
-                "reason": "each store numbers its own orders; shadow ids never match",
-                "expires": "2027-12-31",
-            },
-            {
-                "path": "order.created_at",
-                "owner": OWNER,
-                "reason": "the two sides stamp the order moments apart",
-                "expires": "2027-12-31",
-            },
-        ],
-        "tolerance": {},
-        "list_keys": {},
-        "equivalent": {"order.status": [["rejected", "redemption_error"]]},
-    },
+    "create_order": _one_order(),
     "list_orders": {
-        "ignore": [],
+        "ignore": [_balance("orders[].user.available_points")],
         "tolerance": {},
+        "time_tolerance": {"orders[].created_at": STAMP_SECONDS},
         "list_keys": {"orders": "id"},
-        "equivalent": {"orders[].status": [["rejected", "redemption_error"]]},
+        "equivalent": {"orders[].status": STATUSES},
     },
-    "get_order": {
-        "ignore": [],
-        "tolerance": {},
-        "list_keys": {},
-        "equivalent": {"order.status": [["rejected", "redemption_error"]]},
-    },
-    "update_order_status": {
-        "ignore": [],
-        "tolerance": {},
-        "list_keys": {},
-        "equivalent": {"order.status": [["rejected", "redemption_error"]]},
-    },
+    "get_order": _one_order(),
+    "update_order_status": _one_order(),
 }

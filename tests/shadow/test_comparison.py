@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -35,47 +34,25 @@ ORDER = {"order": {"quantity": 2}}
 
 
 def legacy_primary_local_shadow() -> dict[str, Any]:
-    """Reads served by legacy and shadowed to local; creates placed locally (to seed it).
-
-    Without a shadow store (the bridges below), reads shadowed to local read the bridge's own
-    store, where the creates were placed.
-    """
-    return {
-        "apps": {
-            "demo": {
-                "target": "legacy",
-                "shadow": {"target": "local"},
-                "operations": {"create_order": {"target": "local", "shadow": None}},
-            }
-        }
-    }
-
-
-async def same_order_on_both_sides(legacy: TestServer, bridge: TestClient[Any, Any]) -> None:
-    """The same order placed on the legacy stand-in and in the bridge's local store."""
-    on_bridge = await bridge.post(f"{USER}/offers/1/orders", json=ORDER, headers=basic_auth())
-    assert on_bridge.status == 200
-    async with (
-        aiohttp.ClientSession() as direct,
-        direct.post(
-            f"{url_of(legacy)}{USER}/offers/1/orders", json=ORDER, headers=basic_auth()
-        ) as on_legacy,
-    ):
-        assert on_legacy.status == 200
+    """Every call served by legacy and shadowed to local (the shadow store), creates too."""
+    return {"apps": {"demo": {"target": "legacy", "shadow": {"target": "local"}}}}
 
 
 async def list_compared(
     shadow_bridge: BridgeFactory, legacy_server: ServerFactory, tmp_path: Path, **options: Any
 ) -> TestClient[Any, Any]:
-    """A bridge (legacy primary, local shadow on the bridge's own store) holding the stored
-    comparison of one list of the same order on both sides; `options` go to the bridge."""
+    """A bridge (legacy primary, local shadow on a shadow store) holding the stored
+    comparisons of one create (its ids paired) and of one list of that order on both sides;
+    `options` go to the bridge."""
     legacy = await legacy_server()
     bridge = await shadow_bridge(
-        legacy_primary_local_shadow(), legacy_url=url_of(legacy), shadow_store=False, **options
+        legacy_primary_local_shadow(), legacy_url=url_of(legacy), **options
     )
-    await same_order_on_both_sides(legacy, bridge)
-    await bridge.get(f"{USER}/orders", headers=basic_auth())
+    created = await bridge.post(f"{USER}/offers/1/orders", json=ORDER, headers=basic_auth())
+    assert created.status == 200
     await settle(bridge_db(tmp_path), 1)
+    await bridge.get(f"{USER}/orders", headers=basic_auth())
+    await settle(bridge_db(tmp_path), 2)
     return bridge
 
 
@@ -144,7 +121,7 @@ async def test_an_ignored_path_is_hidden_until_its_rule_expires(
     hidden = row(await report(bridge), "list_orders")
     clock.advance(days=1)
     await bridge.get(f"{USER}/orders", headers=basic_auth())
-    await settle(bridge_db(tmp_path), 2)
+    await settle(bridge_db(tmp_path), 3)
     shown = row(await report(bridge, since="2026-02-28"), "list_orders")
     assert (hidden["matches"], hidden["fields"], hidden["expired_rules"]) == (1, [], [])
     assert [(item["path"], item["count"]) for item in shown["fields"]] == [("orders[].points", 1)]
@@ -171,7 +148,7 @@ async def test_calibration_proposes_ignore_rules_for_noise_and_applies_none(
     legacy = await aiohttp_server(noisy_legacy())
     policy = {"apps": {"demo": {"target": "legacy", "shadow": {"target": "local"}}}}
     bridge = await shadow_bridge(
-        policy, legacy_url=url_of(legacy), shadow={"calibration_rate": 1.0}, shadow_store=False
+        policy, legacy_url=url_of(legacy), shadow={"calibration_rate": 1.0}
     )
     for _ in range(3):
         await bridge.get(f"{USER}/orders", headers=basic_auth())

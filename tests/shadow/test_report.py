@@ -14,17 +14,46 @@ from tests.shadow.conftest import ADMIN_TOKEN, BridgeFactory
 CONFIG = ShadowSettings(ready_min_comparisons=10, ready_match_rate=0.9, ready_window_hours=24)
 
 
-def window(match: int, mismatch: int = 0, **codes: int) -> Scope:
-    return Scope("demo", "get_order", "shadow", {"match": match, "mismatch": mismatch}, codes)
+def window(
+    match: int, mismatch: int = 0, error: int = 0, not_comparable: int = 0, **codes: int
+) -> Scope:
+    results = {"match": match, "mismatch": mismatch, "error": error}
+    return Scope("demo", "get_order", "shadow", results | {"not_comparable": not_comparable}, codes)
 
 
 def test_enough_matching_comparisons_are_ready() -> None:
     assert verdict(window(9, 1), CONFIG) == {
         "ready": True,
+        "state": "ready",
         "reasons": [],
         "window_comparisons": 10,
         "window_match_rate": 0.9,
+        "window_errors": 0,
+        "window_not_comparable": 0,
     }
+
+
+def test_errors_and_not_comparable_calls_do_not_count_as_mismatches() -> None:
+    found = verdict(window(10, error=0, not_comparable=50), CONFIG)
+    assert (found["state"], found["window_match_rate"]) == ("ready", 1.0)
+    assert verdict(window(10, error=1), CONFIG)["state"] == "ready"  # 10/11 still >= 90%
+
+
+@pytest.mark.parametrize(
+    ("given", "state"),
+    [
+        (window(5, error=5), "undecidable"),  # too few compared, enough with the errors
+        (window(9, 0, error=2), "undecidable"),  # 9/11 < 90% if they had all mismatched
+        (window(3, error=2), "not_ready"),  # too few even if every error had matched
+        (window(8, 2, error=5), "not_ready"),  # 80% already
+        (window(10, error=1, internal_server_error=1), "not_ready"),
+    ],
+)
+def test_errors_that_could_tip_the_verdict_make_it_undecidable(given: Scope, state: str) -> None:
+    found = verdict(given, CONFIG)
+    assert (found["state"], found["ready"]) == (state, False)
+    if state == "undecidable":
+        assert found["reasons"][0].startswith(f"{given.results['error']} shadow calls failed")
 
 
 def test_too_few_comparisons_are_not_ready() -> None:

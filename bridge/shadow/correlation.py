@@ -1,0 +1,156 @@
+"""Order ids across the two sides, correlated by construction.
+
+Each side numbers its own orders, and after one create the shadow side refused, sampled out
+or dropped, the two numberings no longer line up. So ids are never compared or sent as
+they are; instead:
+
+- a shadowed create whose two answers both carry an order records the pair
+  (primary id, shadow id) in the diff store, with its comparison;
+- a shadowed call that names an order by id (`get_order`, `update_order_status`) is sent with
+  the shadow's id; with no pair the shadow side never saw the order, and the call is not sent
+  at all: the comparison is `not_comparable`;
+- the shadow's answer is read back with the primary's ids: a single order's id through its
+  pair, a list's orders through theirs. An order only one side can correlate (the primary's
+  order the shadow never made, the shadow's order no primary order is paired with) is left out
+  of the comparison and counted; a list left with nothing to compare is `not_comparable`.
+
+Pairs are keyed by app, primary target and shadow target, and live in the shared diff store,
+so a restart or another replica reads the same pairs. Calibration runs (primary against
+itself) need none of this.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote, unquote
+
+from bridge.canonical import Target
+from bridge.policy import Operation
+from bridge.shadow.exchange import Exchange
+from bridge.store.shadow_diffs import IdPair, ShadowDiffs, Sides
+
+ORDER_ID = "order_id"
+
+
+class NotComparable(Exception):
+    """The shadow side cannot answer for this call (it never saw the order)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Aligned:
+    """Both answers ready for the differ: the candidate's ids are the primary's."""
+
+    primary: Any
+    candidate: Any
+    pair: IdPair | None = None
+    """The pair a create made, to store with its comparison."""
+    left_out: int = 0
+    """Orders only one side could correlate, left out of the comparison."""
+
+    @property
+    def comparable(self) -> bool:
+        """False when a list had orders but none the two sides share."""
+        if not self.left_out or not isinstance(self.primary, dict):
+            return True
+        return bool(self.primary.get("orders")) or bool(_orders(self.candidate))
+
+
+def sides_of(exchange: Exchange, target: Target) -> Sides:
+    return Sides(exchange.app.name, exchange.primary_target.value, target.value)
+
+
+class Correlator:
+    def __init__(self, diffs: ShadowDiffs) -> None:
+        self._diffs = diffs
+
+    async def prepare(self, exchange: Exchange, target: Target) -> Exchange:
+        """The call as the shadow side must get it: the order it names by the shadow's id."""
+        primary_id = exchange.match_info.get(ORDER_ID)
+        if primary_id is None:
+            return exchange
+        found = await self._diffs.shadow_ids(sides_of(exchange, target), [primary_id])
+        if primary_id not in found:
+            raise NotComparable("the shadow side never saw this order")
+        return renamed(exchange, primary_id, found[primary_id])
+
+    async def align(
+        self, exchange: Exchange, target: Target, primary: Any, candidate: Any
+    ) -> Aligned:
+        sides = sides_of(exchange, target)
+        if exchange.operation is Operation.LIST_ORDERS:
+            return await self._align_lists(sides, primary, candidate)
+        shadow_id = _order_id(candidate)
+        if shadow_id is None:
+            return Aligned(primary, candidate)
+        primary_id = _order_id(primary)
+        if exchange.operation is Operation.CREATE_ORDER and primary_id is not None:
+            pair = IdPair(sides, str(primary_id), str(shadow_id))
+            return Aligned(primary, _with_order_id(candidate, primary_id), pair)
+        found = (await self._diffs.primary_ids(sides, [str(shadow_id)])).get(str(shadow_id))
+        if found is None:
+            return Aligned(primary, candidate)
+        read_back = primary_id if str(primary_id) == found else _typed(shadow_id, found)
+        return Aligned(primary, _with_order_id(candidate, read_back))
+
+    async def _align_lists(self, sides: Sides, primary: Any, candidate: Any) -> Aligned:
+        mine, theirs = _orders(primary), _orders(candidate)
+        if mine is None or theirs is None:
+            return Aligned(primary, candidate)
+        to_shadow = await self._diffs.shadow_ids(sides, _ids(mine))
+        to_primary = await self._diffs.primary_ids(sides, _ids(theirs))
+        kept = [order for order in mine if str(order.get("id")) in to_shadow]
+        values = {str(order["id"]): order["id"] for order in kept}
+        read_back = [
+            {**order, "id": values.get(found, _typed(order["id"], found))}
+            for order in theirs
+            if (found := to_primary.get(str(order.get("id")))) is not None
+        ]
+        left_out = len(mine) - len(kept) + len(theirs) - len(read_back)
+        return Aligned(
+            {**primary, "orders": kept}, {**candidate, "orders": read_back}, left_out=left_out
+        )
+
+
+def renamed(exchange: Exchange, primary_id: str, shadow_id: str) -> Exchange:
+    """The exchange naming `shadow_id` where it named `primary_id` (path and match info)."""
+    path, mark, query = exchange.raw_path.partition("?")
+    head, _, last = path.rpartition("/")
+    if unquote(last) == primary_id:
+        path = f"{head}/{quote(shadow_id, safe='')}"
+    return replace(
+        exchange,
+        raw_path=path + mark + query,
+        match_info={**exchange.match_info, ORDER_ID: shadow_id},
+    )
+
+
+def _orders(document: Any) -> list[dict[str, Any]] | None:
+    orders = document.get("orders") if isinstance(document, dict) else None
+    if not isinstance(orders, list) or not all(isinstance(item, dict) for item in orders):
+        return None
+    return orders
+
+
+def _ids(orders: list[dict[str, Any]]) -> list[str]:
+    return [str(order["id"]) for order in orders if "id" in order]
+
+
+def _order_id(document: Any) -> Any:
+    order = document.get("order") if isinstance(document, dict) else None
+    value = order.get("id") if isinstance(order, dict) else None
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+
+def _with_order_id(document: dict[str, Any], order_id: Any) -> dict[str, Any]:
+    changed = copy.copy(document)
+    changed["order"] = {**document["order"], "id": order_id}
+    return changed
+
+
+def _typed(like: Any, text: str) -> Any:
+    """`text` as the JSON type of `like` (ids are stored as text)."""
+    if isinstance(like, int) and text.lstrip("-").isdigit():
+        return int(text)
+    return text
