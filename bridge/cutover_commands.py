@@ -1,4 +1,4 @@
-"""Cutover commands of `orders-bridge`: `policy set|canary|check` and `backfill`.
+"""Cutover commands of `orders-bridge`: `policy set|canary|shadow|check` and `backfill`.
 
 `policy set --app NAME --target legacy` is the kill switch: it rewrites the policy file
 atomically and the running bridges apply it within `BRIDGE_POLICY_POLL_SECONDS` (or at once
@@ -19,7 +19,7 @@ from bridge.backfill import Backfill, BackfillError, Summary, read_customers
 from bridge.canonical import Target
 from bridge.clock import SystemClock
 from bridge.policy import Operation, PolicyError, load_policy
-from bridge.policy_edit import edit_policy_file
+from bridge.policy_edit import Edit, canary_edit, edit_policy_file, shadow_edit, target_edit
 from bridge.settings import AppConfig, Settings
 from bridge.store.database import create_engine, dispose
 from bridge.store.history import HistoryStore
@@ -29,19 +29,32 @@ COMMANDS = frozenset({"policy", "backfill"})
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     policy = commands.add_parser("policy", help="inspect or change the cutover policy file")
-    actions = policy.add_subparsers(dest="policy_action", required=True)
+    actions = policy.add_subparsers(dest="policy_action", required=True, metavar="ACTION")
     change = actions.add_parser("set", help="send an app (or one operation) to a target now")
-    change.add_argument("--app", required=True, help="the app's name in the apps file")
-    change.add_argument("--target", required=True, choices=[t.value for t in Target])
-    change.add_argument("--operation", choices=[op.value for op in Operation])
-    change.add_argument("--file", type=Path, help="policy file (default: BRIDGE_POLICY_FILE)")
+    _app_and_file(change)
+    _target(change)
+    _operation(change, "only this operation (default: the whole app)")
     canary = actions.add_parser("canary", help="send a share of an app's customers to a target")
-    canary.add_argument("--app", required=True, help="the app's name in the apps file")
-    canary.add_argument("--target", required=True, choices=[t.value for t in Target])
-    canary.add_argument("--percent", required=True, type=float, help="0 to 100; 0 removes it")
-    canary.add_argument("--file", type=Path, help="policy file (default: BRIDGE_POLICY_FILE)")
+    _app_and_file(canary)
+    _target(canary)
+    canary.add_argument(
+        "--percent", required=True, type=_percent, help="0 to 100 (0 removes the canary)"
+    )
+    shadow = actions.add_parser("shadow", help="set or clear an app's (or operation's) shadow")
+    _app_and_file(shadow)
+    _operation(shadow, "only this operation (default: the app's default)")
+    side = shadow.add_mutually_exclusive_group(required=True)
+    side.add_argument(
+        "--target", choices=[t.value for t in Target], help="repeat sampled calls on this target"
+    )
+    side.add_argument(
+        "--clear", action="store_true", help="remove the shadow (app scope: every operation's too)"
+    )
+    shadow.add_argument(
+        "--sample-rate", type=_share, default=1.0, help="share of calls repeated, 0 to 1 (1)"
+    )
     check = actions.add_parser("check", help="validate the policy file and print its version")
-    check.add_argument("--file", type=Path, help="policy file (default: BRIDGE_POLICY_FILE)")
+    _file(check)
     backfill = commands.add_parser(
         "backfill", help="copy customers' legacy order history into the ledger (resumable)"
     )
@@ -50,14 +63,83 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--customers", required=True, type=Path, help="one user_id (or external:ID) per line"
     )
     backfill.add_argument("--state", type=Path, help="progress file (default: CUSTOMERS.done)")
-    backfill.add_argument("--page-size", type=int, default=100, help="orders per legacy page")
-    backfill.add_argument("--no-progress", action="store_true", help="no progress bar")
+    backfill.add_argument(
+        "--page-size", type=_positive, default=100, help="orders per legacy page (100)"
+    )
+    backfill.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (none off a terminal anyway)"
+    )
+
+
+def _file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--file", type=Path, help="policy file (default: BRIDGE_POLICY_FILE)")
+
+
+def _app_and_file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--app", required=True, help="the app's name in the apps file")
+    _file(parser)
+
+
+def _target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target", required=True, choices=[t.value for t in Target], help="where calls go"
+    )
+
+
+def _operation(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--operation", choices=[op.value for op in Operation], help=text)
+
+
+def _number(text: str, low: float, high: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text} is not between {low:g} and {high:g}")
+    return value
+
+
+def _percent(text: str) -> float:
+    return _number(text, 0, 100)
+
+
+def _share(text: str) -> float:
+    return _number(text, 0, 1)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "backfill":
         return _backfill(args, settings)
     return _policy(args, settings)
+
+
+def _edit(args: argparse.Namespace) -> tuple[Edit, str]:
+    """The edit an action asks for, and the one line that says what it did."""
+    operation = Operation(args.operation) if getattr(args, "operation", None) else None
+    scope = f"{args.app}" + (f" {operation.value}" if operation else "")
+    if args.policy_action == "set":
+        return target_edit(args.app, Target(args.target), operation), f"{scope} -> {args.target}"
+    if args.policy_action == "canary":
+        percent = f"{args.percent:g}%"
+        return (
+            canary_edit(args.app, Target(args.target), args.percent),
+            f"{scope} canary -> {args.target} {percent}"
+            if args.percent
+            else f"{scope} canary removed",
+        )
+    if args.clear:
+        return shadow_edit(args.app, None, operation=operation), f"{scope} shadow cleared"
+    return (
+        shadow_edit(args.app, Target(args.target), args.sample_rate, operation),
+        f"{scope} shadow -> {args.target} at {args.sample_rate:g}",
+    )
 
 
 def _policy(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,30 +149,16 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     now = SystemClock().now()
     try:
-        if args.policy_action == "set":
-            policy = edit_policy_file(
-                path,
-                settings.apps,
-                now,
-                app=args.app,
-                target=Target(args.target),
-                operation=Operation(args.operation) if args.operation else None,
-            )
-        elif args.policy_action == "canary":
-            policy = edit_policy_file(
-                path,
-                settings.apps,
-                now,
-                app=args.app,
-                target=Target(args.target),
-                canary_percent=args.percent,
-            )
-        else:
+        if args.policy_action == "check":
             policy = load_policy(path, settings.apps, now)
+            print(f"{path}: valid, version {policy.version.hash}")
+            return 0
+        edit, done = _edit(args)
+        policy = edit_policy_file(path, settings.apps, now, edit)
     except PolicyError as exc:
-        print(f"orders-bridge: {exc}", file=sys.stderr)
+        print(f"orders-bridge policy {args.policy_action}: {exc}", file=sys.stderr)
         return 2
-    print(f"{path}: valid, version {policy.version.hash}")
+    print(f"{path}: {done}, version {policy.version.hash}")
     return 0
 
 

@@ -10,7 +10,15 @@ import yaml
 from bridge.canonical import Target
 from bridge.cli import main
 from bridge.policy import Operation, PolicyError, load_policy
-from bridge.policy_edit import edit_policy_file, set_canary, set_target
+from bridge.policy_edit import (
+    Edit,
+    canary_edit,
+    edit_policy_file,
+    set_canary,
+    set_target,
+    shadow_edit,
+    target_edit,
+)
 from tests.cutover.test_policy import NOW, make_app
 
 CANARY = {
@@ -44,7 +52,7 @@ def test_edit_writes_a_file_that_loads_to_the_new_target(tmp_path: Path) -> None
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(CANARY))
     app = make_app()
-    edit_policy_file(path, (app,), NOW, app="acme", target=Target.LEGACY)
+    edit_policy_file(path, (app,), NOW, target_edit("acme", Target.LEGACY))
     policy = load_policy(path, (app,), NOW)
     assert {policy.for_operation(app, op).target for op in Operation} == {Target.LEGACY}
     assert [p.name for p in tmp_path.iterdir()] == ["policy.yaml"]
@@ -52,7 +60,7 @@ def test_edit_writes_a_file_that_loads_to_the_new_target(tmp_path: Path) -> None
 
 def test_edit_creates_a_missing_policy_file(tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
-    edit_policy_file(path, (make_app(),), NOW, app="acme", target=Target.LOCAL)
+    edit_policy_file(path, (make_app(),), NOW, target_edit("acme", Target.LOCAL))
     assert yaml.safe_load(path.read_text()) == {"apps": {"acme": {"target": "local"}}}
 
 
@@ -62,7 +70,7 @@ def test_edit_that_would_be_invalid_leaves_the_file_untouched(tmp_path: Path) ->
     before = path.read_bytes()
     with pytest.raises(PolicyError, match="legacy needs the app's legacy_base_url"):
         edit_policy_file(
-            path, (make_app(legacy_base_url=None),), NOW, app="acme", target=Target.LEGACY
+            path, (make_app(legacy_base_url=None),), NOW, target_edit("acme", Target.LEGACY)
         )
     assert path.read_bytes() == before
 
@@ -90,7 +98,9 @@ def test_cli_policy_set_and_check(
     monkeypatch.setenv("BRIDGE_POLICY_FILE", str(policy))
     assert main(["policy", "set", "--app", "acme", "--target", "legacy"]) == 0
     assert main(["policy", "check"]) == 0
-    assert capsys.readouterr().out.count(": valid, version ") == 2
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith(f"{policy}: acme -> legacy, version {out[1].rsplit()[-1]}")
+    assert out[1].startswith(f"{policy}: valid, version ")
 
 
 def test_cli_policy_set_refuses_an_unknown_app(
@@ -105,7 +115,7 @@ def test_canary_edit_sets_target_and_percent(tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump({"apps": {"acme": {"target": "legacy"}}}))
     app = make_app()
-    edit_policy_file(path, (app,), NOW, app="acme", target=Target.INCENTIVES, canary_percent=10)
+    edit_policy_file(path, (app,), NOW, canary_edit("acme", Target.INCENTIVES, 10))
     canary = load_policy(path, (app,), NOW).for_operation(app, Operation.LIST_ORDERS).canary
     assert canary is not None
     assert (canary.target, canary.percent) == (Target.INCENTIVES, 10)
@@ -113,3 +123,58 @@ def test_canary_edit_sets_target_and_percent(tmp_path: Path) -> None:
 
 def test_canary_edit_to_zero_removes_it() -> None:
     assert set_canary(CANARY, "acme", Target.INCENTIVES, 0)["apps"]["acme"].get("canary") is None
+
+
+COMMENTED = """\
+# The cutover policy (docs/runbook.md). Owner: the payments team.
+apps:
+  acme:
+    target: legacy  # until the canary starts
+    operations:
+      # reads may shadow to the candidate
+      list_orders: {shadow: {target: incentives, sample_rate: 0.2}}
+"""
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        target_edit("acme", Target.LEGACY, Operation.CREATE_ORDER),
+        canary_edit("acme", Target.INCENTIVES, 10),
+        shadow_edit("acme", Target.LOCAL, 0.5),
+        shadow_edit("acme", None, operation=Operation.GET_ORDER),
+    ],
+    ids=["set", "canary", "shadow", "clear"],
+)
+def test_every_edit_keeps_the_files_comments(tmp_path: Path, edit: Edit) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(COMMENTED)
+    edit_policy_file(path, (make_app(),), NOW, edit)
+    text = path.read_text()
+    for line in COMMENTED.splitlines():
+        if "#" in line:
+            assert line.strip() in text
+
+
+def test_shadow_set_then_clear_at_app_scope_removes_every_shadow(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(COMMENTED)
+    app = make_app()
+    edit_policy_file(path, (app,), NOW, shadow_edit("acme", Target.LOCAL, 0.1))
+    policy = load_policy(path, (app,), NOW)
+    shadow = policy.for_operation(app, Operation.CREATE_ORDER).shadow
+    assert shadow is not None
+    assert (shadow.target, shadow.sample_rate) == (Target.LOCAL, 0.1)
+    edit_policy_file(path, (app,), NOW, shadow_edit("acme", None))
+    policy = load_policy(path, (app,), NOW)
+    assert {policy.for_operation(app, op).shadow for op in Operation} == {None}
+    assert "shadow:" not in path.read_text()
+
+
+def test_the_kill_switch_is_refused_while_a_shadow_points_at_its_target(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(COMMENTED)
+    with pytest.raises(PolicyError, match="the same as the target"):
+        edit_policy_file(path, (make_app(),), NOW, target_edit("acme", Target.INCENTIVES))
+    edit_policy_file(path, (make_app(),), NOW, shadow_edit("acme", None))
+    edit_policy_file(path, (make_app(),), NOW, target_edit("acme", Target.INCENTIVES))
