@@ -57,3 +57,47 @@ async def test_an_expired_rule_is_logged_when_the_bridge_starts(
     assert [(log["operation"], log["path"], log["owner"]) for log in expired] == [
         ("get_order", "order.id", "team-x")
     ]
+
+
+STAMPED = OperationRules(time_tolerance={"order.created_at": 120.0})
+
+
+@pytest.mark.parametrize(
+    ("primary", "candidate", "same"),
+    [
+        ("2026-03-01 11:59:59", "2026-03-01 12:00:00", True),  # across a second boundary
+        ("2026-03-01 23:59:59", "2026-03-02 00:00:30", True),  # across a day boundary
+        ("2026-03-01 12:00:00", "2026-03-01 12:02:00", True),  # at the tolerance
+        ("2026-03-01 12:00:00", "2026-03-01 12:02:01", False),  # beyond it
+        ("2026-03-01 12:00:00", "2026-03-01 13:00:00", False),  # a zone off by an hour
+        ("2026-03-01 12:00:00", "2026-03-01T12:00:00Z", False),  # written differently
+        ("2026-03-01 12:00:00", "2026-03-01 12:00:00.5", False),
+        ("2026-03-01 12:00:00", "not a date-time", False),
+        ("2026-03-01 12:00:00", 1772366400, False),
+        ("2026-03-01T12:00:00+01:00", "2026-03-01T12:00:30+01:00", True),
+        ("9999-12-31 23:59:59", "0001-01-01 00:00:00", False),
+    ],
+)
+def test_date_times_are_equal_within_the_declared_tolerance_if_written_alike(
+    primary: str, candidate: object, same: bool
+) -> None:
+    assert STAMPED.same_value("order.created_at", primary, candidate) is same
+    assert STAMPED.same_value("order.name", primary, candidate) is False  # only where declared
+
+
+def test_every_operation_returning_an_order_declares_a_created_at_tolerance() -> None:
+    rules = load_rules(comparison.RULES)
+    declared = {name: set(entry.time_tolerance) for name, entry in rules.items()}
+    assert declared == {
+        "create_order": {"order.created_at"},
+        "get_order": {"order.created_at"},
+        "update_order_status": {"order.created_at"},
+        "list_orders": {"orders[].created_at"},
+    }
+    hidden = {rule.path for entry in rules.values() for rule in entry.ignore}
+    assert not any("created_at" in path or path.endswith(".id") for path in hidden)
+
+
+def test_a_negative_time_tolerance_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        load_rules({"get_order": {"time_tolerance": {"order.created_at": -1}}})
