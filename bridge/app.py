@@ -21,6 +21,7 @@ from bridge.health import ENGINE, add_health_routes
 from bridge.legacy.auth import AppDirectory
 from bridge.legacy.cutover import CUTOVER, Cutover
 from bridge.legacy.idempotent import IDEMPOTENCY
+from bridge.legacy.keyed_passthrough import LegacyKeys
 from bridge.legacy.middleware import error_middleware
 from bridge.legacy.routes import APPS, SERVICE, add_routes
 from bridge.observability.metrics import Metrics
@@ -75,7 +76,7 @@ def create_app(
     app[POLICY_SOURCE] = policy
     if settings.admin_token is not None:
         app[ADMIN_TOKEN] = settings.admin_token
-    app.cleanup_ctx.append(_cutover_context(settings, cipher, policy))
+    app.cleanup_ctx.append(_cutover_context(settings, cipher, policy, clock))
     app.cleanup_ctx.append(shadow_context(settings, clock))
     add_routes(app)
     add_health_routes(app)
@@ -180,7 +181,7 @@ def _sender_context(
 
 
 def _cutover_context(
-    settings: Settings, cipher: EmailCipher, policy: PolicySource
+    settings: Settings, cipher: EmailCipher, policy: PolicySource, clock: Clock
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """The router, the legacy passthrough's pooled session and the policy reloader."""
 
@@ -199,6 +200,13 @@ def _cutover_context(
             Ledger(engine, cipher),
             app[METRICS],
             HistoryStore(engine),
+            LegacyKeys(
+                IdempotencyStore(engine),
+                clock,
+                ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+                wait=timedelta(seconds=settings.idempotency_wait_seconds),
+                grace=timedelta(seconds=settings.legacy_timeout_seconds),
+            ),
         )
         reloader = PolicyReloader(policy, settings.policy_poll_seconds)
         reloader.start()

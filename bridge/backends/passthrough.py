@@ -7,6 +7,15 @@ of `FORWARDED_HEADERS` are forwarded (so hop-by-hop headers such as `Connection`
 content type unchanged. One pooled `ClientSession` (opened and closed by `create_app`) with
 explicit timeouts; a legacy API that cannot be reached or does not answer in time is an
 `UpstreamError` (legacy `not_available`, HTTP 503), which a policy may turn into a fallback.
+
+Two failures are told apart, because a write must never be carried out twice:
+
+    UpstreamError            the call never left: refused, DNS failure, no connection in time
+     +-- ForwardLostError    the call was sent and its answer lost (reset, timeout, cut body):
+                             legacy may have carried it out
+
+`Idempotency-Key` is not forwarded: the legacy API has no keys (seed contract), and the bridge
+itself holds a keyed write to one forward (`bridge/legacy/keyed_passthrough.py`).
 """
 
 from __future__ import annotations
@@ -40,6 +49,15 @@ FORWARDED_HEADERS = frozenset(
 
 RETURNED_HEADERS = ("Content-Type", "Location", "Retry-After", "WWW-Authenticate")
 """Response headers the caller gets back from legacy; hop-by-hop ones never are."""
+
+
+NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL)
+"""Client failures that happen before a request is written: refused, DNS, connect or pool
+timeout, a URL that cannot be called. Every other failure may come after legacy got the call."""
+
+
+class ForwardLostError(UpstreamError):
+    """The call reached the wire but its answer did not come back: legacy may have acted on it."""
 
 
 def forwarded_headers(request: web.Request) -> CIMultiDict[str]:
@@ -89,7 +107,7 @@ class LegacyPassthrough:
                 None,
                 started,
             )
-            raise UpstreamError("The legacy Orders API is not available.", UPSTREAM) from exc
+            raise _failure(exc, request.method) from exc
         self._record(call, "ok" if status < 500 else "error", status, started)
         return web.Response(body=payload, status=status, headers=headers)
 
@@ -98,6 +116,19 @@ class LegacyPassthrough:
         self._metrics.upstream_requests.labels(UPSTREAM, call, outcome).inc()
         self._metrics.upstream_duration.labels(UPSTREAM, call).observe(elapsed)
         call_facts().record_upstream(status, elapsed)
+
+
+def _failure(exc: BaseException, method: str) -> UpstreamError:
+    """The error for a failed forward: never sent, or sent with its answer lost."""
+    if isinstance(exc, NOT_SENT):
+        return UpstreamError("The legacy Orders API is not available.", UPSTREAM)
+    if method in ("GET", "HEAD"):
+        return ForwardLostError("The legacy Orders API did not answer in time.", UPSTREAM)
+    return ForwardLostError(
+        "The legacy Orders API did not answer, so the request may have been carried out: "
+        "list the customer's orders before you send it again.",
+        UPSTREAM,
+    )
 
 
 def passthrough_session(

@@ -5,7 +5,11 @@ get/update names is located in the ledger, the router decides (target, reason), 
 is counted and put on the call's log line, and then either the legacy passthrough answers
 (the order service is skipped) or the handler runs with the app's target set to the chosen
 one. When the chosen target's upstream is unavailable and the policy allows
-`fallback: local`, the handler runs again on the local target (counted as a fallback).
+`fallback: local`, the handler runs again on the local target (counted as a fallback); never
+after a write whose answer was lost on its way back from legacy, which may have placed it.
+
+A write with an `Idempotency-Key` is held in front of the passthrough as on every target
+(`bridge/legacy/keyed_passthrough.py`): forwarded at most once per key.
 """
 
 from __future__ import annotations
@@ -17,15 +21,17 @@ import orjson
 import structlog
 from aiohttp import web
 
-from bridge.backends.passthrough import LegacyPassthrough
+from bridge.backends.passthrough import ForwardLostError, LegacyPassthrough
 from bridge.backfill import HistoryOrderWire, history_order
 from bridge.canonical import ErrorCode, Order, OrderRef, Target
 from bridge.errors import RuleError, UpstreamError
 from bridge.legacy import parsing
 from bridge.legacy.auth import AppDirectory
+from bridge.legacy.idempotent import KEY_HEADER
+from bridge.legacy.keyed_passthrough import LegacyKeys
 from bridge.observability.context import APP_NAME, LEGACY_CODE, OPERATION, TARGET, call_facts
 from bridge.observability.metrics import Metrics
-from bridge.policy import Operation
+from bridge.policy import WRITES, Operation
 from bridge.router import Located, Reason, Route, Router, customer_key
 from bridge.settings import AppConfig
 from bridge.store.history import HistoryStore
@@ -57,6 +63,7 @@ class Cutover:
         ledger: Ledger,
         metrics: Metrics,
         history: HistoryStore | None = None,
+        keys: LegacyKeys | None = None,
     ) -> None:
         self.directory = directory
         self.router = router
@@ -64,6 +71,7 @@ class Cutover:
         self.ledger = ledger
         self.metrics = metrics
         self.history = history
+        self.keys = keys
 
     async def route(self, request: web.Request, app: AppConfig, operation: Operation) -> Route:
         """Decide where the call goes, count the decision and note it on the log line."""
@@ -94,13 +102,22 @@ class Cutover:
             return await handler(request)
         if app.legacy_base_url is None:
             raise UpstreamError("The app has no legacy Orders API configured.", "legacy")
-        answer = await self.passthrough.forward(request, app.legacy_base_url, request[OPERATION])
+        answer = await self._forward(request, app, app.legacy_base_url)
         code = _legacy_code(answer)
         if code is not None:
             request[LEGACY_CODE] = code
         elif request.get(LOCATED) is Located.HISTORY and self.history is not None:
             await _refresh_history(self.history, app, answer)
         return answer
+
+    async def _forward(self, request: web.Request, app: AppConfig, base_url: str) -> web.Response:
+        """Forward to legacy; a keyed write at most once per key."""
+        operation = request[OPERATION]
+        forward = functools.partial(self.passthrough.forward, request, base_url, operation)
+        keyed = KEY_HEADER in request.headers and Operation(operation) in WRITES
+        if keyed and self.keys is not None:
+            return await self.keys.forward_once(request, app.name, operation, forward)
+        return await forward()
 
     async def _locate(self, request: web.Request, app: AppConfig) -> Located:
         ref = _order_ref(request.match_info)
@@ -134,8 +151,9 @@ def routed(operation: Operation) -> Callable[[Handler], Handler]:
             request[ROUTE] = route
             try:
                 return await cutover.serve_on(request, app, route.target, handler)
-            except UpstreamError:
-                if route.fallback is None:
+            except UpstreamError as exc:
+                lost_write = isinstance(exc, ForwardLostError) and operation in WRITES
+                if route.fallback is None or lost_write:
                     raise
             cutover.metrics.fallbacks.labels(
                 app.name, operation.value, route.target, route.fallback

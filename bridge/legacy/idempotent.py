@@ -52,7 +52,7 @@ async def respond_once(
     write_request = WriteRequest(
         operation=operation,
         method=request.method,
-        route=_route_template(request),
+        route=route_template(request),
         params={name: value for name, value in request.match_info.items() if name != "api_key"},
         body=body,
     )
@@ -78,7 +78,7 @@ async def respond_once(
     return response
 
 
-def _route_template(request: web.Request) -> str:
+def route_template(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else request.path
 

@@ -69,6 +69,18 @@ class StoredKey:
     expires_at: datetime
     owner: str | None
 
+    def taken_over(self) -> KeyClaim:
+        """The claim of this key as its holder made it, so that another request may settle it."""
+        return KeyClaim(
+            self.app,
+            self.key,
+            self.fingerprint,
+            self.operation,
+            self.created_at,
+            self.expires_at,
+            owner=self.owner,
+        )
+
 
 def insert_claim(conn: sa.Connection, claim: KeyClaim) -> None:
     """Claim the key inside the caller's transaction; KeyTakenError when it is not free.
@@ -110,6 +122,27 @@ class IdempotencyStore:
             sa.and_(keys.app == app, keys.key == key, keys.expires_at <= now)
         )
         return None
+
+    async def claim(self, claim: KeyClaim) -> None:
+        """Claim the key in a transaction of its own (for a write the store cannot share).
+
+        KeyTakenError when another request holds or has answered the key.
+        """
+        async with write_transaction(self._engine) as conn:
+            await conn.run_sync(insert_claim, claim)
+
+    async def forget(self, claim: KeyClaim) -> None:
+        """Delete the claim `claim`'s request holds: its write was known never to be sent."""
+        keys = t.idempotency_keys.c
+        async with write_transaction(self._engine) as conn:
+            await conn.execute(
+                sa.delete(t.idempotency_keys).where(
+                    keys.app == claim.app,
+                    keys.key == claim.key,
+                    keys.status == IN_PROGRESS,
+                    keys.owner.is_not_distinct_from(claim.owner),
+                )
+            )
 
     async def record(
         self, claim: KeyClaim, status: int, body: str, order_id: int | None
