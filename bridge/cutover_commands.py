@@ -2,27 +2,22 @@
 
 `policy set --app NAME --target legacy` is the kill switch: it rewrites the policy file
 atomically and the running bridges apply it within `BRIDGE_POLICY_POLL_SECONDS` (or at once
-on SIGHUP). See docs/runbook.md.
+on SIGHUP, or `POST /_bridge/policy/reload`). See docs/runbook.md. `backfill` is in
+bridge/backfill_commands.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
-from typing import IO
 
-import aiohttp
-
-from bridge.backfill import Backfill, BackfillError, Summary, read_customers
+from bridge import backfill_commands
 from bridge.canonical import Target
 from bridge.clock import SystemClock
 from bridge.policy import Operation, PolicyError, load_policy
 from bridge.policy_edit import Edit, canary_edit, edit_policy_file, shadow_edit, target_edit
-from bridge.settings import AppConfig, Settings
-from bridge.store.database import create_engine, dispose
-from bridge.store.history import HistoryStore
+from bridge.settings import Settings
 
 COMMANDS = frozenset({"policy", "backfill"})
 
@@ -55,20 +50,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     check = actions.add_parser("check", help="validate the policy file and print its version")
     _file(check)
-    backfill = commands.add_parser(
-        "backfill", help="copy customers' legacy order history into the ledger (resumable)"
-    )
-    backfill.add_argument("--app", required=True, help="the app's name in the apps file")
-    backfill.add_argument(
-        "--customers", required=True, type=Path, help="one user_id (or external:ID) per line"
-    )
-    backfill.add_argument("--state", type=Path, help="progress file (default: CUSTOMERS.done)")
-    backfill.add_argument(
-        "--page-size", type=_positive, default=100, help="orders per legacy page (100)"
-    )
-    backfill.add_argument(
-        "--no-progress", action="store_true", help="no progress bar (none off a terminal anyway)"
-    )
+    backfill_commands.add_command(commands)
 
 
 def _file(parser: argparse.ArgumentParser) -> None:
@@ -108,15 +90,9 @@ def _share(text: str) -> float:
     return _number(text, 0, 1)
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return int(text)
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "backfill":
-        return _backfill(args, settings)
+        return backfill_commands.run(args, settings)
     return _policy(args, settings)
 
 
@@ -160,53 +136,3 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     print(f"{path}: {done}, version {policy.version.hash}")
     return 0
-
-
-def _backfill(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the backfill, print its summary; exit 1 if legacy failed (rerun to resume)."""
-    app = next((app for app in settings.apps if app.name == args.app), None)
-    if app is None or app.legacy_base_url is None:
-        print(
-            f"orders-bridge: app {args.app!r} is unknown or has no legacy_base_url", file=sys.stderr
-        )
-        return 2
-    customers = read_customers(args.customers)
-    state: Path = args.state or args.customers.with_name(args.customers.name + ".done")
-    done = set(read_customers(state)) if state.exists() else set()
-    with state.open("a", encoding="utf-8") as checkpoint:
-        summary, error = asyncio.run(
-            _run_backfill(
-                settings, app, args.page_size, customers, done, checkpoint, not args.no_progress
-            )
-        )
-    for line in summary.lines():
-        print(line)
-    if error is not None:
-        print(f"orders-bridge: backfill stopped: {error} (rerun to resume)", file=sys.stderr)
-        return 1
-    return 0
-
-
-async def _run_backfill(
-    settings: Settings,
-    app: AppConfig,
-    page_size: int,
-    customers: list[str],
-    done: set[str],
-    checkpoint: IO[str],
-    show_progress: bool,
-) -> tuple[Summary, BackfillError | None]:
-    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    timeout = aiohttp.ClientTimeout(
-        total=settings.legacy_timeout_seconds, connect=settings.legacy_connect_timeout_seconds
-    )
-    try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            backfill = Backfill(app, session, HistoryStore(engine), page_size)
-            try:
-                await backfill.run(customers, done, checkpoint, show_progress)
-            except BackfillError as exc:
-                return backfill.summary, exc
-            return backfill.summary, None
-    finally:
-        await dispose(engine)
