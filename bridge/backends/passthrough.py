@@ -134,11 +134,20 @@ def _failure(exc: BaseException, method: str) -> UpstreamError:
 def passthrough_session(
     total_seconds: float, connect_seconds: float, pool_size: int
 ) -> aiohttp.ClientSession:
-    """The one pooled session for every legacy forward (explicit timeouts, bounded pool)."""
-    return aiohttp.ClientSession(
+    """The one pooled session for every legacy forward (explicit timeouts, bounded pool).
+
+    aiohttp sends a GET, PUT or DELETE a second time when its connection fails (RFC 9112
+    section 9.3.1 allows it for idempotent methods), also after the server got the request.
+    A legacy status update is a PUT that approves (fulfils) or rejects (refunds): it must
+    reach legacy once, so the session never resends. aiohttp has no public switch for this
+    (aio-libs/aiohttp#10790); `_retry_connection` is what its own TestClient sets.
+    """
+    session = aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=total_seconds, connect=connect_seconds),
         connector=aiohttp.TCPConnector(limit=pool_size, limit_per_host=pool_size),
         auto_decompress=True,
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("User-Agent",),
     )
+    session._retry_connection = False
+    return session

@@ -305,3 +305,17 @@ async def test_a_lost_write_without_a_key_never_falls_back(
 
     assert (status, b"may have been carried out" in body) == (503, True)
     assert (await stack.forwarded(), await stack.orders_on_legacy()) == (1, 1)
+
+
+@pytest.mark.parametrize("key", ["k-put", None])
+async def test_a_status_update_whose_answer_is_lost_is_sent_once(
+    key: str | None, stack: Stack
+) -> None:
+    await post(stack.bridge, None, body=b'{"order":{"status":"pending_approval"}}')
+    stack.faulty.inject(Fault(Kind.RESET, path="/orders/1", after_commit=True))
+    headers = {**basic_auth(), "Content-Type": "application/json"}
+    headers.update({"Idempotency-Key": key} if key is not None else {})
+    body = b'{"order":{"status":"rejected"}}'
+    async with stack.bridge.put(f"{PREFIX}/orders/1", data=body, headers=headers) as answer:
+        assert answer.status == 503
+    assert stack.faulty.tally.by_path[f"{PREFIX}/orders/1"] == 1
