@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bridge import cutover_commands, incentives_commands
+from bridge import cutover_commands, incentives_commands, reconcile_commands
 from bridge.app import create_app
 from bridge.crypto import EmailCipher
 from bridge.dataload import load_data, read_data_file
@@ -65,7 +65,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    for commands in (incentives_commands, cutover_commands, shadow_commands):
+    for commands in (incentives_commands, cutover_commands, shadow_commands, reconcile_commands):
         if args.command in commands.COMMANDS:
             status: int = commands.run(args, settings)
             return status
@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     incentives_commands.add_commands(commands)
     cutover_commands.add_commands(commands)
     shadow_commands.add_commands(commands)
+    reconcile_commands.add_commands(commands)
     return parser
 
 

@@ -236,6 +236,28 @@ class Metrics:
         )
 
 
+class ReconcileMetrics:
+    """`orders-bridge reconcile`'s gauges, on a registry of their own: the command writes them
+    for node_exporter's textfile collector (docs/reconcile.md), not to a serving bridge."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.drift = Gauge(
+            "bridge_reconcile_drift",
+            "Drift the last reconcile run found between the ledger and the Incentives upstream, "
+            "by app and kind (order_without_purchase|purchase_without_order|refund_missing|"
+            "refund_doubled|refund_unexpected|balance_mismatch).",
+            ["app", "kind"],
+            registry=registry,
+        )
+        self.last_run = Gauge(
+            "bridge_reconcile_last_run_timestamp_seconds",
+            "When the last reconcile run of the app ended (Unix time).",
+            ["app"],
+            registry=registry,
+        )
+
+
 def _version() -> str:
     try:
         return metadata.version("orders-bridge")

@@ -23,6 +23,7 @@ from bridge.errors import RuleError
 from bridge.sandbox import ids
 from bridge.sandbox.config import SandboxConfig, SandboxTenant
 from bridge.sandbox.errors import SandboxError, ok
+from bridge.store.rows import utc
 from bridge.store.sandbox import SandboxStore
 
 CONFIG = web.AppKey("sandbox_config", SandboxConfig)
@@ -31,6 +32,7 @@ CLOCK = web.AppKey("sandbox_clock", Clock)
 
 OFFERS = "/offers/api/2.0/offers"
 POINTS = "/incentives/api/1.0/user_points"
+AUDIT_LOGS = "/incentives/api/1.0/point_audit_logs/fetch_point_audit_logs"
 MAX_TAKE = 1000
 REGISTERED_AT = "2015-01-01 00:00:00"
 
@@ -43,6 +45,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{OFFERS}/redemption/manual_redeem", manual_redeem)
     app.router.add_post(f"{POINTS}/all_balances", all_balances)
     app.router.add_post(f"{POINTS}/deposit", deposit)
+    app.router.add_post(AUDIT_LOGS, point_audit_logs)
     app.router.add_get("/priv/v1/apps/{api_key}/users/{user_id}", core_user)
     app.router.add_get("/priv/v1/apps/{api_key}/external/users/{external_id}", core_user)
 
@@ -86,6 +89,11 @@ def _text(body: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise SandboxError("validation", f"{name} is required.")
     return value
+
+
+def _optional_text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return str(value) if value is not None else None
 
 
 def _number(body: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -281,8 +289,48 @@ async def deposit(request: web.Request) -> web.Response:
     now = request.app[CLOCK].now()
     for detail in details:
         amount, key = _number(detail, "amount"), _text(detail, "idempotency_id")
-        await store.deposit(tenant.app, customer.id, amount, key, now)
+        reference = (
+            _optional_text(detail, "reference_id"),
+            _optional_text(detail, "reference_type"),
+        )
+        await store.deposit(tenant.app, customer.id, amount, key, now, reference)
     return ok({"deposited": sum(int(d["amount"]) for d in details)})
+
+
+async def point_audit_logs(request: web.Request) -> web.Response:
+    """A customer's points history: each purchase's debit (revoked ones too) and each deposit."""
+    tenant, body = await _connect_call(request)
+    store = request.app[STORE]
+    customer = await _customer(store, tenant, _text(body, "user_id"))
+    skip, take = _number(body, "skip", 0), _number(body, "take", 100)
+    if take > MAX_TAKE:
+        raise SandboxError("validation", f"take must be at most {MAX_TAKE}.")
+    purchases, credits = await store.point_history(tenant.app, customer.id)
+    entries = [
+        {
+            "modification": -order.points,
+            "time_of_occurrence": iso(order.created_at),
+            "point_account_id": ids.point_account_id(tenant.app),
+            "reference_type": "user_offer",
+            "reference_id": ids.user_offer_id(order.id),
+            "idempotency_id": order.external_id,
+        }
+        for order in purchases
+    ]
+    entries += [
+        {
+            "modification": credit.amount,
+            "time_of_occurrence": iso(utc(credit.created_at)),
+            "point_account_id": ids.point_account_id(tenant.app),
+            "reference_type": credit.reference_type,
+            "reference_id": credit.reference_id,
+            "idempotency_id": credit.idempotency_id,
+        }
+        for credit in credits
+    ]
+    entries.sort(key=lambda entry: str(entry["time_of_occurrence"]))
+    page = entries[skip : skip + take]
+    return ok({"results": page, "total_records": len(entries), "skip": skip, "take": take})
 
 
 async def core_user(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ start, not part of the bridge's schema) keyed by their idempotency id.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,7 +42,11 @@ deposits = sa.Table(
     sa.Column("customer_id", sa.String(255), nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("created_at", t.UtcDateTime, nullable=False),
+    sa.Column("reference_id", sa.String(255), nullable=True),
+    sa.Column("reference_type", sa.String(64), nullable=True),
 )
+REFERENCE_COLUMNS = ("reference_id", "reference_type")
+"""Added after the table first shipped: `create_tables` adds them to an older sandbox database."""
 
 
 class SandboxStore:
@@ -54,6 +59,7 @@ class SandboxStore:
     async def create_tables(self) -> None:
         async with self._engine.begin() as conn:
             await conn.run_sync(sandbox_metadata.create_all)
+            await conn.run_sync(_add_reference_columns)
 
     async def offers(self, app: str) -> list[Offer]:
         query = sa.select(t.offers).where(t.offers.c.app == app).order_by(t.offers.c.id)
@@ -115,10 +121,34 @@ class SandboxStore:
     async def _set_status(self, order: Order, status: OrderStatus, now: datetime) -> None:
         await units.write(self._engine, lambda conn: Ledger.transition(conn, order, status, now))
 
+    async def point_history(
+        self, app: str, customer_id: str
+    ) -> tuple[list[Order], list[sa.Row[Any]]]:
+        """Every purchase the customer made (revoked ones too) and every deposit, oldest first."""
+        purchases = (
+            sa.select(t.orders)
+            .where(t.orders.c.app == app, t.orders.c.customer_id == customer_id)
+            .order_by(t.orders.c.id)
+        )
+        credits = (
+            sa.select(deposits)
+            .where(deposits.c.app == app, deposits.c.customer_id == customer_id)
+            .order_by(deposits.c.created_at)
+        )
+        async with self._engine.connect() as conn:
+            orders = [order_from_row(row) for row in (await conn.execute(purchases)).all()]
+            return orders, list((await conn.execute(credits)).all())
+
     async def deposit(
-        self, app: str, customer_id: str, amount: int, idempotency_id: str, now: datetime
+        self,
+        app: str,
+        customer_id: str,
+        amount: int,
+        idempotency_id: str,
+        now: datetime,
+        reference: tuple[str | None, str | None] = (None, None),
     ) -> None:
-        """Credit points once per idempotency id."""
+        """Credit points once per idempotency id; `reference` is (reference_id, reference_type)."""
         accounts = t.points_accounts.c
         async with write_transaction(self._engine) as conn:
             seen = sa.select(sa.func.count()).where(
@@ -133,6 +163,8 @@ class SandboxStore:
                     customer_id=customer_id,
                     amount=amount,
                     created_at=now,
+                    reference_id=reference[0],
+                    reference_type=reference[1],
                 )
             )
             balance = await conn.execute(
@@ -152,3 +184,13 @@ class SandboxStore:
                     created_at=now,
                 )
             )
+
+
+def _add_reference_columns(conn: sa.Connection) -> None:
+    """Add the deposit reference columns to a sandbox database made before they existed."""
+    present = {column["name"] for column in sa.inspect(conn).get_columns(deposits.name)}
+    for name in REFERENCE_COLUMNS:
+        if name not in present:
+            column = deposits.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {deposits.name} ADD COLUMN {name} {kind}"))

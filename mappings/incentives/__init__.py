@@ -12,6 +12,7 @@ from mappings.incentives import (
     core_user,
     deposit,
     manual_redeem,
+    point_audit_logs,
     purchase_offer,
     revoke,
     reward_store_offers,
@@ -27,4 +28,5 @@ MODULES: tuple[ModuleType, ...] = (
     revoke,
     deposit,
     all_balances,
+    point_audit_logs,
 )

@@ -1,0 +1,281 @@
+"""`orders-bridge reconcile`: drift planted between a real bridge's ledger and a real sandbox
+(port 0) is found, `--repair` fixes it, and a second `--repair` changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+from aiohttp.test_utils import TestClient, TestServer
+from structlog.testing import capture_logs
+
+from bridge import reconcile_commands
+from bridge.cli import _parser
+from bridge.reconcile import (
+    CustomerBooks,
+    Deposit,
+    DriftKind,
+    LedgerRow,
+    Repair,
+    UpstreamPurchase,
+    compare,
+)
+from bridge.reconcile_commands import Report, reconcile_app
+from bridge.sandbox import ids
+from bridge.settings import Settings
+from bridge.store import tables as t
+from bridge.store.books import VOIDED
+from bridge.store.database import create_engine, dispose
+from tests.conftest import PREFIX, basic_auth
+from tests.incentives.conftest import base_url, incentives_app
+from tests.incentives.test_lost_purchase import sandbox_call
+
+pytestmark = pytest.mark.both_engines
+
+OFFERS = "/offers/api/2.0/offers"
+Bridge = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+async def place(bridge: TestClient[Any, Any]) -> int:
+    response = await bridge.post(
+        f"{PREFIX}/users/demo-user-1/offers/1/orders", json={"order": {}}, headers=basic_auth()
+    )
+    body = await response.json()
+    assert body["status"] == "ok", body
+    order_id: int = body["order"]["id"]
+    return order_id
+
+
+async def execute(database_url: str, statement: Any) -> Any:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(statement)
+            return result.all() if statement.is_select else None
+    finally:
+        await dispose(engine)
+
+
+async def plant_drift(server: TestServer, bridge: TestClient[Any, Any], database_url: str) -> None:
+    """One order as it should be, and drift for demo-user-1: a purchase made directly
+    upstream, a rejected order whose refund is missing, a ledger row whose purchase never was,
+    and a voided row whose purchase stands (an undo that never ran)."""
+    await place(bridge)
+    voided = await place(bridge)
+    await execute(
+        database_url, sa.update(t.orders).where(t.orders.c.id == voided).values(status=VOIDED)
+    )
+    purchase = {
+        "user_id": "demo-user-1",
+        "reward_store_id": ids.reward_store_id("demo"),
+        "reward_store_offer_id": ids.store_offer_id("demo", 1),
+        "quantity": 1,
+        "idempotency_id": str(uuid.uuid4()),
+    }
+    await sandbox_call(server, f"{OFFERS}/rewardstores/purchase_offer", purchase)
+    rejected = await place(bridge)
+    (ref,) = await execute(
+        database_url, sa.select(t.orders.c.backend_ref).where(t.orders.c.id == rejected)
+    )
+    await sandbox_call(server, f"{OFFERS}/acquisition/revoke", {"user_offer_id": ref[0]})
+    await execute(
+        database_url,
+        sa.update(t.orders).where(t.orders.c.id == rejected).values(status="rejected"),
+    )
+    (row,) = await execute(database_url, sa.select(t.orders).where(t.orders.c.id == rejected))
+    copy = {**row._asdict(), "status": "approved", "backend_ref": ids.user_offer_id(999_999)}
+    copy.pop("id")
+    await execute(database_url, sa.insert(t.orders).values(copy))
+
+
+async def upstream_state(server: TestServer) -> tuple[int, int, int]:
+    """Standing purchases, points, and entries in the points history of demo-user-1."""
+    wallet = await sandbox_call(server, f"{OFFERS}/get_user_offers", {"user_id": "demo-user-1"})
+    history = await sandbox_call(
+        server,
+        "/incentives/api/1.0/point_audit_logs/fetch_point_audit_logs",
+        {"user_id": "demo-user-1", "take": 1000},
+    )
+    return wallet["total_records"], wallet["available_points"], history["total_records"]
+
+
+@pytest.fixture
+async def planted(
+    sandbox: TestServer, bridge_client: Bridge, make_settings: Callable[..., Settings]
+) -> tuple[TestServer, Settings]:
+    apps = (incentives_app(base_url(sandbox)),)
+    bridge = await bridge_client(apps=apps)
+    settings = make_settings(apps=apps)
+    await plant_drift(sandbox, bridge, settings.database_url)
+    return sandbox, settings
+
+
+async def reconcile(settings: Settings, *, repair: bool) -> Report:
+    return await reconcile_app(settings.apps[0], settings, None, [], repair=repair)
+
+
+def kinds(report: Report) -> list[tuple[str, str]]:
+    return sorted((outcome.drift.kind.value, outcome.result) for outcome in report.outcomes)
+
+
+async def test_planted_drift_is_found_and_nothing_is_changed_without_repair(
+    planted: tuple[TestServer, Settings],
+) -> None:
+    server, settings = planted
+    before = await upstream_state(server)
+
+    report = await reconcile(settings, repair=False)
+
+    assert kinds(report) == [
+        ("balance_mismatch", "found"),
+        ("order_without_purchase", "found"),
+        ("purchase_without_order", "found"),
+        ("purchase_without_order", "found"),
+        ("refund_missing", "found"),
+    ]
+    assert (report.status, report.customers) == (1, 3)
+    balance = next(o.drift for o in report.outcomes if o.drift.kind is DriftKind.BALANCE_MISMATCH)
+    assert balance.points == 200  # 400 taken upstream, 200 owed by the ledger's two orders
+    assert await upstream_state(server) == before
+
+
+async def test_repair_fixes_the_drift_and_a_second_repair_changes_nothing(
+    planted: tuple[TestServer, Settings],
+) -> None:
+    server, settings = planted
+
+    with capture_logs() as logs:
+        first = await reconcile(settings, repair=True)
+    after_first = await upstream_state(server)
+    second = await reconcile(settings, repair=True)
+
+    assert kinds(first) == [
+        ("balance_mismatch", "follows"),
+        ("order_without_purchase", "repaired"),
+        ("purchase_without_order", "repaired"),
+        ("purchase_without_order", "repaired"),
+        ("refund_missing", "repaired"),
+    ]
+    # one order stands: one purchase in the wallet, its 100 points spent; 4 debits, 3 refunds
+    assert after_first == (1, 9900, 7)
+    undone = [e for e in logs if e["event"] == "compensation_done"]  # the voided row's undo
+    assert [(e["kind"], e["result"]) for e in undone] == [("undo_purchase", "undone")]
+    assert (second.outcomes, second.status) == ([], 0)
+    assert await upstream_state(server) == after_first
+    statuses = await execute(settings.database_url, sa.select(t.orders.c.status))
+    assert sorted(status for (status,) in statuses) == ["approved", "rejected", VOIDED, VOIDED]
+
+
+async def test_command_prints_json_writes_metrics_and_exits_1_on_drift(
+    planted: tuple[TestServer, Settings],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _server, settings = planted
+    metrics = tmp_path / "reconcile.prom"
+    args = _parser().parse_args(
+        ["reconcile", "--app", "demo", "--json", "--metrics-file", str(metrics)]
+    )
+
+    status = await asyncio.to_thread(reconcile_commands.run, args, settings)
+
+    printed = orjson.loads(capsys.readouterr().out)
+    assert status == 1
+    assert printed["counts"]["refund_missing"] == 1
+    assert printed["counts"]["refund_doubled"] == 0
+    written = metrics.read_text()
+    assert 'bridge_reconcile_drift{app="demo",kind="purchase_without_order"} 2.0' in written
+    assert 'bridge_reconcile_drift{app="demo",kind="refund_doubled"} 0.0' in written
+
+
+async def test_command_without_drift_prints_a_summary_and_exits_0(
+    sandbox: TestServer,
+    make_settings: Callable[..., Settings],
+    demo_data: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = make_settings(apps=(incentives_app(base_url(sandbox)),))
+    args = _parser().parse_args(["reconcile", "--app", "demo", "--since", "7d"])
+
+    status = await asyncio.to_thread(reconcile_commands.run, args, settings)
+
+    assert status == 0
+    assert capsys.readouterr().out == "reconcile demo: 3 customers, 0 drift\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["reconcile", "--app", "nope"],
+        ["reconcile", "--app", "demo", "--since", "yesterday"],
+    ],
+)
+def test_bad_usage_exits_2(
+    argv: list[str], make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(apps=(incentives_app("http://127.0.0.1:9"),))
+
+    assert reconcile_commands.run(_parser().parse_args(argv), settings) == 2
+    assert capsys.readouterr().err.startswith("orders-bridge reconcile: ")
+
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def row(status: str = "rejected", ref: str | None = "uo-1") -> LedgerRow:
+    return LedgerRow(1, "c", 100, status, ref, AT, purchase_key="p-1", refund_key="r-1")
+
+
+def purchase(standing: bool = False) -> UpstreamPurchase:
+    return UpstreamPurchase("uo-1", "p-1", 100, AT, standing=standing)
+
+
+def refund(key: str) -> Deposit:
+    return Deposit(100, key, "legacy_order_refund", "1", AT)
+
+
+def books(
+    rows: tuple[LedgerRow, ...], purchases: tuple[UpstreamPurchase, ...], *refunds: Deposit
+) -> CustomerBooks:
+    return CustomerBooks("demo", "c", rows, purchases, refunds)
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        (books((row(),), (purchase(),), refund("r-1")), []),
+        (books((row("approved"),), (purchase(standing=True),)), []),
+        (
+            books((row(),), (purchase(),), refund("r-1"), refund("other")),
+            [
+                (DriftKind.REFUND_DOUBLED, Repair.MANUAL, 100),
+                (DriftKind.BALANCE_MISMATCH, Repair.FOLLOWS, -100),
+            ],
+        ),
+        (
+            books((row("approved"),), (purchase(standing=True),), refund("r-1")),
+            [
+                (DriftKind.REFUND_UNEXPECTED, Repair.MANUAL, 100),
+                (DriftKind.BALANCE_MISMATCH, Repair.FOLLOWS, -100),
+            ],
+        ),
+        (
+            books((row(),), (purchase(standing=True),), refund("r-1")),
+            [(DriftKind.PURCHASE_WITHOUT_ORDER, Repair.REVOKE, 100)],
+        ),
+        (books((row("approved", ref=None),), (purchase(standing=True),)), []),
+        (books((row(VOIDED, ref=None),), ()), []),
+    ],
+    ids=["refunded", "standing", "doubled", "unexpected", "revoke-only", "settling", "voided"],
+)
+def test_compare_classifies(
+    case: CustomerBooks, expected: list[tuple[DriftKind, Repair, int]]
+) -> None:
+    assert [(d.kind, d.repair, d.points) for d in compare(case)] == expected
