@@ -138,7 +138,7 @@ class IncentivesBackend:
             result = await tenant.purchase(order, idempotency_id(order, "purchase"))
         except (RuleError, UpstreamError) as exc:
             if known_not_sent(exc):
-                await self._orders.discard(order, self._clock.now())
+                await self._orders.discard(order, self._clock.now(), claim)
                 self._settled("refused" if isinstance(exc, RuleError) else "not_sent")
                 raise
             log.warning("purchase_outcome_lost", app=order.app, order_id=order.id)

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bridge.canonical import Order, OrderStatus, Purchase, Target
 from bridge.store import outbox, units
 from bridge.store import tables as t
-from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
+from bridge.store.idempotency import IN_PROGRESS, KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import VOIDED, Ledger
 from bridge.store.rows import order_from_row, utc
 
@@ -114,13 +114,23 @@ class RemoteOrders:
 
         return await units.write(self._engine, unit)
 
-    async def discard(self, order: Order, now: datetime) -> None:
-        """Nothing was spent (refused, or never sent): the row goes, and its undo job with it."""
+    async def discard(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> None:
+        """Nothing was spent (refused, or never sent): the row goes, with its undo job and the
+        idempotency `claim` written with it (a retry of the key then runs afresh; a refusal is
+        stored for the key by the caller)."""
         delete = sa.delete(t.orders).where(_still_unknown(order.id))
 
         def unit(conn: sa.Connection) -> None:
-            if conn.execute(delete).rowcount == 1:
-                _cancel(conn, order.id, UNDO_PURCHASE, now)
+            if conn.execute(delete).rowcount != 1:
+                return
+            _cancel(conn, order.id, UNDO_PURCHASE, now)
+            if claim is not None:
+                keys = t.idempotency_keys.c
+                conn.execute(
+                    sa.delete(t.idempotency_keys).where(
+                        keys.app == claim.app, keys.key == claim.key, keys.status == IN_PROGRESS
+                    )
+                )
 
         await units.write(self._engine, unit)
 

@@ -107,7 +107,8 @@ def start_incentives_bridge(
 ) -> Callable[..., Awaitable[TestClient[Any, Any]]]:
     """A bridge (own database with the demo data, own registry) on the Incentives target.
 
-    Its own database, so that it can run next to a local-target bridge in one test.
+    Its own database, so that it can run next to a local-target bridge in one test, unless
+    `database_url` names one (migrated, empty: e.g. the test's engine's, for both engines).
     `settings_overrides` go to the bridge's settings, other keywords to the incentives block.
     """
 
@@ -116,9 +117,12 @@ def start_incentives_bridge(
         registry: CollectorRegistry | None = None,
         clock: Clock | None = None,
         settings_overrides: dict[str, Any] | None = None,
+        database_url: str | None = None,
         **changes: Any,
     ) -> TestClient[Any, Any]:
-        url = await sqlite_database(tmp_path, migrated=True, name="bridge-incentives.db")
+        url = database_url or await sqlite_database(
+            tmp_path, migrated=True, name="bridge-incentives.db"
+        )
         await load_demo(url, email_key)
         settings = make_settings(
             database_url=url,

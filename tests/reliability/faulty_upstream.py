@@ -92,6 +92,7 @@ class FaultyUpstream:
             await self._arrived.wait()
 
     async def _open(self, _app: web.Application) -> None:
+        self._released.clear()  # started again after a stop
         self._session = aiohttp.ClientSession(auto_decompress=False)
 
     async def _release(self, _app: web.Application) -> None:
