@@ -61,7 +61,10 @@ async def _report(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         if settings.policy_file is not None
         else default_policy(now)
     )
-    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = create_engine(
+        settings.shadow.diffs_database_url or settings.database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
     try:
         return await gather_report(
             ShadowDiffs(engine),

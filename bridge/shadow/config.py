@@ -14,6 +14,8 @@ class ShadowSettings(BaseModel):
 
     database_url: str | None = None
     """The shadow store: where writes shadowed to `local` are served. Unset: never shadowed."""
+    diffs_database_url: str | None = None
+    """Where comparisons, samples and id pairs are kept. Unset: the bridge's own store."""
     queue_size: int = Field(default=1000, gt=0)
     workers: int = Field(default=4, gt=0)
     timeout_seconds: float = Field(default=5.0, gt=0)

@@ -16,6 +16,7 @@ from datetime import date
 import aiohttp
 import structlog
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.backends.incentives import IncentivesBackend
 from bridge.backends.local import LocalBackend
@@ -35,7 +36,7 @@ from bridge.shadow.recorder import Recorder
 from bridge.shadow.rules import OperationRules, load_rules
 from bridge.shadow.runner import ShadowRunner
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.database import create_engine, dispose
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from bridge.store.remote_orders import RemoteOrders
@@ -55,7 +56,7 @@ def shadow_context(
             )
             stack.push_async_callback(session.close)
             shadow_service = await _shadow_store(settings, clock, stack)
-            diffs = ShadowDiffs(app[ENGINE], config.samples_per_field)
+            diffs = ShadowDiffs(_diffs_engine(app, settings, stack), config.samples_per_field)
             rules = load_rules(RULES)
             warn_expired(rules, clock.now().date())
             runner = ShadowRunner(
@@ -81,6 +82,16 @@ def shadow_context(
     return shadow
 
 
+def _diffs_engine(app: web.Application, settings: Settings, stack: AsyncExitStack) -> AsyncEngine:
+    """The diff store's database: its own when `BRIDGE_SHADOW__DIFFS_DATABASE_URL` is set."""
+    url = settings.shadow.diffs_database_url
+    if url is None:
+        return app[ENGINE]
+    engine = create_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
+    stack.push_async_callback(dispose, engine)
+    return engine
+
+
 async def _shadow_store(
     settings: Settings, clock: Clock, stack: AsyncExitStack
 ) -> OrderService | None:
@@ -89,7 +100,7 @@ async def _shadow_store(
     if url is None:
         return None
     engine = create_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
-    stack.push_async_callback(engine.dispose)
+    stack.push_async_callback(dispose, engine)
     cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
     catalog = Catalog(engine, cipher)
     ledger = Ledger(engine, cipher)

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bridge.store.database import create_engine
-from bridge.store.shadow_diffs import Comparison, FieldCount, FieldDifference, ShadowDiffs
+from bridge.store.shadow_diffs import (
+    Comparison,
+    FieldCount,
+    FieldDifference,
+    IdPair,
+    ShadowDiffs,
+    Sides,
+)
 
 pytestmark = pytest.mark.both_engines
 
@@ -79,3 +86,40 @@ async def test_calibration_is_a_scope_of_its_own(diffs: ShadowDiffs) -> None:
         ("calibration", {"mismatch": 1}),
         ("shadow", {"mismatch": 1}),
     ]
+
+
+SIDES = Sides("demo", "local", "incentives")
+
+
+def created(primary_id: str, shadow_id: str, sides: Sides = SIDES) -> Comparison:
+    pair = IdPair(sides, primary_id, shadow_id)
+    return Comparison(
+        "demo", "create_order", sides.shadow_target, "shadow", "match", NOW, pair=pair
+    )
+
+
+async def test_id_pairs_are_stored_with_their_comparison_and_read_both_ways(
+    diffs: ShadowDiffs,
+) -> None:
+    await diffs.record(created("7", "3"))
+    await diffs.record(created("8", "4"))
+    await diffs.record(created("7", "99"))  # a replayed create: the first pair stays
+    other = Sides("demo", "legacy", "incentives")  # another primary numbers other orders
+    await diffs.record(created("7", "50", other))
+    assert await diffs.shadow_ids(SIDES, ["7", "8", "9"]) == {"7": "3", "8": "4"}
+    assert await diffs.primary_ids(SIDES, ["3", "4", "99"]) == {"3": "7", "4": "8"}
+    assert await diffs.shadow_ids(other, ["7"]) == {"7": "50"}
+    assert await diffs.shadow_ids(SIDES, []) == {}
+    [scope] = await diffs.scopes(NOW - timedelta(hours=1))
+    assert scope.results == {"match": 4}
+
+
+async def test_not_comparable_is_an_outcome_of_its_own_and_pairs_are_reaped(
+    diffs: ShadowDiffs,
+) -> None:
+    await diffs.record(Comparison("demo", "get_order", "local", "shadow", "not_comparable", NOW))
+    await diffs.record(created("7", "3"))
+    scopes = {scope.operation: scope.results for scope in await diffs.scopes(NOW)}
+    assert scopes == {"get_order": {"not_comparable": 1}, "create_order": {"match": 1}}
+    assert await diffs.reap(NOW + timedelta(seconds=1)) == 3
+    assert await diffs.shadow_ids(SIDES, ["7"]) == {}
