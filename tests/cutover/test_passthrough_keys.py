@@ -33,6 +33,7 @@ CREATE = "users/demo-user-1/offers/1/orders"
 ORDER = b'{"order":{"quantity":1}}'
 TIMEOUT = 2.0
 HOUR = timedelta(hours=1)
+FALLS_BACK = {"points_live_locally": True, "on_unavailable": {"fallback": "local"}}
 WAIT = 5.0
 """How long a duplicate waits for the request holding its key (longer than any forward)."""
 
@@ -290,15 +291,7 @@ async def test_the_key_header_is_not_sent_to_legacy(
 async def test_a_lost_write_without_a_key_never_falls_back(
     stack: Stack, routed_bridge: Start
 ) -> None:
-    policy = {
-        "apps": {
-            "demo": {
-                "target": "legacy",
-                "points_live_locally": True,
-                "on_unavailable": {"fallback": "local"},
-            }
-        }
-    }
+    policy = {"apps": {"demo": {**FALLS_BACK, "target": "legacy"}}}
     stack.faulty.inject(Fault(Kind.RESET, path="/orders", after_commit=True))
     bridge = await routed_bridge(stack.faulty.url, policy, legacy_timeout_seconds=TIMEOUT)
     status, _, body = await post(bridge, None)
@@ -319,3 +312,15 @@ async def test_a_status_update_whose_answer_is_lost_is_sent_once(
     async with stack.bridge.put(f"{PREFIX}/orders/1", data=body, headers=headers) as answer:
         assert answer.status == 503
     assert stack.faulty.tally.by_path[f"{PREFIX}/orders/1"] == 1
+
+
+async def test_a_keyed_write_legacy_never_got_may_fall_back(
+    routed_bridge: Start, unused_tcp_port: int
+) -> None:
+    policy = {"apps": {"demo": {**FALLS_BACK, "target": "legacy"}}}
+    bridge = await routed_bridge(f"http://127.0.0.1:{unused_tcp_port}", policy)  # demo data
+    first = await post(bridge, "k-fallback")
+    again = await post(bridge, "k-fallback")
+
+    assert (first[0], orjson.loads(first[2])["order"]["points"]) == (200, 100)
+    assert (again[2], again[1].get("Idempotent-Replayed")) == (first[2], "true")
