@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bridge.legacy.keyed_passthrough import Outcome, outcome_of
 from bridge.orders.idempotency import WriteRequest
 from bridge.store.database import create_engine, dispose
 from bridge.store.idempotency import IdempotencyStore, KeyClaim
@@ -324,3 +325,27 @@ async def test_a_keyed_write_legacy_never_got_may_fall_back(
 
     assert (first[0], orjson.loads(first[2])["order"]["points"]) == (200, 100)
     assert (again[2], again[1].get("Idempotent-Replayed")) == (first[2], "true")
+
+
+ENVELOPE = b'{"status":"error","errors":{"code":"not_found","message":"x"}}'
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, b'{"status":"ok","order":{}}', Outcome.KNOWN),
+        (404, ENVELOPE, Outcome.KNOWN),
+        (401, ENVELOPE, Outcome.KNOWN),
+        (500, ENVELOPE, Outcome.UNKNOWN),
+        (504, b"", Outcome.UNKNOWN),
+        (200, b"<html>proxy</html>", Outcome.UNKNOWN),
+        (204, b"", Outcome.UNKNOWN),
+        (200, b'["status","ok"]', Outcome.UNKNOWN),
+        (301, b"", Outcome.NOT_RUN),
+        (429, ENVELOPE, Outcome.NOT_RUN),
+        (408, b"", Outcome.NOT_RUN),
+        (413, b"<html>too large</html>", Outcome.NOT_RUN),
+    ],
+)
+def test_what_an_answer_tells_about_a_write(status: int, body: bytes, expected: Outcome) -> None:
+    assert outcome_of(status, body) is expected
