@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 
 from bridge import reconcile_commands
 from bridge.cli import _parser
+from bridge.crypto import EmailCipher
 from bridge.reconcile import (
     CustomerBooks,
     Deposit,
@@ -31,8 +32,9 @@ from bridge.reconcile_commands import Report, reconcile_app
 from bridge.sandbox import ids
 from bridge.settings import Settings
 from bridge.store import tables as t
-from bridge.store.books import VOIDED
 from bridge.store.database import create_engine, dispose
+from bridge.store.ledger import VOIDED
+from bridge.store.sandbox import REFERENCE_COLUMNS, SandboxStore, deposits
 from tests.conftest import PREFIX, basic_auth
 from tests.incentives.conftest import base_url, incentives_app
 from tests.incentives.test_lost_purchase import sandbox_call
@@ -279,3 +281,43 @@ def test_compare_classifies(
     case: CustomerBooks, expected: list[tuple[DriftKind, Repair, int]]
 ) -> None:
     assert [(d.kind, d.repair, d.points) for d in compare(case)] == expected
+
+
+async def test_customers_the_upstream_cannot_answer_for_exit_3(
+    sandbox: TestServer, make_settings: Callable[..., Settings], demo_data: None
+) -> None:
+    settings = make_settings(apps=(incentives_app(base_url(sandbox)),))
+    await sandbox.close()
+
+    report = await reconcile(settings, repair=False)
+
+    assert (report.outcomes, report.status) == ([], 3)
+    assert report.unreadable == ["demo-user-1", "demo-user-ca", "demo-user-unregistered"]
+
+
+async def test_sandbox_adds_the_deposit_reference_columns_to_an_older_database(
+    tmp_path: Path, email_key: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old-sandbox.db'}"
+    old = sa.MetaData()
+    sa.Table(
+        deposits.name,
+        old,
+        *(
+            sa.Column(c.name, c.type, primary_key=c.primary_key)
+            for c in deposits.c
+            if c.name not in REFERENCE_COLUMNS
+        ),
+    )
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(old.create_all)
+        await SandboxStore(engine, EmailCipher([email_key])).create_tables()
+        async with engine.connect() as conn:
+            columns = await conn.run_sync(
+                lambda sync: {c["name"] for c in sa.inspect(sync).get_columns(deposits.name)}
+            )
+    finally:
+        await dispose(engine)
+    assert set(REFERENCE_COLUMNS) <= columns
