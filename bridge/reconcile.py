@@ -8,8 +8,8 @@ bridge/reconcile_commands.py reads both sides, applies the repairs and reports
 
 A ledger row *stands* when it is an order (approved, pending approval or redemption error)
 whose purchase was confirmed (`backend_ref`); it is *undone* when rejected or voided. A row
-with no `backend_ref` that is not undone is still being settled by the bridge: it is left
-alone, and so is the purchase its idempotency id names.
+with no `backend_ref` that is not undone, or with a compensation still queued in the outbox,
+is being settled by the bridge: it is left alone, and so is the purchase it names.
 
 | kind | ledger | upstream | repair |
 |---|---|---|---|
@@ -71,6 +71,8 @@ class LedgerRow:
     created_at: datetime
     purchase_key: str
     refund_key: str
+    compensating: bool = False
+    """The bridge's own compensation of the row is still queued (undo or finish of a reject)."""
 
     @property
     def stands(self) -> bool:
@@ -78,8 +80,9 @@ class LedgerRow:
 
     @property
     def settling(self) -> bool:
-        """Its outcome is not recorded yet: the bridge's own settling owns it."""
-        return self.backend_ref is None and self.status not in UNDONE
+        """The bridge's own settling owns it: its outcome is not recorded yet, or one of its
+        compensations is still queued."""
+        return self.compensating or (self.backend_ref is None and self.status not in UNDONE)
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,7 @@ def _balance(
     books: CustomerBooks, claimed: dict[str, LedgerRow], orphans: list[UpstreamPurchase]
 ) -> Drift | None:
     """Points the upstream took (debits less their refunds) against what standing rows cost."""
-    owed = sum(row.points for row in books.rows if row.stands)
+    owed = sum(row.points for row in books.rows if row.stands and not row.settling)
     counted = [p for p in books.purchases if p.user_offer_id in claimed] + orphans
     counted = [p for p in counted if not _settling(claimed.get(p.user_offer_id))]
     taken = sum(p.points for p in counted)

@@ -186,6 +186,7 @@ def _ledger_row(row: BookRow) -> LedgerRow:
         created_at=row.created_at,
         purchase_key=write_id(row.app, row.id, row.created_at, "purchase"),
         refund_key=write_id(row.app, row.id, row.created_at, "refund"),
+        compensating=row.compensating,
     )
 
 

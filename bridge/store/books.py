@@ -1,5 +1,7 @@
 """The ledger as `reconcile` reads it: an app's Incentives rows, raw, and the void repair.
 
+A row whose compensation is still queued in the outbox is flagged: the bridge is settling it.
+
 Rows are read as stored (a `voided` row, or one whose purchase is still unknown, is no order,
 so the order repositories never return it; the books must see every row). The comparison is in
 bridge/reconcile.py.
@@ -17,6 +19,8 @@ from bridge.canonical import Target
 from bridge.store import tables as t
 from bridge.store import units
 from bridge.store.ledger import VOIDED
+from bridge.store.outbox import PENDING, SENDING
+from bridge.store.remote_orders import FINISH_REJECT, UNDO_PURCHASE
 from bridge.store.rows import utc
 
 
@@ -29,6 +33,20 @@ class BookRow:
     status: str
     backend_ref: str | None
     created_at: datetime
+    compensating: bool
+    """A compensation of the bridge's (`undo_purchase`, `finish_reject`) is still queued."""
+
+
+_COMPENSATING = (
+    sa.select(t.outbox.c.id)
+    .where(
+        t.outbox.c.app == t.orders.c.app,
+        t.outbox.c.order_id == t.orders.c.id,
+        t.outbox.c.kind.in_((UNDO_PURCHASE, FINISH_REJECT)),
+        t.outbox.c.status.in_((PENDING, SENDING)),
+    )
+    .exists()
+)
 
 
 class Books:
@@ -61,6 +79,7 @@ class Books:
                 orders.status,
                 orders.backend_ref,
                 orders.created_at,
+                _COMPENSATING.label("compensating"),
             )
             .where(
                 orders.app == app,
@@ -82,6 +101,7 @@ class Books:
                 status=row.status,
                 backend_ref=row.backend_ref,
                 created_at=utc(row.created_at),
+                compensating=bool(row.compensating),
             )
             for row in found
         ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ from bridge.settings import Settings
 from bridge.store import tables as t
 from bridge.store.database import create_engine, dispose
 from bridge.store.ledger import VOIDED
+from bridge.store.outbox import enqueue
+from bridge.store.remote_orders import FINISH_REJECT
 from bridge.store.sandbox import REFERENCE_COLUMNS, SandboxStore, deposits
 from tests.conftest import PREFIX, basic_auth
 from tests.incentives.conftest import base_url, incentives_app
@@ -321,3 +323,30 @@ async def test_sandbox_adds_the_deposit_reference_columns_to_an_older_database(
     finally:
         await dispose(engine)
     assert set(REFERENCE_COLUMNS) <= columns
+
+
+async def test_a_row_whose_compensation_is_queued_is_left_to_the_bridge(
+    sandbox: TestServer, bridge_client: Bridge, make_settings: Callable[..., Settings]
+) -> None:
+    apps = (incentives_app(base_url(sandbox)),)
+    bridge = await bridge_client(apps=apps)
+    settings = make_settings(apps=apps)
+    order_id = await place(bridge)
+    (ref,) = await execute(
+        settings.database_url, sa.select(t.orders.c.backend_ref).where(t.orders.c.id == order_id)
+    )
+    await sandbox_call(sandbox, f"{OFFERS}/acquisition/revoke", {"user_offer_id": ref[0]})
+    # a reject whose revoke answer was lost: its finish_reject job waits out the in-flight window
+    due = datetime.now(UTC) + timedelta(hours=1)
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(
+                lambda sync: enqueue(sync, "demo", order_id, FINISH_REJECT, due, due)
+            )
+    finally:
+        await dispose(engine)
+
+    report = await reconcile(settings, repair=True)
+
+    assert (report.outcomes, report.status) == ([], 0)
