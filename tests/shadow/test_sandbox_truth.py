@@ -37,21 +37,12 @@ from tests.incentives.conftest import (
     start_sandbox,
 )
 from tests.shadow.conftest import BridgeFactory, bridge_db, report, settle, shadow_db
+from tests.shadow.test_incentives_shadow import ADDRESS, USER
 
 __all__ = ["sandbox", "sandbox_database", "start_sandbox"]
 
-USER = f"{PREFIX}/users/demo-user-1"
-ADDRESS = {
-    "addressee": "A",
-    "street1": "1 Main St",
-    "city": "Springfield",
-    "state_province": "IL",
-    "country": "US",
-    "postal_code": "62701",
-}
 SHADOW = {"target": "incentives", "side_effect_free": True}
 POLICY: dict[str, Any] = {"apps": {"demo": {"target": "local", "shadow": SHADOW}}}
-OPERATIONS = ("create_order", "get_order", "list_orders", "update_order_status")
 
 
 @dataclass
@@ -291,4 +282,26 @@ async def test_a_seeded_offer_name_change_shows_at_its_field_path(
         "get_order": [("order.name", "value", "Renamed in sandbox")],
         "list_orders": [("orders[].name", "value", "Renamed in sandbox")],
         "update_order_status": [],
+    }
+
+
+async def test_a_restarted_bridge_or_another_replica_reads_the_same_pairs(
+    start: StartBridge, start_sandbox: Callable[..., Awaitable[TestServer]], tmp_path: Path
+) -> None:
+    sandbox = await start_sandbox(middlewares=[refusing_first_purchase()])
+    first = await start(sandbox)
+    await first.create()  # refused on the shadow side: the numberings part here
+    order = await first.create()
+    await settle(bridge_db(tmp_path), first.made)
+    await first.client.close()
+    stores = {"database_url": bridge_db(tmp_path)}
+    again = await start(sandbox, home="b", shadow={"database_url": shadow_db(tmp_path)}, **stores)
+    await again.get(order)
+    await again.list()
+    again.made += first.made
+    assert counts(await outcomes(again, tmp_path)) == {
+        "create_order": (1, 1, 0, 0),
+        "get_order": (1, 0, 0, 0),
+        "list_orders": (1, 0, 0, 0),
+        "update_order_status": (0, 0, 0, 0),
     }
