@@ -10,6 +10,7 @@ that order decides which error a call with several faults gets.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,11 +62,23 @@ def order_ref(match_info: Mapping[str, str]) -> OrderRef:
 
 
 def json_body(raw: bytes) -> Any:
-    """The decoded JSON body; None when the body is empty or blank."""
-    if not raw.strip():
+    """The decoded JSON body; None when the body is empty or blank.
+
+    The bytes decide the encoding, not the Content-Type header (whose charset and casing
+    clients vary, docs/clients.md): UTF-8, with or without a byte order mark, or UTF-16/32
+    recognised by their BOM or zero bytes (RFC 4627 section 3, as `json.detect_encoding`).
+    """
+    encoding = json.detect_encoding(raw)
+    try:
+        text: bytes | str = raw if encoding == "utf-8" else raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise RequestError(
+            ErrorCode.ARGUMENT_ERROR, f"The request body is not {encoding}."
+        ) from exc
+    if not text.strip():
         return None
     try:
-        return orjson.loads(raw)
+        return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise RequestError(ErrorCode.ARGUMENT_ERROR, "The request body is not valid JSON.") from exc
 

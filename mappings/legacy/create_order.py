@@ -4,11 +4,17 @@ Routes: POST .../users/{user_id}/offers/{offer_id}/orders and the external/users
 
 Quirks handled:
 - The body is wrapped: `{"order": {...}}`; a missing `order` is `missing_data`.
+- A field that is not given (null, an empty or blank string, an object with nothing given in
+  it) is absent: SessionM's C# SDK sends `"email": ""` and `"ip": ""` for "none", so the
+  fulfilment email falls back to the customer's and no IP is checked (wire.py `Received`).
+- `recaptcha_challenge_field`, `recaptcha_response_field` (sent by the C# SDK) and any other
+  unknown key are ignored, as the legacy API ignored them.
 - `quantity` defaults to 1 and must be a positive integer (the app's `max_quantity` bound is
   checked by the order service, which knows the app).
-- `quantity` and `challenge.id` refuse JSON booleans (Python would read `true` as 1), and
-  `challenge.id` must fit the store's 64-bit integer.
-- `email` (the fulfilment address) must look like one: `local@domain`, no whitespace.
+- `quantity` and `challenge.id` may come as strings of digits; they refuse JSON booleans
+  (Python would read `true` as 1), and `challenge.id` must fit the store's 64-bit integer.
+- `email` (the fulfilment address), when given, must look like one: `local@domain`, no
+  whitespace; a non-empty malformed one is refused, never dropped.
 - `challenge` is an object whose `id` names a skills-test challenge.
 - `status` (documented as optional) may only ask to hold the order for review
   (`pending_approval`); a client cannot approve its own order, so any other known status is

@@ -7,8 +7,12 @@ Quirks handled:
 - `user.available_points` only appears when the app's `enable_mpoints_info_in_users_api`
   option is on (the service fills `available_points` only then); it is an integer, as the
   seed's attribute table says (its example shows the string "0").
+- Every integer field (`id`, `offer_id`, `quantity`, `points`, `user.available_points`) is a
+  JSON integer and `user_id` a string: the clients' models (docs/clients.md) type them so, and
+  SessionM's C# SDK reads `id`, `offer_id`, `quantity` and `points` as 32-bit integers.
 - Keys with no value (`external_id`, `shipping_address`, `logo`, `description`) are left out,
-  as in the seed examples, rather than sent as null.
+  as in the seed examples, rather than sent as null: an offer without a logo gives an order
+  without `logo`, which every client model reads as "no logo" (docs/clients.md).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import UTC
 from typing import Any
 
 from bridge.canonical import ErrorCode, Order, ShippingAddress
-from mappings.legacy.wire import OrderWire, ShippingAddressWire, UserWire
+from mappings.legacy.wire import OrderWire, ShippingAddressEmitted, ShippingAddressWire, UserWire
 
 CREATED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -41,8 +45,8 @@ def order_to_wire(order: Order) -> OrderWire:
     )
 
 
-def _address_to_wire(address: ShippingAddress | None) -> ShippingAddressWire | None:
-    return ShippingAddressWire(**address.model_dump()) if address else None
+def _address_to_wire(address: ShippingAddress | None) -> ShippingAddressEmitted | None:
+    return ShippingAddressEmitted(**address.model_dump()) if address else None
 
 
 def address_from_wire(address: ShippingAddressWire | None) -> ShippingAddress | None:

@@ -3,7 +3,8 @@
 Routes: POST and PUT .../orders/{order_id} and .../external/orders/{external_order_id}.
 
 Quirks handled:
-- The body is wrapped: `{"order": {"status": "approved"}}`; no status is `missing_data`.
+- The body is wrapped: `{"order": {"status": "approved"}}`; no status is `missing_data`, and
+  a status not given (null, empty or blank, wire.py `Received`) is no status.
 - A status value the legacy API does not know is `invalid_request_order_status`; whether a
   known status is reachable from the order's current one is the order service's decision
   (`invalid_order_status`).

@@ -1,18 +1,68 @@
 """The legacy Orders API's JSON shapes (seed: orders-api.txt).
 
-Requests are tolerant (unknown keys are ignored, as the legacy API did); what the bridge
-emits is strict and frozen, so a field the contract does not know can never leak out.
+Requests are tolerant, as the legacy API was (docs/clients.md has the table, field by field):
+- unknown keys are ignored (`recaptcha_challenge_field`, `recaptcha_response_field` and the
+  output-only order fields a client model may send back);
+- a value that is "not given" is the same as an absent key: JSON `null`, an empty or
+  whitespace-only string, and, for an object field, an object whose every value is null or
+  blank. SessionM's C# SDK (Newtonsoft, `DefaultValueHandling.Ignore`) sends `"email": ""`
+  for "no email";
+- an integer may also come as a string of ASCII digits (`"2"`), as a form-encoded Rails API
+  read it; any other string, a fraction or a boolean is refused.
+
+What the bridge emits is strict and frozen, so a field the contract does not know can never
+leak out.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+
+def _blank(value: Any) -> bool:
+    """JSON null, or a string of nothing but whitespace."""
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def is_given(value: Any) -> bool:
+    """False for what a client sends to mean "no value": null, a blank string, an object
+    whose every value is null or blank. Everything else, `0`, `false`, `[]` and an object
+    holding an object included, is a value (and may be the wrong type for its field)."""
+    if isinstance(value, dict):
+        return not all(_blank(item) for item in value.values())
+    return not _blank(value)
 
 
 class Received(BaseModel):
+    """A request object: unknown keys ignored, keys whose value is not given dropped (so a
+    field's default applies, exactly as if the client had left the key out)."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_values_not_given(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {key: value for key, value in data.items() if cls._given(key, value)}
+
+    @classmethod
+    def _given(cls, key: str, value: Any) -> bool:
+        """An object sent where a scalar belongs is a wrong type, not an empty value."""
+        if isinstance(value, dict) and not _takes_object(cls, key):
+            return True
+        return is_given(value)
+
+
+def _takes_object(model: type[BaseModel], name: str) -> bool:
+    field = model.model_fields.get(name)
+    if field is None:
+        return False
+    options = get_args(field.annotation) or (field.annotation,)
+    return any(isinstance(option, type) and issubclass(option, BaseModel) for option in options)
 
 
 class Emitted(BaseModel):
@@ -24,24 +74,29 @@ MAX_ID = 2**63 - 1
 """The largest id an SQL BIGINT holds; a larger one would fail in the store, not here."""
 
 
-def _refuse_booleans(value: Any) -> Any:
-    """JSON `true` is not the integer 1, whatever Python's bool says."""
+DIGITS = re.compile(r"\s*[0-9]+\s*")
+"""An integer sent as a string: ASCII digits, surrounding whitespace allowed (no sign, no
+underscores, no other scripts' digits, which Python's `int()` would also take)."""
+
+
+def _integer_value(value: Any) -> Any:
+    """JSON `true` is not the integer 1, whatever Python's bool says; a string must be digits."""
     if isinstance(value, bool):
         raise ValueError("Input should be an integer, not a boolean")
+    if isinstance(value, str) and not DIGITS.fullmatch(value):
+        raise ValueError("Input should be an integer or a string of digits")
     return value
 
 
-WireInt = Annotated[int, BeforeValidator(_refuse_booleans)]
+WireInt = Annotated[int, BeforeValidator(_integer_value)]
 
 EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+$"
 """One `@` between two non-empty parts, no whitespace or line breaks: enough to refuse what
 could never be delivered (or would break a mail header), without guessing at valid domains."""
 
 
-class ShippingAddressWire(BaseModel):
-    """Free-form address: received tolerant, emitted with exactly these keys."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class AddressFields(BaseModel):
+    """The seed's free-form address: seven optional strings."""
 
     addressee: str | None = Field(default=None, max_length=MAX_STRING)
     street1: str | None = Field(default=None, max_length=MAX_STRING)
@@ -50,6 +105,15 @@ class ShippingAddressWire(BaseModel):
     state_province: str | None = Field(default=None, max_length=MAX_STRING)
     country: str | None = Field(default=None, max_length=MAX_STRING)
     postal_code: str | None = Field(default=None, max_length=MAX_STRING)
+
+
+class ShippingAddressWire(AddressFields, Received):
+    """An address as received: a blank field is an absent one (a physical offer then
+    answers `missing_data` for it)."""
+
+
+class ShippingAddressEmitted(AddressFields, Emitted):
+    """An address as emitted: exactly the stored fields."""
 
 
 class ChallengeWire(Received):
@@ -63,7 +127,7 @@ class CreateOrderWire(Received):
     shipping_address: ShippingAddressWire | None = None
     challenge: ChallengeWire | None = None
     status: str | None = Field(default=None, max_length=64)
-    external_id: str | None = Field(default=None, min_length=1, max_length=MAX_STRING)
+    external_id: str | None = Field(default=None, max_length=MAX_STRING)
 
 
 class UpdateOrderWire(Received):
@@ -89,4 +153,4 @@ class OrderWire(Emitted):
     description: str | None = None
     offer_type: str
     external_id: str | None = None
-    shipping_address: ShippingAddressWire | None = None
+    shipping_address: ShippingAddressEmitted | None = None

@@ -9,7 +9,14 @@ import pytest
 from tests.docs.markdown import ROOT, code_spans, read_doc
 
 PATH = re.compile(r"^(bridge|mappings|tests|docs|demo|deploy|bench)/[\w./-]*$")
-DOCS = ["README.md", "architecture.md", "configuration.md", "data-file.md", "errors.md"]
+DOCS = [
+    "README.md",
+    "architecture.md",
+    "clients.md",
+    "configuration.md",
+    "data-file.md",
+    "errors.md",
+]
 
 
 @pytest.mark.parametrize("name", DOCS)

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bridge.canonical import CustomerRef, Order
 from mappings.legacy.create_order import place_order_from_wire
 from mappings.legacy.list_orders import order_filter_from_query
@@ -25,8 +27,15 @@ def pair(name: str) -> tuple[dict[str, Any], Any]:
     return document["given"], document["expected"]
 
 
-def test_create_order_request_becomes_place_order() -> None:
-    given, expected = pair("create_order")
+def cases(name: str) -> list[dict[str, Any]]:
+    """A golden file holding a list of named pairs (one module, several client shapes)."""
+    document: list[dict[str, Any]] = json.loads((GOLDEN / f"{name}.json").read_text())
+    return document
+
+
+@pytest.mark.parametrize("case", cases("create_order"), ids=lambda case: case["name"])
+def test_create_order_request_becomes_place_order(case: dict[str, Any]) -> None:
+    given, expected = case["given"], case["expected"]
     command = place_order_from_wire(
         given["body"], CustomerRef(user_id=given["user_id"]), given["offer_id"]
     )

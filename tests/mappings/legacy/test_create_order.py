@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import SEED_ORDER_REQUEST
+from tests.factories import SEED_ORDER_REQUEST, us_address
 from tests.legacy_api import NO_BODY, LegacyApi
 
 SEED_ORDER_KEYS = {
@@ -32,7 +32,22 @@ async def test_quantity_defaults_to_one(api: LegacyApi) -> None:
     assert (order["quantity"], order["points"]) == (1, 100)
 
 
-@pytest.mark.parametrize("quantity", [0, -1, 1.5, "many", True, None])
+@pytest.mark.parametrize("quantity", [None, "", "  "])
+async def test_a_quantity_not_given_defaults_to_one(api: LegacyApi, quantity: Any) -> None:
+    assert (await api.create(offer=1, quantity=quantity)).order["quantity"] == 1
+
+
+@pytest.mark.parametrize(("quantity", "expected"), [("2", 2), (" 3 ", 3), (2.0, 2)])
+async def test_a_quantity_may_be_a_string_of_digits(
+    api: LegacyApi, quantity: Any, expected: int
+) -> None:
+    assert (await api.create(offer=1, quantity=quantity)).order["quantity"] == expected
+
+
+@pytest.mark.parametrize(
+    "quantity",
+    [0, -1, 1.5, "many", True, "0", "1.5", "+3", "-1", "1_000", "\uff11\uff12", [1], {"n": 1}],
+)
 async def test_quantity_must_be_a_positive_integer(api: LegacyApi, quantity: Any) -> None:
     answer = await api.create(offer=1, quantity=quantity)
     assert (answer.code, answer.message.split(" ")[0].rstrip(":")) == (
@@ -77,11 +92,12 @@ async def test_an_external_id_is_accepted_and_returned(api: LegacyApi) -> None:
     assert (await api.create(offer=1, external_id="shop-7")).order["external_id"] == "shop-7"
 
 
-async def test_an_empty_external_id_is_a_validation_error(api: LegacyApi) -> None:
-    assert (await api.create(offer=1, external_id="")).code == "validation"
+@pytest.mark.parametrize("external_id", ["", " ", None])
+async def test_an_external_id_not_given_is_absent(api: LegacyApi, external_id: Any) -> None:
+    assert "external_id" not in (await api.create(offer=1, external_id=external_id)).order
 
 
-@pytest.mark.parametrize("challenge_id", [2**63, -1, True, "abc"])
+@pytest.mark.parametrize("challenge_id", [2**63, -1, True, "abc", "11.5", [111111]])
 async def test_a_challenge_id_must_be_an_integer_the_store_can_hold(
     api: LegacyApi, challenge_id: Any
 ) -> None:
@@ -99,3 +115,55 @@ async def test_a_malformed_fulfilment_email_is_a_validation_error(
 ) -> None:
     answer = await api.create(offer=1, email=email)
     assert (answer.code, answer.message.split(":")[0]) == ("validation", "order.email")
+
+
+@pytest.mark.parametrize("email", ["", " ", "\t\r\n", None])
+async def test_an_email_not_given_falls_back_to_the_customers(api: LegacyApi, email: Any) -> None:
+    assert (await api.create(offer=1, email=email)).order["status"] == "approved"
+
+
+@pytest.mark.parametrize("ip", ["", "   ", None])
+async def test_an_ip_not_given_is_absent(api: LegacyApi, ip: Any) -> None:
+    assert (await api.create(offer=1, ip=ip)).order["status"] == "approved"
+
+
+@pytest.mark.parametrize("ip", ["not-an-ip", "198.51.100.7, 10.0.0.1"])
+async def test_a_malformed_ip_is_still_a_validation_error(api: LegacyApi, ip: str) -> None:
+    answer = await api.create(offer=1, ip=ip)
+    assert (answer.code, answer.message) == ("validation", "order.ip is not a valid IP address.")
+
+
+@pytest.mark.parametrize("status", ["", " ", None])
+async def test_a_status_not_given_places_the_order_as_the_app_decides(
+    api: LegacyApi, status: Any
+) -> None:
+    assert (await api.create(offer=1, status=status)).order["status"] == "approved"
+
+
+@pytest.mark.parametrize("challenge", ["", {}, {"id": ""}, {"id": None}, None])
+async def test_a_challenge_not_given_is_absent(api: LegacyApi, challenge: Any) -> None:
+    answer = await api.create(offer=3, customer="users/demo-user-ca", challenge=challenge)
+    assert answer.code == "challenge_not_found"
+
+
+async def test_a_challenge_id_may_be_a_string_of_digits(api: LegacyApi) -> None:
+    answer = await api.create(offer=3, customer="users/demo-user-ca", challenge={"id": "111111"})
+    assert answer.order["quantity"] == 1
+
+
+@pytest.mark.parametrize("address", ["", {}, {"street1": "", "city": " "}])
+async def test_an_address_not_given_is_missing_for_a_physical_offer(
+    api: LegacyApi, address: Any
+) -> None:
+    assert (await api.create(offer=2, shipping_address=address)).code == "missing_data"
+
+
+async def test_a_blank_address_field_is_an_absent_one(api: LegacyApi) -> None:
+    order = (await api.create(offer=2, shipping_address=us_address(street2=""))).order
+    assert "street2" not in order["shipping_address"]
+
+
+async def test_a_blank_required_address_field_is_missing_data(api: LegacyApi) -> None:
+    assert (await api.create(offer=2, shipping_address=us_address(city=" "))).code == (
+        "missing_data"
+    )

@@ -9,13 +9,23 @@ import pytest
 from tests.legacy_api import NO_BODY, LegacyApi
 
 
-@pytest.mark.parametrize("body", [NO_BODY, {}, {"order": {}}, {"order": {"status": None}}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        NO_BODY,
+        {},
+        {"order": {}},
+        {"order": {"status": None}},
+        {"order": {"status": ""}},
+        {"order": {"status": " "}},
+    ],
+)
 async def test_a_missing_status_is_missing_data(api: LegacyApi, body: Any) -> None:
     pending = (await api.create(status="pending_approval")).order
     assert (await api.update(pending["id"], body=body)).code == "missing_data"
 
 
-@pytest.mark.parametrize("status", ["shipped", "APPROVED", ""])
+@pytest.mark.parametrize("status", ["shipped", "APPROVED", " approved"])
 async def test_a_value_that_is_no_order_status_is_invalid_request_order_status(
     api: LegacyApi, status: str
 ) -> None:

@@ -1,0 +1,1 @@
+"""Contract tests: the public clients' exact requests, and their models over every answer."""
