@@ -4,14 +4,19 @@ load with the bridge's own loaders (a Docker engine or cluster is not needed to 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from bridge.app import create_app
 from bridge.policy import load_policy
 from bridge.settings import read_apps_file
+from tests.conftest import basic_auth
 from tests.deploy.promql import DASHBOARD, DEPLOY
 
 COMPOSE = DEPLOY / "compose.yaml"
@@ -181,3 +186,69 @@ def test_dashboard_panels_have_unique_ids_and_do_not_overlap() -> None:
         }
         assert not area & cells, panel["title"]
         cells |= area
+
+
+def rendered_kustomization() -> list[dict[str, Any]]:
+    """`kubectl kustomize deploy/kubernetes` when kubectl is here, else the listed files."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        listed = load(KUBERNETES / "kustomization.yaml")["resources"]
+        texts = [(KUBERNETES / name).read_text(encoding="utf-8") for name in listed]
+    else:
+        done = subprocess.run(  # noqa: S603 - fixed arguments
+            [kubectl, "kustomize", str(KUBERNETES)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        texts = [done.stdout]
+    return [d for text in texts for d in yaml.safe_load_all(text) if d]
+
+
+def test_migrations_run_before_any_pod_of_a_release_serves() -> None:
+    documents = rendered_kustomization()
+    kinds = {document["kind"] for document in documents}
+    assert "Job" not in kinds, "a Job is applied alongside the Deployment and is immutable"
+    (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    (migrate,) = pod["initContainers"]
+    (bridge,) = pod["containers"]
+    assert migrate["args"] == ["db", "upgrade"]
+    assert migrate["image"] == bridge["image"]
+    database = [e for e in migrate["env"] if e["name"] == "BRIDGE_DATABASE_URL"]
+    assert database == [e for e in bridge["env"] if e["name"] == "BRIDGE_DATABASE_URL"]
+
+
+def test_kustomize_renders_the_deployment_with_its_migrations_when_kubectl_is_here() -> None:
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed: the listed files were checked instead")
+    kinds = [d["kind"] for d in rendered_kustomization()]
+    assert "Deployment" in kinds
+
+
+def test_compose_bridge_has_an_admin_token_for_its_status_page() -> None:
+    services = load(COMPOSE)["services"]
+    token = services["bridge"]["environment"].get("BRIDGE_ADMIN_TOKEN")
+    assert token
+    assert "BRIDGE_ADMIN_TOKEN" not in services["bridge-init"]["environment"]
+
+
+async def test_compose_status_page_answers_with_the_compose_token(
+    aiohttp_client: Any, make_settings: Any, tmp_path: Path
+) -> None:
+    bridge = load(COMPOSE)["services"]["bridge"]
+    host_dir = DEPLOY / mounts(bridge)["/etc/orders-bridge"]
+    environment = bridge["environment"]
+    apps = read_apps_file(host_dir / Path(environment["BRIDGE_CONFIG_FILE"]).name)
+    settings = make_settings(
+        apps=apps,
+        admin_token=environment["BRIDGE_ADMIN_TOKEN"],
+        policy_file=host_dir / Path(environment["BRIDGE_POLICY_FILE"]).name,
+    )
+    client = await aiohttp_client(create_app(settings))
+    token = environment["BRIDGE_ADMIN_TOKEN"]
+    headers = basic_auth("operator", token)
+    async with client.get("/_bridge/", headers=headers) as answer:
+        assert answer.status == 200
+        assert "text/html" in answer.headers["Content-Type"]

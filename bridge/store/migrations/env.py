@@ -25,6 +25,10 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Pods starting together (the Deployment's init containers) migrate one at a time;
+            # the lock goes with the transaction.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(7262051813)"))
         context.run_migrations()
 
 
