@@ -11,10 +11,12 @@ from typing import Any
 
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from tests.clients import csharp
 from tests.clients.models import CSharpResponse
+from tests.conftest import API_KEY
+from tests.contract import Contract
 from tests.email.conftest import Inbox, wait_until
 from tests.legacy_api import Answer, LegacyApi
 
@@ -72,13 +74,21 @@ async def test_a_given_email_is_kept(target_api: LegacyApi) -> None:
 
 
 async def test_the_empty_email_sends_the_fulfilment_email_to_the_customer(
+    target: str,
     bridge_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+    start_sandbox: Callable[..., Awaitable[TestServer]],
+    start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
     smtp_settings: dict[str, Any],
     inbox: Inbox,
-    contract: Any,
+    contract: Contract,
 ) -> None:
-    client = await bridge_client(smtp=smtp_settings)
-    api = LegacyApi(client, contract, "demo-api-key", ())
+    if target == "local":
+        client = await bridge_client(smtp=smtp_settings)
+    else:
+        client = await start_incentives_bridge(
+            await start_sandbox(), settings_overrides={"smtp": smtp_settings}
+        )
+    api = LegacyApi(client, contract, API_KEY, ())
     _answer, read = await sdk_create(api, "external/users/ext-demo-1", offer=1)
     assert read.status == "ok"
     await wait_until(lambda: len(inbox.messages) == 1)
