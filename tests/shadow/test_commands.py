@@ -61,7 +61,10 @@ async def test_shadow_report_prints_a_table_with_fields_and_samples(
     mismatched_store: str, email_key: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = await run(capsys, settings_for(mismatched_store, email_key), **REPORT, json=False)
-    assert "demo             list_orders                0        1       0       0    0.0%  not ready" in out
+    assert (
+        "demo             list_orders                0        1       0       0    0.0%  not ready"
+        in out
+    )
     assert "orders[].points [value] x1: primary=200 candidate=201" in out
 
 
