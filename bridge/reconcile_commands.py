@@ -30,7 +30,7 @@ from bridge.backends.incentives_tenant import Tenant
 from bridge.canonical import Target
 from bridge.clock import SystemClock
 from bridge.crypto import EmailCipher
-from bridge.errors import UpstreamError
+from bridge.errors import RuleError, UpstreamError
 from bridge.observability.metrics import Metrics, ReconcileMetrics
 from bridge.orders.compensation import Compensation
 from bridge.reconcile import CustomerBooks, Drift, DriftKind, LedgerRow, compare
@@ -156,7 +156,7 @@ async def reconcile_app(
         for customer in tqdm(everyone, desc="reconcile", unit="customer", disable=None):
             try:
                 report.outcomes += await _customer(session, customer, since)
-            except UpstreamError as exc:
+            except (RuleError, UpstreamError) as exc:  # refused, or not reachable
                 log.warning("reconcile_customer_unreadable", app=app.name, code=exc.code.value)
                 report.unreadable.append(customer)
     return report

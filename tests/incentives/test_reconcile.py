@@ -350,3 +350,27 @@ async def test_a_row_whose_compensation_is_queued_is_left_to_the_bridge(
     report = await reconcile(settings, repair=True)
 
     assert (report.outcomes, report.status) == ([], 0)
+
+
+@pytest.mark.parametrize("changes", [{"connect_secret": "wrong"}, {"retailer_id": "unknown"}])
+async def test_an_upstream_that_refuses_the_reads_leaves_customers_unreadable(
+    changes: dict[str, str],
+    sandbox: TestServer,
+    make_settings: Callable[..., Settings],
+    demo_data: None,
+) -> None:
+    settings = make_settings(apps=(incentives_app(base_url(sandbox), **changes),))
+
+    report = await reconcile(settings, repair=False)
+
+    assert (len(report.unreadable), report.status) == (3, 3)
+
+
+async def test_a_customer_the_upstream_refuses_is_unreadable_and_the_others_are_checked(
+    sandbox: TestServer, make_settings: Callable[..., Settings], demo_data: None
+) -> None:
+    settings = make_settings(apps=(incentives_app(base_url(sandbox)),))
+
+    report = await reconcile_app(settings.apps[0], settings, None, [""], repair=False)
+
+    assert (report.unreadable, report.customers, report.status) == ([""], 4, 3)
