@@ -6,6 +6,10 @@ error names the app, the operation and the field (docs/configuration.md, "Cutove
 Without a policy file, or for an app the file does not name, every operation goes to the
 app's own `target` from the apps file, as before the policy existed.
 
+A file must name what it means: an empty file, a file without an `apps` mapping, or an app
+named with nothing after it (what a cut-off write leaves) is refused, and a running bridge
+keeps its policy (bridge/policy_source.py). `apps: {}` says "no overrides" explicitly.
+
 Safety rules enforced at load:
 - `legacy` (as target or canary target) needs the app's `legacy_base_url`.
 - a write (`create_order`, `update_order_status`) may shadow only to `local` (the shadow
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bridge.canonical import Target
 from bridge.settings import AppConfig
@@ -52,11 +57,61 @@ class PolicyModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class CanaryLimits(PolicyModel):
+    """How much worse than the baseline the canary may be before it is rolled back.
+
+    Each limit is judged with a one-sided test at the analysis' `confidence`, not on the raw
+    figures (bridge/canary/analysis.py); a limit left out (null) is not checked.
+    """
+
+    error_ratio_increase: float | None = Field(default=0.01, ge=0, le=1)
+    """Canary failure ratio minus baseline failure ratio (failures: the bridge or its
+    upstream failed, `not_available`/`internal_server_error`; business refusals excluded)."""
+    p99_ratio: float | None = Field(default=1.5, gt=1)
+    """Canary p99 latency over baseline p99 latency (and the canary slower by a rank test)."""
+    shadow_mismatch_ratio: float | None = Field(default=None, ge=0, le=1)
+    """Mismatches over compared calls of the shadow comparison on the canary's target."""
+    reconcile_drift: int | None = Field(default=None, ge=0)
+    """Drift rows the last `reconcile` run of the app found."""
+
+
+class CanaryAnalysis(PolicyModel):
+    """An automated canary: the database holds the step, this block the plan."""
+
+    steps: tuple[float, ...] = Field(default=(1, 10, 25, 50, 100), min_length=1)
+    interval_seconds: float = Field(default=60, gt=0, le=86_400)
+    min_calls: int = Field(default=100, ge=1)
+    """Calls each cohort needs in the window before the canary may advance."""
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    limits: CanaryLimits = CanaryLimits()
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_rise_to_100(cls, steps: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 < step <= 100 for step in steps):
+            raise ValueError("every step is a percentage in (0, 100]")
+        if any(later <= earlier for earlier, later in itertools.pairwise(steps)):
+            raise ValueError("steps must rise strictly")
+        if steps[-1] != 100:
+            raise ValueError("the last step must be 100")
+        return steps
+
+
 class Canary(PolicyModel):
-    """Send `percent` of the app's customers (chosen by a stable hash) to `target`."""
+    """Send `percent` of the app's customers (chosen by a stable hash) to `target`; with
+    `analysis`, the percentage is the current step of the plan, kept in the database."""
 
     target: Target
-    percent: float = Field(ge=0, le=100)
+    percent: float | None = Field(default=None, ge=0, le=100)
+    analysis: CanaryAnalysis | None = None
+
+    @model_validator(mode="after")
+    def _percent_or_analysis(self) -> Canary:
+        if self.analysis is None and self.percent is None:
+            raise ValueError("percent is required without analysis")
+        if self.analysis is not None and self.percent is not None:
+            raise ValueError("percent and analysis exclude each other (the analysis sets it)")
+        return self
 
 
 class Shadow(PolicyModel):
@@ -153,16 +208,18 @@ def load_policy(path: Path, apps: Iterable[AppConfig], now: datetime) -> Policy:
 
 def parse_policy(raw: bytes, apps: Iterable[AppConfig], now: datetime, source: str) -> Policy:
     try:
-        document = yaml.safe_load(raw) or {}
+        document = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         raise PolicyError(f"{source}: not valid YAML: {exc}") from exc
-    if not isinstance(document, dict) or not isinstance(document.get("apps", {}), dict):
-        raise PolicyError(f"{source}: expected a mapping with an 'apps' mapping")
-    if set(document) - {"apps"}:
+    if document is None:
+        raise PolicyError(f"{source}: the policy file is empty (write 'apps: {{}}' for none)")
+    if isinstance(document, dict) and set(document) - {"apps"}:
         raise PolicyError(f"{source}: unknown top-level keys {sorted(set(document) - {'apps'})}")
+    if not isinstance(document, dict) or not isinstance(document.get("apps"), dict):
+        raise PolicyError(f"{source}: expected a mapping with an 'apps' mapping")
     known = {app.name: app for app in apps}
     entries: dict[tuple[str, Operation], OperationPolicy] = {}
-    for name, body in (document.get("apps") or {}).items():
+    for name, body in document["apps"].items():
         app = known.get(str(name))
         if app is None:
             raise PolicyError(f"{source}: app {name!r}: not an app of the apps file")
@@ -173,8 +230,10 @@ def parse_policy(raw: bytes, apps: Iterable[AppConfig], now: datetime, source: s
 
 
 def _validate_entry(source: str, app: str, body: object) -> AppPolicyEntry:
+    if body is None:  # `acme:` and nothing after it: a cut-off file, not a decision
+        raise PolicyError(f"{source}: app {app!r}: names no settings (write '{{}}' for none)")
     try:
-        return AppPolicyEntry.model_validate(body if body is not None else {})
+        return AppPolicyEntry.model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         location = [str(part) for part in first["loc"]]

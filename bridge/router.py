@@ -2,7 +2,8 @@
 
 Reasons, in the order they are considered:
 - `policy`: the operation's target in the cutover policy (or the app's `target`).
-- `canary`: the customer's stable bucket falls inside the canary's percentage.
+- `canary`: the customer's stable bucket falls inside the canary's percentage (for a canary
+  with `analysis`, the plan's current step as the shared state holds it: bridge/canary/).
 - `locator`: `get_order` / `update_order_status` go where the ledger says the order lives,
   and an order the ledger does not know is looked up on legacy while the app has a
   `legacy_base_url` (orders placed on legacy before the cutover). Counted as `locator` only
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bridge.canonical import Target
-from bridge.policy import WRITES, Operation, Policy, Shadow
+from bridge.policy import WRITES, Canary, Operation, Policy, Shadow
 from bridge.settings import AppConfig
 
 BUCKETS = 10_000
@@ -71,9 +72,25 @@ def customer_key(user_id: str | None, external_id: str | None) -> str | None:
     return None
 
 
+CanaryStep = Callable[[str, Operation], float]
+"""The current percentage of an analysed canary (app name, operation), from the shared state."""
+
+
+def no_steps(_app: str, _operation: Operation) -> float:
+    """Before the shared canary state is read: an analysed canary sends nobody."""
+    return 0.0
+
+
 class Router:
-    def __init__(self, policy: Callable[[], Policy]) -> None:
+    def __init__(self, policy: Callable[[], Policy], canary_step: CanaryStep = no_steps) -> None:
         self._policy = policy
+        self._canary_step = canary_step
+
+    def canary_percent(self, app: str, operation: Operation, canary: Canary) -> float:
+        """The canary's percentage: the policy's, or the analysed plan's current step."""
+        if canary.analysis is not None:
+            return self._canary_step(app, operation)
+        return canary.percent or 0.0
 
     def decide(
         self,
@@ -88,7 +105,8 @@ class Router:
         in_canary = bool(
             canary is not None
             and customer is not None
-            and bucket(app.name, customer) < round(canary.percent * 100)
+            and bucket(app.name, customer)
+            < round(self.canary_percent(app.name, operation, canary) * 100)
         )
         if canary is not None and in_canary:
             target, reason = canary.target, Reason.CANARY
