@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import sqlalchemy as sa
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.legacy.responses import json_response
 from bridge.observability.middleware import METRICS
 
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+"""Set by `serve --workers N`: the workers' metric files, summed by every scrape."""
 ENGINE = web.AppKey("engine", AsyncEngine)
 DRAINING = web.AppKey("draining", asyncio.Event)
 """Set when the process is stopping (bridge/serving.py): readiness then answers 503."""
@@ -45,5 +49,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS].registry)
+    """This process's registry; with `serve --workers N`, every worker's (bridge/workers.py)."""
+    registry = request.app[METRICS].registry
+    if MULTIPROCESS_DIR in os.environ:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    body = generate_latest(registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -7,27 +7,43 @@ SO_REUSEPORT, so the kernel spreads new connections across them. SIGTERM or SIGI
 parent is passed on to every child, which stops gracefully (bridge/serving.py); the parent
 exits when all have, with the worst exit code.
 
-Metrics: each worker has its own registry, so a scrape of /metrics answers with the counters
-of whichever worker accepted that connection. Run one worker per container and scale by
-replicas when exact per-process metrics matter (docs/performance.md, "Worker processes").
+Metrics are exact across workers: the parent switches prometheus-client to its multiprocess
+mode before forking (a fresh directory in PROMETHEUS_MULTIPROC_DIR, removed at exit), each
+worker's metrics write to their own files there, and a scrape of /metrics on any worker sums
+every worker's counters and histograms; gauges are reported per worker (a `pid` label). A
+stopped worker's live gauges are dropped. (docs/performance.md, "Worker processes").
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import Callable
 from types import FrameType
 
 from aiohttp import web
+from prometheus_client import multiprocess, values
 
+from bridge.health import MULTIPROCESS_DIR
 from bridge.serving import serve
 from bridge.settings import Settings
 
 
 def serve_workers(build: Callable[[], web.Application], settings: Settings, workers: int) -> int:
     """Fork `workers` serving processes and wait for them; the worst exit code."""
+    directory = tempfile.mkdtemp(prefix="orders-bridge-metrics-")
+    os.environ[MULTIPROCESS_DIR] = directory
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    try:
+        return _fork_and_wait(build, settings, workers)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _fork_and_wait(build: Callable[[], web.Application], settings: Settings, workers: int) -> int:
     context = multiprocessing.get_context("fork")
     children = [
         context.Process(target=_work, args=(build, settings), name=f"orders-bridge-worker-{n}")
@@ -45,6 +61,8 @@ def serve_workers(build: Callable[[], web.Application], settings: Settings, work
     signal.signal(signal.SIGINT, forward)
     for child in children:
         child.join()
+        if child.pid is not None:
+            multiprocess.mark_process_dead(child.pid)  # type: ignore[no-untyped-call]
     return max((child.exitcode or 0) for child in children)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.conftest import DEMO_APPS, ROOT
+from tests.conftest import DEMO_APPS, ROOT, basic_auth
 from tests.reliability.server_process import free_port
 
 
@@ -66,3 +66,53 @@ async def test_two_workers_serve_one_port_and_stop_on_sigterm(
         code = await asyncio.wait_for(process.wait(), 60)
     assert code == 0
     assert not any(_alive(pid) for pid in workers)
+
+
+def _sum(scrape: str, name: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in scrape.splitlines()
+        if line.startswith((name + "{", name + " "))
+    )
+
+
+async def test_every_scrape_counts_the_calls_of_every_worker(
+    database_url: str, email_key: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        "BRIDGE_CONFIG_FILE": str(DEMO_APPS),
+        "BRIDGE_DATABASE_URL": database_url,
+        "BRIDGE_EMAIL_KEYS": email_key,
+        "BRIDGE_PORT": str(port),
+        "PATH": "/usr/bin:/bin",
+    }
+    log = tmp_path / "serve.log"
+    base = f"http://127.0.0.1:{port}"
+    calls = 24
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bridge", "serve", "--workers", "2",
+            env=env, cwd=ROOT, stdout=out, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        await _ready(base, process, log)
+        auth = basic_auth()
+        for _ in range(calls):  # a new connection each: the kernel spreads them
+            async with (
+                aiohttp.ClientSession(headers=auth) as session,
+                session.get(f"{base}/priv/v1/apps/demo-api-key/users/demo-user-1/orders"),
+            ):
+                pass
+        scrapes = []
+        for _ in range(6):
+            async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as got:
+                scrapes.append(await got.text())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 60)
+    for scrape in scrapes:
+        assert _sum(scrape, "bridge_requests_total") == calls
+        pids = {line.split('pid="')[1].split('"')[0] for line in scrape.splitlines()
+                if line.startswith("bridge_build_info{")}  # fmt: skip
+        assert len(pids) == 2
