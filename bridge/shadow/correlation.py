@@ -66,14 +66,19 @@ class Correlator:
         self._diffs = diffs
 
     async def prepare(self, exchange: Exchange, target: Target) -> Exchange:
-        """The call as the shadow side must get it: the order it names by the shadow's id."""
-        primary_id = exchange.match_info.get(ORDER_ID)
-        if primary_id is None:
+        """The call as the shadow side must get it: the order it names by the shadow's id.
+
+        The order is the one the primary answered with (`007` names order 7), else the path's.
+        """
+        named = exchange.match_info.get(ORDER_ID)
+        if named is None:
             return exchange
+        answered = _order_id(exchange.primary.document())
+        primary_id = str(answered) if answered is not None else named
         found = await self._diffs.shadow_ids(sides_of(exchange, target), [primary_id])
         if primary_id not in found:
             raise NotComparable("the shadow side never saw this order")
-        return renamed(exchange, primary_id, found[primary_id])
+        return renamed(exchange, named, found[primary_id])
 
     async def align(
         self, exchange: Exchange, target: Target, primary: Any, candidate: Any

@@ -1,0 +1,126 @@
+"""Order ids correlated through stored pairs (bridge/shadow/correlation.py), on a real store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from bridge.canonical import Target
+from bridge.policy import Operation
+from bridge.shadow.correlation import Correlator, NotComparable
+from bridge.shadow.exchange import Answer, Exchange
+from bridge.store.database import create_engine, dispose
+from bridge.store.shadow_diffs import Comparison, IdPair, ShadowDiffs, Sides
+from tests.cutover.conftest import demo_apps
+
+SIDES = Sides("demo", "local", "incentives")
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+PATH = "/priv/v1/apps/demo-api-key/users/u%2F1/orders"
+
+
+@pytest.fixture
+async def correlator(database_url: str) -> AsyncIterator[Correlator]:
+    engine = create_engine(database_url)
+    diffs = ShadowDiffs(engine)
+    for primary, shadow in (("7", "3"), ("8", "4")):
+        pair = IdPair(SIDES, primary, shadow)
+        await diffs.record(
+            Comparison("demo", "create_order", "incentives", "shadow", "match", NOW, pair=pair)
+        )
+    yield Correlator(diffs)
+    await dispose(engine)
+
+
+def exchange(operation: Operation, raw_path: str, order_id: str | None, primary: Any) -> Exchange:
+    info = {"api_key": "demo-api-key", "user_id": "u/1"}
+    if order_id is not None:
+        info["order_id"] = order_id
+    return Exchange(
+        app=demo_apps()[0],
+        operation=operation,
+        method="GET",
+        raw_path=raw_path,
+        match_info=info,
+        query={},
+        headers=(),
+        body=b"",
+        primary_target=Target.LOCAL,
+        primary=Answer(200, orjson.dumps(primary)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("named", "path", "sent"),
+    [
+        ("7", f"{PATH}/7?x=1", f"{PATH}/3?x=1"),
+        ("007", f"{PATH}/007", f"{PATH}/3"),  # the primary answered order 7
+    ],
+)
+async def test_a_call_naming_a_paired_order_is_sent_with_the_shadow_id(
+    correlator: Correlator, named: str, path: str, sent: str
+) -> None:
+    call = exchange(Operation.GET_ORDER, path, named, {"status": "ok", "order": {"id": 7}})
+    prepared = await correlator.prepare(call, Target.INCENTIVES)
+    assert (prepared.raw_path, prepared.match_info["order_id"]) == (sent, "3")
+    assert prepared.match_info["user_id"] == "u/1"
+
+
+async def test_an_order_without_a_pair_is_not_comparable(correlator: Correlator) -> None:
+    call = exchange(Operation.GET_ORDER, f"{PATH}/9", "9", {"status": "ok", "order": {"id": 9}})
+    with pytest.raises(NotComparable):
+        await correlator.prepare(call, Target.INCENTIVES)
+    other_side = exchange(
+        Operation.GET_ORDER, f"{PATH}/7", "7", {"status": "ok", "order": {"id": 7}}
+    )
+    with pytest.raises(NotComparable):  # pairs of another shadow target do not apply
+        await correlator.prepare(other_side, Target.LEGACY)
+
+
+async def test_a_list_is_read_back_with_primary_ids_and_unpaired_orders_left_out(
+    correlator: Correlator,
+) -> None:
+    primary = {"status": "ok", "orders": [{"id": 6}, {"id": 7}, {"id": 8}]}
+    candidate = {"status": "ok", "orders": [{"id": 3}, {"id": 4}, {"id": 5}]}
+    call = exchange(Operation.LIST_ORDERS, PATH, None, primary)
+    aligned = await correlator.align(call, Target.INCENTIVES, primary, candidate)
+    assert aligned.primary["orders"] == [{"id": 7}, {"id": 8}]
+    assert aligned.candidate["orders"] == [{"id": 7}, {"id": 8}]
+    assert (aligned.left_out, aligned.comparable) == (2, True)
+    lonely = await correlator.align(
+        call,
+        Target.INCENTIVES,
+        {"status": "ok", "orders": [{"id": 6}]},
+        {"status": "ok", "orders": [{"id": 5}]},
+    )
+    assert (lonely.left_out, lonely.comparable) == (2, False)
+    empty = await correlator.align(
+        call, Target.INCENTIVES, {"status": "ok", "orders": []}, {"status": "ok", "orders": []}
+    )
+    assert empty.comparable
+
+
+async def test_a_create_pairs_its_ids_and_a_get_reads_the_shadow_id_back(
+    correlator: Correlator,
+) -> None:
+    created = exchange(Operation.CREATE_ORDER, PATH, None, {})
+    aligned = await correlator.align(
+        created,
+        Target.INCENTIVES,
+        {"order": {"id": 11, "name": "a"}},
+        {"order": {"id": 2, "name": "a"}},
+    )
+    assert aligned.candidate == {"order": {"id": 11, "name": "a"}}
+    assert aligned.pair == IdPair(SIDES, "11", "2")
+    got = exchange(Operation.GET_ORDER, f"{PATH}/7", "7", {})
+    read = await correlator.align(
+        got, Target.INCENTIVES, {"order": {"id": 7}}, {"order": {"id": 3}}
+    )
+    assert (read.candidate, read.pair) == ({"order": {"id": 7}}, None)
+    refused = await correlator.align(
+        created, Target.INCENTIVES, {"order": {"id": 12}}, {"status": "error"}
+    )
+    assert (refused.candidate, refused.pair) == ({"status": "error"}, None)
