@@ -64,6 +64,9 @@ async def test_the_status_page_renders_in_headless_chromium(
     assert set(by_operation) == {"create_order", "get_order", "list_orders", "update_order_status"}
     assert by_operation["list_orders"][:2] == ["demo", "list_orders"]
     assert by_operation["list_orders"][2:7] == ["legacy", "-", "local at 100%", "1", "0.0%"]
+    assert by_operation["list_orders"][7:10] == ["1", "0", "0"]  # mismatch, error, n/c
+    assert by_operation["list_orders"][10].startswith("not ready")
+    assert by_operation["create_order"][5:10] == ["1", "100.0%", "0", "0", "0"]
     assert by_operation["get_order"][5:7] == ["0", "-"]
     assert sample["open"]
     assert sample["visible"]
