@@ -21,10 +21,15 @@ from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+JSON_WHITESPACE = " \t\n\r"
+"""What "blank" means: JSON's own whitespace (space, tab, line feed, carriage return; RFC
+8259), the set the OpenAPI document's patterns spell out. Other spaces (no-break,
+ideographic) are characters: a field holding one is given (and refused if no valid value)."""
+
 
 def _blank(value: Any) -> bool:
-    """JSON null, or a string of nothing but whitespace."""
-    return value is None or (isinstance(value, str) and value.strip() == "")
+    """JSON null, or a string of nothing but JSON whitespace."""
+    return value is None or (isinstance(value, str) and value.strip(JSON_WHITESPACE) == "")
 
 
 def is_given(value: Any) -> bool:
@@ -74,8 +79,8 @@ MAX_ID = 2**63 - 1
 """The largest id an SQL BIGINT holds; a larger one would fail in the store, not here."""
 
 
-DIGITS = re.compile(r"\s*[0-9]+\s*")
-"""An integer sent as a string: ASCII digits, surrounding whitespace allowed (no sign, no
+DIGITS = re.compile(r"[0-9]+")
+"""An integer sent as a string: ASCII digits between JSON whitespace (no sign, no
 underscores, no other scripts' digits, which Python's `int()` would also take)."""
 
 
@@ -83,8 +88,11 @@ def _integer_value(value: Any) -> Any:
     """JSON `true` is not the integer 1, whatever Python's bool says; a string must be digits."""
     if isinstance(value, bool):
         raise ValueError("Input should be an integer, not a boolean")
-    if isinstance(value, str) and not DIGITS.fullmatch(value):
-        raise ValueError("Input should be an integer or a string of digits")
+    if isinstance(value, str):
+        digits = value.strip(JSON_WHITESPACE)
+        if not DIGITS.fullmatch(digits):
+            raise ValueError("Input should be an integer or a string of digits")
+        return int(digits)
     return value
 
 

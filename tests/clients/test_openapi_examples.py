@@ -2,7 +2,9 @@
 
 Examples live in `components.requestBodies` and `components.responses`; each validates
 against the schema beside it, the client ones match what the clients send and read, and the
-C# SDK's request example, sent as is, places an order on both targets.
+C# SDK's request example, sent as is, places an order on both targets. The request schema
+and the bridge's parser agree on the bodies clients send: accepted ones validate, and what
+the schema refuses the parser refuses (the fuzz run's negative check relies on it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from bridge.canonical import CustomerRef
+from bridge.errors import BridgeError
+from mappings.legacy.create_order import place_order_from_wire
 from tests.clients import csharp
 from tests.clients.models import CSharpResponse, IosOrder
 from tests.contract import read_document
@@ -83,3 +88,47 @@ async def test_the_csharp_request_example_places_an_order(target_api: LegacyApi)
     assert {k: type(v) for k, v in answer.order.items()} == {
         k: type(v) for k, v in documented.items()
     }
+
+
+ACCEPTED_ORDERS: list[dict[str, Any]] = [
+    csharp.factory_order(),
+    {"quantity": None, "email": " ", "ip": "\r\n", "status": "", "external_id": "\t"},
+    {"quantity": " 2 ", "challenge": {"id": "111111"}},
+    {"quantity": 2.0, "challenge": {}, "shipping_address": ""},
+    {"challenge": {"id": None}, "shipping_address": {"city": "", "street2": None}},
+    {"challenge": "", "shipping_address": None, "status": "pending_approval"},
+    {"recaptcha_challenge_field": 5, "recaptcha_response_field": {"a": 1}, "gift_wrap": True},
+    {"shipping_address": {"city": "Boston", "floor": 3}},
+]
+REFUSED_ORDERS: list[dict[str, Any]] = [
+    {"quantity": "1.5"},
+    {"quantity": {}},
+    {"quantity": "\u00a0"},
+    {"quantity": True},
+    {"email": {}},
+    {"status": "approved"},
+    {"status": "\u00a0"},
+    {"challenge": {"id": {}}},
+    {"challenge": {"id": "-1"}},
+    {"challenge": "111111"},
+    {"shipping_address": {"city": {}}},
+    {"external_id": 7},
+]
+
+
+def request_schema_errors(order: dict[str, Any]) -> list[Any]:
+    schema = {"$ref": "#/components/schemas/CreateOrderRequest"}
+    return list(Draft202012Validator({**DOCUMENT, **schema}).iter_errors({"order": order}))
+
+
+@pytest.mark.parametrize("order", ACCEPTED_ORDERS, ids=repr)
+def test_what_the_bridge_accepts_the_request_schema_allows(order: dict[str, Any]) -> None:
+    place_order_from_wire({"order": order}, CustomerRef(user_id="demo-user-1"), 1)
+    assert request_schema_errors(order) == []
+
+
+@pytest.mark.parametrize("order", REFUSED_ORDERS, ids=repr)
+def test_what_the_request_schema_refuses_the_bridge_refuses(order: dict[str, Any]) -> None:
+    assert request_schema_errors(order) != []
+    with pytest.raises(BridgeError):
+        place_order_from_wire({"order": order}, CustomerRef(user_id="demo-user-1"), 1)
