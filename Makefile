@@ -69,17 +69,26 @@ run: $(RUNTIME_STAMP)
 	@echo
 	$(BIN)/orders-bridge serve
 
-# The demo app on the Incentives target: the sandbox on :8081 and a bridge on it (docs/mappings.md).
+# The demo app on the Incentives target: the sandbox on $(SANDBOX_PORT) and a bridge on it
+# (docs/mappings.md). The apps file is demo/apps-incentives.yaml with the sandbox's address.
+SANDBOX_PORT ?= 8081
 INCENTIVES_DB := sqlite:///.data/orders-bridge-incentives.db
 run-incentives: $(RUNTIME_STAMP)
 	mkdir -p .data
+	sed 's|http://127.0.0.1:8081|http://127.0.0.1:$(SANDBOX_PORT)|' demo/apps-incentives.yaml \
+	    > .data/apps-incentives.yaml
 	BRIDGE_DATABASE_URL=$(INCENTIVES_DB) $(BIN)/orders-bridge db upgrade
 	BRIDGE_DATABASE_URL=$(INCENTIVES_DB) $(BIN)/orders-bridge load demo/data.yaml
-	$(BIN)/orders-bridge sandbox --port 8081 --data demo/data.yaml \
+	$(BIN)/orders-bridge sandbox --port $(SANDBOX_PORT) --data demo/data.yaml \
 	    --database-url sqlite:///.data/sandbox.db & sandbox=$$!; \
 	  trap 'kill $$sandbox' EXIT INT TERM; \
-	  BRIDGE_CONFIG_FILE=demo/apps-incentives.yaml BRIDGE_DATABASE_URL=$(INCENTIVES_DB) \
+	  BRIDGE_CONFIG_FILE=.data/apps-incentives.yaml BRIDGE_DATABASE_URL=$(INCENTIVES_DB) \
 	    $(BIN)/orders-bridge serve
+
+# The cutover rehearsed on one machine (docs/rehearsal.md): a legacy stand-in, the sandbox and
+# a bridge on free ports (or REHEARSAL_PORT, +1, +2), printed at start; Ctrl-C stops them.
+rehearse: $(RUNTIME_STAMP)
+	$(BIN)/python -m bridge.rehearse
 
 # Benchmarks (docs/performance.md): not part of `make test`; nginx and wrk come from Debian's
 # packages, unpacked by bench/tools/ensure-nginx-wrk. Results go to bench/results/.

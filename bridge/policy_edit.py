@@ -57,6 +57,11 @@ def _operation_overrides(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return [o for o in (entry.get("operations") or {}).values() if isinstance(o, dict)]
 
 
+def _number(value: float) -> float | int:
+    """`10` rather than `10.0` in the file for a whole number."""
+    return int(value) if float(value).is_integer() else value
+
+
 def target_edit(app: str, target: Target, operation: Operation | None = None) -> Edit:
     """Send `app` (or one operation) to `target`, without a canary in that scope.
 
@@ -89,7 +94,7 @@ def canary_edit(app: str, target: Target, percent: float) -> Edit:
         if percent == 0:
             entry.pop("canary", None)
         else:
-            entry["canary"] = {"target": target.value, "percent": percent}
+            entry["canary"] = {"target": target.value, "percent": _number(percent)}
 
     return edit
 
@@ -110,7 +115,7 @@ def shadow_edit(
         entry = _entry(document, app)
         scope = entry if operation is None else _override(entry, operation)
         if target is not None:
-            scope["shadow"] = {"target": target.value, "sample_rate": sample_rate}
+            scope["shadow"] = {"target": target.value, "sample_rate": _number(sample_rate)}
             return
         scope.pop("shadow", None)
         if operation is None:
@@ -121,9 +126,21 @@ def shadow_edit(
 
 
 def edited(document: Document, edit: Edit) -> Document:
-    """A copy of `document` with `edit` applied (the original is left alone)."""
+    """A copy of `document` with `edit` applied (the original is left alone).
+
+    Operation overrides the edit left empty are dropped, and `operations` with them when
+    none is left: `list_orders: {}` says nothing.
+    """
     result = copy.deepcopy(document) if document else {}
     edit(result)
+    for entry in (result.get("apps") or {}).values():
+        operations = entry.get("operations") if isinstance(entry, dict) else None
+        if not isinstance(operations, dict):
+            continue
+        for name in [name for name, override in operations.items() if override == {}]:
+            del operations[name]
+        if not operations:
+            del entry["operations"]
     return result
 
 

@@ -16,7 +16,7 @@ POLICY_EXAMPLES = [
     textwrap.dedent(block)
     for name in ("runbook.md", "configuration.md")
     for block in code_blocks(read_doc(name), "yaml")
-    if "acme:" in block and "api_key" not in block
+    if ("acme:" in block or "demo:" in block) and "api_key" not in block
 ]
 COMMANDS = [
     line.split("#", 1)[0].strip()
@@ -33,7 +33,8 @@ def test_examples_and_commands_were_found() -> None:
 
 @pytest.mark.parametrize("example", POLICY_EXAMPLES)
 def test_policy_example_is_valid(example: str) -> None:
-    parse_policy(example.encode(), (make_app(),), NOW, source="example")
+    apps = (make_app(), make_app(name="demo", api_key="demo-key"))
+    parse_policy(example.encode(), apps, NOW, source="example")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

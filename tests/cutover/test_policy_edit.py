@@ -34,7 +34,7 @@ CANARY = {
 
 def test_app_scope_sends_every_operation_to_the_target_and_drops_canaries() -> None:
     edited = set_target(CANARY, "acme", Target.LEGACY)
-    assert edited["apps"]["acme"] == {"target": "legacy", "operations": {"get_order": {}}}
+    assert edited["apps"]["acme"] == {"target": "legacy"}
 
 
 def test_operation_scope_sets_target_and_removes_the_canary_there() -> None:
