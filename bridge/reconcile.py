@@ -20,16 +20,17 @@ is being settled by the bridge: it is left alone, and so is the purchase it name
 | refund_unexpected | row stands, or no purchase | a refund | manual |
 | balance_mismatch | points the standing rows cost | points debited less refunds | follows |
 
-A refund belongs to a row when it carries the row's refund idempotency id, or names the row's
-legacy order id as a `legacy_order_refund`; to a purchase no row stands for, when it carries
-`orphan_refund_key` of the purchase or names its user_offer_id.
+A purchase belongs to a row when it carries the row's purchase idempotency id, or is the row's
+recorded user_offer_id. A refund belongs to a row when it carries the row's refund idempotency
+id, or names the row's legacy order id as a `legacy_order_refund`; to a purchase no row stands
+for, when it carries `orphan_refund_key` of the purchase or names its user_offer_id.
 """
 
 from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -135,44 +136,83 @@ def orphan_refund_key(app: str, user_offer_id: str) -> str:
 
 
 def compare(books: CustomerBooks) -> list[Drift]:
-    """Every drift between one customer's ledger rows and upstream facts, in a stable order."""
+    """Every drift between one customer's ledger rows and upstream facts, in a stable order.
+
+    Linear in the rows, purchases and deposits (each side is indexed once): a customer with
+    thousands of purchases costs what reading them costs.
+    """
+    index = _Index(books)
     drift: list[Drift] = []
-    claimed: dict[str, LedgerRow] = {}
+    claimed: set[str] = set()
+    taken, owed = 0, 0
     for row in books.rows:
-        purchase = _purchase_of(row, books.purchases)
+        purchase = index.purchase_of(row)
         if purchase is not None:
-            claimed[purchase.user_offer_id] = row
+            claimed.add(purchase.user_offer_id)
         if row.settling:
             continue
-        refunds = [d for d in books.deposits if _refunds_row(d, row)]
+        refunds = index.refunds(row.refund_key, str(row.order_id), REFUND_REFERENCE)
         drift += _row_drift(row, purchase, refunds)
-    orphans = [p for p in books.purchases if p.user_offer_id not in claimed]
-    for purchase in orphans:
+        owed += row.points if row.stands else 0
+        taken += _net(purchase, refunds)
+    for purchase in books.purchases:
+        if purchase.user_offer_id in claimed:
+            continue
         key = orphan_refund_key(books.app, purchase.user_offer_id)
-        refunds = [d for d in books.deposits if _refunds_orphan(d, purchase, key)]
+        refunds = index.refunds(key, purchase.user_offer_id, None)
         drift += _orphan_drift(books.customer_id, purchase, refunds, key)
-    mismatch = _balance(books, claimed, orphans)
-    return drift + ([mismatch] if mismatch else [])
+        taken += _net(purchase, refunds)
+    if taken != owed:
+        drift.append(
+            Drift(
+                DriftKind.BALANCE_MISMATCH,
+                customer_id=books.customer_id,
+                points=taken - owed,
+                repair=Repair.FOLLOWS,
+            )
+        )
+    return drift
 
 
-def _purchase_of(row: LedgerRow, purchases: Sequence[UpstreamPurchase]) -> UpstreamPurchase | None:
-    for purchase in purchases:
-        if purchase.idempotency_id == row.purchase_key or (
-            row.backend_ref is not None and purchase.user_offer_id == row.backend_ref
-        ):
-            return purchase
-    return None
+def _net(purchase: UpstreamPurchase | None, refunds: list[Deposit]) -> int:
+    """Points a purchase took, less its refunds (a refund with no purchase is not counted)."""
+    return 0 if purchase is None else purchase.points - sum(d.amount for d in refunds)
 
 
-def _refunds_row(deposit: Deposit, row: LedgerRow) -> bool:
-    if deposit.idempotency_id == row.refund_key:
-        return True
-    named = deposit.reference_type == REFUND_REFERENCE
-    return named and deposit.reference_id == str(row.order_id)
+class _Index:
+    """One customer's purchases and deposits, looked up by the ids that link them to rows."""
 
+    def __init__(self, books: CustomerBooks) -> None:
+        self._purchases: dict[str, UpstreamPurchase] = {}
+        for purchase in reversed(books.purchases):  # the first one wins
+            self._purchases[purchase.user_offer_id] = purchase
+            if purchase.idempotency_id is not None:
+                self._purchases[purchase.idempotency_id] = purchase
+        self._by_key: dict[str, list[Deposit]] = defaultdict(list)
+        self._by_reference: dict[str, list[Deposit]] = defaultdict(list)
+        for deposit in books.deposits:
+            if deposit.idempotency_id is not None:
+                self._by_key[deposit.idempotency_id].append(deposit)
+            if deposit.reference_id is not None:
+                self._by_reference[deposit.reference_id].append(deposit)
 
-def _refunds_orphan(deposit: Deposit, purchase: UpstreamPurchase, key: str) -> bool:
-    return deposit.idempotency_id == key or deposit.reference_id == purchase.user_offer_id
+    def purchase_of(self, row: LedgerRow) -> UpstreamPurchase | None:
+        """The purchase with the row's idempotency id, or the row's recorded user_offer_id."""
+        found = self._purchases.get(row.purchase_key)
+        if found is None and row.backend_ref is not None:
+            found = self._purchases.get(row.backend_ref)
+        return found
+
+    def refunds(self, key: str, reference: str, reference_type: str | None) -> list[Deposit]:
+        """Deposits with idempotency id `key`, or naming `reference` (as `reference_type`,
+        when given); each once, in the history's order."""
+        named = [
+            deposit
+            for deposit in self._by_reference.get(reference, ())
+            if reference_type is None or deposit.reference_type == reference_type
+        ]
+        found = {id(deposit): deposit for deposit in (*self._by_key.get(key, ()), *named)}
+        return sorted(found.values(), key=lambda deposit: deposit.at)
 
 
 def _row_drift(
@@ -245,44 +285,3 @@ def _unexpected(about: Drift, refunds: list[Deposit]) -> list[Drift]:
         return []
     points = sum(d.amount for d in refunds)
     return [replace(about, kind=DriftKind.REFUND_UNEXPECTED, points=points, repair=Repair.MANUAL)]
-
-
-def _balance(
-    books: CustomerBooks, claimed: dict[str, LedgerRow], orphans: list[UpstreamPurchase]
-) -> Drift | None:
-    """Points the upstream took (debits less their refunds) against what standing rows cost."""
-    owed = sum(row.points for row in books.rows if row.stands and not row.settling)
-    counted = [p for p in books.purchases if p.user_offer_id in claimed] + orphans
-    counted = [p for p in counted if not _settling(claimed.get(p.user_offer_id))]
-    taken = sum(p.points for p in counted)
-    for deposit in books.deposits:
-        if _refunds_any(deposit, books, claimed, counted):
-            taken -= deposit.amount
-    if taken == owed:
-        return None
-    return Drift(
-        DriftKind.BALANCE_MISMATCH,
-        customer_id=books.customer_id,
-        points=taken - owed,
-        repair=Repair.FOLLOWS,
-    )
-
-
-def _settling(row: LedgerRow | None) -> bool:
-    return row is not None and row.settling
-
-
-def _refunds_any(
-    deposit: Deposit,
-    books: CustomerBooks,
-    claimed: dict[str, LedgerRow],
-    counted: list[UpstreamPurchase],
-) -> bool:
-    for purchase in counted:
-        row = claimed.get(purchase.user_offer_id)
-        if row is not None and _refunds_row(deposit, row):
-            return True
-        key = orphan_refund_key(books.app, purchase.user_offer_id)
-        if row is None and _refunds_orphan(deposit, purchase, key):
-            return True
-    return False

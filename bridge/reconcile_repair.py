@@ -39,6 +39,8 @@ class Repairs:
         self._tenant = tenant
         self._compensation = compensation
         self._clock = clock
+        self._accounts: dict[str, str | None] = {}
+        """Each customer's refund account (all_balances), read once per run."""
 
     async def apply(self, drift: Drift) -> str:
         """Repair one drift: `repaired`, `unchanged` (someone moved it meanwhile), `failed`, or
@@ -85,19 +87,26 @@ class Repairs:
         assert drift.refund_key is not None
         assert drift.refund_reference is not None
         config = self._tenant.config
-        balances: all_balances.Balances = await self._tenant.call(
-            all_balances,
-            all_balances.BalancesCall(
-                retailer_id=config.retailer_id, culture=config.culture, user_id=drift.customer_id
-            ),
-            read=True,
-        )
         call = deposit.DepositCall(
             retailer_id=config.retailer_id,
             user_id=drift.customer_id,
             amount=drift.points,
-            point_account_id=balances.point_account_id,
+            point_account_id=await self._account(drift.customer_id),
             reference_id=drift.refund_reference,
             idempotency_id=drift.refund_key,
         )
         await self._tenant.call(deposit, call, read=False)
+
+    async def _account(self, customer_id: str) -> str | None:
+        """The customer's first point account, where a refund goes (as the bridge's own)."""
+        if customer_id not in self._accounts:
+            config = self._tenant.config
+            balances: all_balances.Balances = await self._tenant.call(
+                all_balances,
+                all_balances.BalancesCall(
+                    retailer_id=config.retailer_id, culture=config.culture, user_id=customer_id
+                ),
+                read=True,
+            )
+            self._accounts[customer_id] = balances.point_account_id
+        return self._accounts[customer_id]

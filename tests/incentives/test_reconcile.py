@@ -210,8 +210,10 @@ async def test_command_without_drift_prints_a_summary_and_exits_0(
 
     status = await asyncio.to_thread(reconcile_commands.run, args, settings)
 
+    printed = capsys.readouterr()
     assert status == 0
-    assert capsys.readouterr().out == "reconcile demo: 3 customers, 0 drift\n"
+    assert printed.out == "reconcile demo: 3 customers, 0 drift\n"
+    assert printed.err == ""  # no progress bar off a terminal
 
 
 @pytest.mark.parametrize(
