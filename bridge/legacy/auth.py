@@ -7,7 +7,6 @@ time, and an unknown key is compared against a dummy secret so that both paths c
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from collections.abc import Iterable
 
@@ -36,7 +35,8 @@ class AppDirectory:
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str, str]:
-    """Decode `Basic base64(user:secret)`; anything else yields empty credentials."""
+    """Decode `Basic base64(user:secret)`; anything else (another scheme, text that is not
+    base64 or not ASCII, credentials that are not UTF-8) yields empty credentials."""
     if not authorization:
         return "", ""
     scheme, _, token = authorization.partition(" ")
@@ -44,7 +44,7 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str]:
         return "", ""
     try:
         decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError and non-ASCII text are all ValueErrors
         return "", ""
     user, _, secret = decoded.partition(":")
     return user, secret

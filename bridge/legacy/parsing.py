@@ -84,11 +84,38 @@ def json_body(raw: bytes) -> Any:
 
 
 def place_order(match_info: Mapping[str, str], offer: int, body: Any) -> PlaceOrder:
-    """The create command: the customer from the path, the order details from the body."""
-    return place_order_from_wire(body, customer_ref(match_info), offer)
+    """The create command: the customer from the path, the order details from the body.
+
+    A NUL in any string of the body is refused here, on every engine alike: the order's
+    strings are stored, and PostgreSQL text cannot hold a NUL.
+    """
+    customer = customer_ref(match_info)
+    if _has_nul(body):
+        raise RequestError(ErrorCode.ARGUMENT_ERROR, "The request body contains a NUL character.")
+    return place_order_from_wire(body, customer, offer)
 
 
 def _bounded(value: str, name: str) -> str:
+    """A text id from a path, refused before any store sees it when no store could hold it:
+    longer than the column, or with a NUL (PostgreSQL text cannot hold one)."""
     if len(value) > MAX_ID_LENGTH:
         raise RequestError(ErrorCode.ARGUMENT_ERROR, f"{name} is too long.", name)
+    if "\x00" in value:
+        raise RequestError(ErrorCode.ARGUMENT_ERROR, f"{name} contains a NUL character.", name)
     return value
+
+
+def _has_nul(document: Any) -> bool:
+    """A NUL in any string (key or value) of a decoded JSON document (walked without
+    recursion: orjson accepts nesting deeper than Python's recursion limit)."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return True
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False

@@ -1,4 +1,8 @@
-"""Engine construction: URL normalisation, SQLite pragmas and BEGIN IMMEDIATE for writers."""
+"""Engine construction: URL normalisation, SQLite pragmas and BEGIN IMMEDIATE for writers.
+
+Every engine hides bound parameters from its exceptions (`hide_parameters`): a statement's
+values are what clients sent, and exceptions end in logs.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +46,25 @@ def async_url(url: str) -> sa.URL:
     return parsed
 
 
+def unreachable(exc: BaseException) -> bool:
+    """The store could not be reached (refused, timed out, dropped), not a bad statement."""
+    if isinstance(exc, OSError | sa.exc.DisconnectionError | sa.exc.TimeoutError):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError)
+    return False
+
+
+def refusal_of(exc: BaseException) -> bool:
+    """The store refused a value (a NUL in text, a number out of its range): SQLAlchemy's
+    DataError, or a driver error of SQLSTATE class 22 ("data exception")."""
+    if isinstance(exc, sa.exc.DataError):
+        return True
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return isinstance(exc, sa.exc.DBAPIError) and str(code or "").startswith("22")
+
+
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -52,10 +75,14 @@ def create_engine(
     target = async_url(url)
     if target.get_backend_name() != "sqlite":
         return create_async_engine(
-            target, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+            target,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            hide_parameters=True,
         )
     if target.database in (None, "", ":memory:"):
-        engine = create_async_engine(target, connect_args={"timeout": 30})
+        engine = create_async_engine(target, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine.sync_engine, sqlite_synchronous)
         return engine
     engine = create_async_engine(
@@ -63,6 +90,7 @@ def create_engine(
         async_creator=_loop_connection(target.database),
         pool_size=pool_size,
         max_overflow=max_overflow,
+        hide_parameters=True,
     )
     _configure_sqlite(engine.sync_engine, sqlite_synchronous)
     direct = [_sqlite_sync_engine(target.database, sqlite_synchronous) for _ in ("read", "write")]
@@ -77,6 +105,7 @@ def _sqlite_sync_engine(path: str, synchronous: str) -> sa.Engine:
         connect_args={"timeout": 30, "check_same_thread": False},
         pool_size=2,
         max_overflow=4,
+        hide_parameters=True,
     )
     _configure_sqlite(engine, synchronous)
     return engine

@@ -11,6 +11,11 @@ Quirks handled:
 - Dates are `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or ISO 8601; without a zone they are UTC,
   with one they are converted to UTC (the store compares UTC wall-clock times).
 - Numbers are ASCII digits only: `int()` would accept other Unicode digits, or fail on some.
+- A date whose conversion to UTC leaves the calendar (`0001-01-01T00:00:00+01:00`,
+  `9999-12-31T23:59:59-01:00`) is refused like a malformed one, never a crash.
+- `page` and `limit` are range-checked before any store sees them: the rows skipped,
+  `(page - 1) * limit`, must fit a signed 32-bit integer (`MAX_OFFSET`; PostgreSQL's driver
+  sends OFFSET as int4), which no real history reaches.
 - Anything malformed is `argument_error` naming the parameter.
 """
 
@@ -25,6 +30,8 @@ from bridge.errors import RequestError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_OFFSET = 2**31 - 1
+"""The most rows a page may skip: the largest signed 32-bit integer."""
 
 
 def order_filter_from_query(query: Mapping[str, str]) -> OrderFilter:
@@ -42,9 +49,10 @@ def order_filter_from_query(query: Mapping[str, str]) -> OrderFilter:
     if "before" in query:
         bound = _date("before", query["before"])
         before = bound if before is None else min(before, bound)
+    limit = _positive("limit", query.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
     return OrderFilter(
-        limit=_positive("limit", query.get("limit"), DEFAULT_LIMIT, MAX_LIMIT),
-        page=_positive("page", query.get("page"), 1, None),
+        limit=limit,
+        page=_positive("page", query.get("page"), 1, MAX_OFFSET // limit + 1),
         created_after=after,
         created_before=before,
     )
@@ -75,7 +83,12 @@ def _date(name: str, raw: str) -> datetime:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         _fail(name, f"has a malformed date {text[:40]!r}")
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # the zone moves it before year 1 or after year 9999
+        _fail(name, "has a date out of range")
 
 
 def _shifted(name: str, moment: datetime, delta: timedelta) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -61,4 +62,54 @@ async def test_the_velocity_limit_counts_per_ip(limited_api: LegacyApi) -> None:
 async def test_the_velocity_limit_sees_through_ip_spellings(limited_api: LegacyApi) -> None:
     await limited_api.create(offer=1, ip="2001:db8::1")
     held = await limited_api.create(offer=1, ip="2001:0db8:0000::0001")
+    assert held.order["status"] == "pending_approval"
+
+
+@pytest.mark.parametrize(
+    "ip",
+    [
+        "::203.0.113.9",  # IPv4-compatible
+        "64:ff9b::203.0.113.9",  # NAT64
+        "64:ff9b::cb00:7109",  # NAT64 in hex
+        "::ffff:0:203.0.113.9",  # IPv4-translated
+        "::FFFF:CB00:7109",  # mapped, upper-case hex
+        "203.0.113.9%1",  # with a zone
+    ],
+)
+async def test_the_blocklist_sees_an_ipv4_address_in_every_ipv6_spelling(
+    api: LegacyApi, ip: str
+) -> None:
+    answer = await api.create(offer=1, ip=ip)
+    assert (answer.code, answer.message) == (
+        "validation",
+        "Orders from this IP address are not accepted.",
+    )
+
+
+async def test_a_blocklist_entry_written_in_ipv6_blocks_the_ipv4_address(
+    start_api: Callable[..., Awaitable[LegacyApi]],
+) -> None:
+    api = await start_api(
+        apps=(demo_app(ip_blocklist=(ipaddress.ip_network("::ffff:198.51.100.0/120"),)),)
+    )
+    assert (await api.create(offer=1, ip="198.51.100.7")).code == "validation"
+    assert (await api.create(offer=1, ip="198.51.101.7")).order["status"] == "approved"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("2001:db8:77::5", "2001:db8:77::5%1"),
+        ("2001:db8:77::5%eth0", "2001:DB8:77:0::5"),
+        ("192.0.2.50", "::ffff:192.0.2.50"),
+        ("192.0.2.50", "::192.0.2.50"),
+        ("192.0.2.50", "64:ff9b::192.0.2.50"),
+        ("192.0.2.50", "::ffff:0:c000:232"),
+    ],
+)
+async def test_the_velocity_limit_counts_one_address_whatever_its_spelling(
+    limited_api: LegacyApi, first: str, second: str
+) -> None:
+    await limited_api.create(offer=1, ip=first)
+    held = await limited_api.create(offer=1, ip=second)
     assert held.order["status"] == "pending_approval"
