@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bridge import cutover_commands, incentives_commands, reconcile_commands
+from bridge import cutover_commands, incentives_commands, reconcile_commands, startup
 from bridge.app import create_app
 from bridge.crypto import EmailCipher
 from bridge.dataload import load_data, read_data_file
@@ -38,9 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in incentives_commands.WITHOUT_SETTINGS:
         return incentives_commands.run_without_settings(args)
     try:
-        settings = Settings.from_environment()
-    except (ValidationError, ValueError, OSError) as exc:
-        print(f"orders-bridge: invalid configuration: {exc}", file=sys.stderr)
+        settings = startup.load_settings()
+        if args.command in NEEDS_DATABASE:
+            startup.check_database(settings)
+    except startup.STARTUP_ERRORS as exc:
+        print(f"orders-bridge: invalid configuration: {startup.describe(exc)}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, settings.log_level)
     try:
@@ -49,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"orders-bridge {args.command}: {_first_line(exc)}", file=sys.stderr)
         return 2
 
+
+NEEDS_DATABASE = frozenset({"serve", "db", "load", "rotate-email-keys"})
+"""Commands whose store is checked first (startup.check_database): one line, not a trace."""
 
 USER_ERRORS = (ValueError, OSError, yaml.YAMLError, IntegrityError)
 """What a person can put right (a missing key, a bad or conflicting data file): one clear

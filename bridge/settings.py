@@ -12,6 +12,7 @@ import string
 from pathlib import Path
 from typing import Annotated, Literal
 
+import sqlalchemy as sa
 import yaml
 from pydantic import (
     AfterValidator,
@@ -19,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -126,12 +128,47 @@ class SmtpSettings(ConfigModel):
     timeout_seconds: float = 10.0
 
 
+class ConfigurationError(Exception):
+    """A setting or configuration file that cannot be used: `where` names the file or the
+    environment variable, `what` says what is wrong; neither carries a secret's value.
+
+    Not a ValueError on purpose: pydantic turns a ValueError raised while Settings validate
+    into a ValidationError that carries the whole settings input, secrets included."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+        self.where = where
+        self.what = what
+
+
 def read_apps_file(path: Path) -> tuple[AppConfig, ...]:
-    """Read the apps file: a YAML mapping with an `apps` list."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    """Read the apps file: a YAML mapping with an `apps` list (ConfigurationError if not)."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(str(path), f"cannot be read ({type(exc).__name__})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigurationError(str(path), f"is not valid YAML{where}") from exc
     if not isinstance(document, dict) or not isinstance(document.get("apps"), list):
-        raise ValueError(f"{path}: expected a mapping with an 'apps' list")
-    return tuple(AppConfig.model_validate(entry) for entry in document["apps"])
+        raise ConfigurationError(str(path), "expected a mapping with an 'apps' list")
+    apps = []
+    for index, entry in enumerate(document["apps"]):
+        try:
+            apps.append(AppConfig.model_validate(entry))
+        except ValidationError as exc:
+            raise ConfigurationError(str(path), validation_problems(exc, "apps", index)) from exc
+    return tuple(apps)
+
+
+def validation_problems(exc: ValidationError, *prefix: str | int) -> str:
+    """`loc: message` for each problem, never the input (it may be a secret)."""
+    problems = exc.errors(include_url=False, include_input=False, include_context=False)
+    return "; ".join(
+        f"{'.'.join(map(str, (*prefix, *problem['loc'])))}: {problem['msg']}"
+        for problem in problems
+    )
 
 
 class Settings(BaseSettings):
@@ -169,6 +206,12 @@ class Settings(BaseSettings):
     """On SIGTERM, readiness answers 503 this long while calls are still accepted."""
     shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
     """Then calls in flight get this long to finish before they are cut."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A new connection must send its first request's headers within this (bridge/serving)."""
+    keepalive_timeout_seconds: float = Field(default=75.0, gt=0)
+    """A connection without a complete request for this long is closed (idle keep-alive)."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """A request body must arrive within this (bridge/legacy/middleware.py)."""
     shadow: ShadowSettings = ShadowSettings()
     """Shadow runner, diff store, readiness and recorder (docs/shadowing.md)."""
 
@@ -177,6 +220,17 @@ class Settings(BaseSettings):
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            backend = sa.make_url(value).get_backend_name()
+        except sa.exc.ArgumentError as exc:
+            raise ValueError("is not a database URL") from exc
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"names the unsupported database {backend!r} (sqlite, postgresql)")
         return value
 
     @field_validator("log_level", mode="before")
@@ -191,7 +245,8 @@ class Settings(BaseSettings):
         names = [app.name for app in self.apps]
         keys = [app.api_key for app in self.apps]
         if len(set(names)) != len(names) or len(set(keys)) != len(keys):
-            raise ValueError("app names and api keys must be unique across apps")
+            where = str(self.config_file) if self.config_file is not None else "BRIDGE_APPS"
+            raise ConfigurationError(where, "app names and api keys must be unique across apps")
         return self
 
     @classmethod
