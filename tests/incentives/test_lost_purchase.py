@@ -10,6 +10,8 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.typedefs import Handler, Middleware
+from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
 
 from bridge.app import OUTBOX_SENDER
 from bridge.orders.outbox_sender import OutboxSender
@@ -18,6 +20,7 @@ from bridge.sandbox.config import DEMO_CONNECT_KEY, DEMO_CONNECT_SECRET
 from tests.clocks import ManualClock
 from tests.conftest import PREFIX, basic_auth
 from tests.incentives.conftest import base_url
+from tests.reliability.conftest import sample
 
 PURCHASE = "/purchase_offer"
 WALLET = "/get_user_offers"
@@ -189,3 +192,24 @@ async def test_a_create_retried_with_an_idempotency_key_places_one_order(
 
     assert again == first
     assert await wallet_and_points(sandbox) == (1, 9900)
+
+
+async def test_the_undo_is_counted_and_logged(
+    start_sandbox: Callable[..., Awaitable[TestServer]],
+    start_incentives_bridge: Callable[..., Awaitable[TestClient[Any, Any]]],
+) -> None:
+    server = await start_sandbox(purchase_and_wallet_lost())
+    clock, registry = ManualClock(), CollectorRegistry()
+    bridge = await start_incentives_bridge(
+        server, registry=registry, clock=clock, settings_overrides=NO_POLLING
+    )
+    await place(bridge)
+
+    with capture_logs() as logs:
+        await run_due_jobs(bridge, clock, minutes=5)
+
+    assert sample(registry, "bridge_purchase_settlements_total", outcome="undo_queued") == 1
+    assert sample(registry, "bridge_compensations_total", kind="undo_purchase") == 1
+    assert sample(registry, "bridge_compensations_total", result="undone") == 1
+    (done,) = [entry for entry in logs if entry["event"] == "compensation_done"]
+    assert (done["result"], done["points"]) == ("undone", 100)
