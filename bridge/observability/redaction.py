@@ -5,8 +5,12 @@ Two nets, applied to every event before it is rendered:
   `shipping_address`, `authorization`, `api_secret`, `password`, ...) becomes `[redacted]`,
   whatever its type, at any depth of nested dicts and lists;
 - by shape: inside every other string (event names, messages, formatted tracebacks), email
-  addresses become `[email]`, IPv4/IPv6 addresses `[ip]`, and the credentials after `Basic ` or
-  `Bearer ` and the api key of an `/apps/{api_key}/` path become `[redacted]`.
+  addresses (internationalised ones and `%40`-encoded ones included) become `[email]`,
+  IPv4/IPv6 addresses `[ip]`, and the credentials after `Basic ` or `Bearer ` become
+  `[redacted]`;
+- by position: in a path, the api key of `/apps/{api_key}/` and every id a client chose
+  (`/users/{id}`, `/orders/{id}`, the `external/` forms too) become `[redacted]`, whatever
+  they hold (an id may be an email, a street, a name); integer order ids stay.
 Postal addresses have no reliable shape, so they are caught by key only: code that logs an
 address must do so under an address-like key (docs/metrics.md, "Logs").
 """
@@ -47,12 +51,17 @@ SENSITIVE_KEYS = frozenset(
 SENSITIVE_KEY_PARTS = ("address", "email", "secret", "password", "token", "authorization")
 """A key containing any of these (`shipping_address`, `incentives_secret`) is redacted."""
 
-EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+EMAIL = re.compile(r"[\w.%+'-]+(?:@|%40)[\w.-]+\.\w{2,}")
+"""Unicode-aware (`\\w`): `josé@exämple.de` and `用户@例子.中国` are emails too."""
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])")
 CREDENTIALS = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 API_KEY_SEGMENT = re.compile(r"(/apps/)[^/\s?#]+")
 """The api key in a legacy or Core path (`/priv/v1/apps/{api_key}/...`)."""
+ID_SEGMENT = re.compile(r"(/(?:users|orders)/)(?!\d+(?:[/?#\"'\\\r\n]|$))[^/?#\"'\\\r\n]+")
+"""A client's id after `/users/` or `/orders/` (legacy and Core paths), unless all digits.
+It runs to the next `/`, `?`, `#`, quote or line end: a decoded id may hold spaces
+(`12 Rue de la Paix`), so in free text a little more than the id may be masked."""
 
 
 def redact_personal_data(
@@ -72,8 +81,10 @@ def is_sensitive_key(key: str) -> bool:
 
 
 def redact_text(text: str) -> str:
-    """Mask emails, IP addresses and Basic/Bearer credentials inside free text."""
-    if "@" in text:
+    """Mask emails, IP addresses, Basic/Bearer credentials and path ids inside free text."""
+    if "/users/" in text or "/orders/" in text:
+        text = ID_SEGMENT.sub(rf"\1{REDACTED}", text)
+    if "@" in text or "%40" in text:
         text = EMAIL.sub("[email]", text)
     if "." in text:
         text = IPV4.sub(_mask_ip, text)

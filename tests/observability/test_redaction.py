@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 import structlog
 from aiohttp.test_utils import TestClient
 
@@ -79,9 +80,50 @@ def test_credentials_inside_free_text_are_masked() -> None:
 
 
 def test_the_api_key_in_a_path_is_masked() -> None:
-    assert redact_text("/priv/v1/apps/core-key-1/users/u1?x=1") == (
-        f"/priv/v1/apps/{REDACTED}/users/u1?x=1"
+    assert redact_text("/priv/v1/apps/core-key-1/orders?x=1") == (
+        f"/priv/v1/apps/{REDACTED}/orders?x=1"
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "masked"),
+    [
+        ("/users/u1?x=1", f"/users/{REDACTED}?x=1"),
+        ("/users/josé@exämple.de/orders", f"/users/{REDACTED}/orders"),
+        ("/external/users/12 Rue de la Paix/orders/7", f"/external/users/{REDACTED}/orders/7"),
+        ("/external/users/Jane%20Doe%2C%20Main%20St/orders", f"/external/users/{REDACTED}/orders"),
+        ("/external/orders/221B Baker Street", f"/external/orders/{REDACTED}"),
+        ("/users/42/orders/17", "/users/42/orders/17"),
+    ],
+)
+def test_every_id_a_client_chose_is_masked_by_its_place_in_the_path(path: str, masked: str) -> None:
+    assert redact_text(f"GET /priv/v1/apps/k{path}") == f"GET /priv/v1/apps/{REDACTED}{masked}"
+
+
+@pytest.mark.parametrize(
+    "email", ["josé@exämple.de", "用户@例子.中国", "jane%40example.com", "o'neil@xn--bcher-kva.ch"]
+)
+def test_internationalised_and_encoded_emails_are_masked(email: str) -> None:
+    assert redact_text(f"sent to {email} today") == "sent to [email] today"
+
+
+def test_a_store_error_is_logged_without_its_message_or_parameters(
+    rendered: io.BytesIO,
+) -> None:
+    """A driver's message can quote the client's value; the statement's parameters too."""
+    driver = ValueError(f"invalid input for query argument $1: '{STREET}\x00'")
+    try:
+        try:
+            raise sa.exc.DataError("SELECT 1 WHERE x = $1", (STREET,), driver)
+        except sa.exc.DataError as exc:
+            raise RuntimeError("lookup failed") from exc
+    except RuntimeError:
+        structlog.get_logger().exception("request_failed")
+    output = rendered.getvalue().decode()
+    assert STREET not in output
+    assert "sqlalchemy.exc.DataError: [message hidden] [SQL: SELECT 1 WHERE x = $1]" in output
+    assert "direct cause" in output
+    assert "RuntimeError: lookup failed" in output
 
 
 def test_versions_and_times_are_left_alone() -> None:
