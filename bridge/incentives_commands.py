@@ -1,6 +1,8 @@
 """The Incentives commands of the CLI: sandbox, check-mappings, sync-offers.
 
-orders-bridge sandbox --port P --data FILE [--database-url URL]
+orders-bridge sandbox --port P --data FILE [--host H] [--database-url URL] [--connect-key K]
+    (the Connect secret from BRIDGE_SANDBOX_CONNECT_SECRET or --connect-secret-file, never a
+    flag: command lines are visible to every user of the host)
 orders-bridge check-mappings
 orders-bridge sync-offers --app NAME
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,15 +39,26 @@ WITHOUT_SETTINGS = frozenset({"check-mappings"})
 def add_commands(commands: Any) -> None:
     """Register the subcommands on the CLI's subparsers."""
     sandbox = commands.add_parser("sandbox", help="serve the Incentives sandbox")
-    sandbox.add_argument("--port", type=int, required=True)
-    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, required=True, help="port to listen on")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     sandbox.add_argument("--data", type=Path, required=True, help="data file to load")
-    sandbox.add_argument("--database-url", default="sqlite:///.data/sandbox.db")
-    sandbox.add_argument("--connect-key", default=DEMO_CONNECT_KEY)
-    sandbox.add_argument("--connect-secret", default=DEMO_CONNECT_SECRET)
+    sandbox.add_argument(
+        "--database-url",
+        default="sqlite:///.data/sandbox.db",
+        help="the sandbox's own database (sqlite:///.data/sandbox.db)",
+    )
+    sandbox.add_argument(
+        "--connect-key", default=DEMO_CONNECT_KEY, help=f"Connect API key ({DEMO_CONNECT_KEY})"
+    )
+    sandbox.add_argument(
+        "--connect-secret-file",
+        type=Path,
+        help="file holding the Connect secret (default: BRIDGE_SANDBOX_CONNECT_SECRET, "
+        "else the demo secret)",
+    )
     commands.add_parser("check-mappings", help="validate the mappings, print the coverage matrix")
     sync = commands.add_parser("sync-offers", help="print an app's offer id map from its catalog")
-    sync.add_argument("--app", required=True)
+    sync.add_argument("--app", required=True, help="the app's name in the apps file")
     sync.add_argument(
         "--reward-store", action="append", default=[], help="reward store id (repeatable)"
     )
@@ -69,7 +83,7 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
     data = read_data_file(args.data)
     upgrade(args.database_url)
     asyncio.run(_load(args.database_url, keys, data))
-    config = SandboxConfig.for_apps(data.apps, args.connect_key, args.connect_secret)
+    config = SandboxConfig.for_apps(data.apps, args.connect_key, _connect_secret(args))
     for tenant in config.tenants:
         print(
             f"sandbox tenant {tenant.app}: retailer_id {tenant.retailer_id}, reward store "
@@ -78,6 +92,13 @@ def _sandbox(args: argparse.Namespace, settings: Settings) -> int:
     app = create_sandbox_app(config, args.database_url, keys, clock=SystemClock())
     web.run_app(app, host=args.host, port=args.port, print=None)
     return 0
+
+
+def _connect_secret(args: argparse.Namespace) -> str:
+    if args.connect_secret_file is not None:
+        secret: str = args.connect_secret_file.read_text(encoding="utf-8").strip()
+        return secret
+    return os.environ.get("BRIDGE_SANDBOX_CONNECT_SECRET", DEMO_CONNECT_SECRET)
 
 
 async def _load(database_url: str, keys: list[str], data: DataFile) -> None:
