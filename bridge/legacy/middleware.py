@@ -3,8 +3,9 @@
 Before the handler runs it refuses what the bridge cannot use (docs/errors.md, "Unusable
 input"): a header it reads or forwards that is not visible ASCII (or, for a header it only
 forwards, not decodable), a NUL in a path segment or query value, a body encoding it cannot
-decode, a body that cannot be read in `BODY_TIMEOUT` seconds. After, it turns bridge errors, aiohttp's HTTP errors and a store that
-cannot be reached into legacy answers; anything else is `internal_server_error`.
+decode, a body that cannot be read in `BODY_TIMEOUT` seconds. After, it turns bridge errors,
+aiohttp's HTTP errors and a store that cannot be reached into legacy answers; anything else
+is `internal_server_error`.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def _refuse_nul(request: web.Request) -> None:
     value, before a route, the cutover's order lookup or a driver sees it."""
     for where, values in (("path", request.match_info.values()), ("query", request.query.values())):
         if any("\x00" in value for value in values):
-            raise RequestError(ErrorCode.ARGUMENT_ERROR, f"A {where} value contains a NUL character.")
+            raise RequestError(
+                ErrorCode.ARGUMENT_ERROR, f"A {where} value contains a NUL character."
+            )
 
 
 def _forwardable(value: str) -> bool:
