@@ -74,6 +74,9 @@ class LedgerRow:
     refund_key: str
     compensating: bool = False
     """The bridge's own compensation of the row is still queued (undo or finish of a reject)."""
+    context: bool = False
+    """Created before `--since`: read only to recognise the purchase it made (which may have
+    landed after `--since`), never reported itself."""
 
     @property
     def stands(self) -> bool:
@@ -81,9 +84,10 @@ class LedgerRow:
 
     @property
     def settling(self) -> bool:
-        """The bridge's own settling owns it: its outcome is not recorded yet, or one of its
-        compensations is still queued."""
-        return self.compensating or (self.backend_ref is None and self.status not in UNDONE)
+        """Left alone: the bridge's own settling owns it (its outcome is not recorded yet, or
+        one of its compensations is still queued), or it is only context."""
+        unknown = self.backend_ref is None and self.status not in UNDONE
+        return self.compensating or self.context or unknown
 
 
 @dataclass(frozen=True)

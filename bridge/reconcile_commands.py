@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -150,32 +150,46 @@ async def reconcile_app(
 ) -> Report:
     """Compare (and repair) every customer of the app: the ledger's, and those named."""
     report = Report(app.name, since)
+    lookback = None if since is None else since - _landing_window(app, settings)
     async with _session(app, settings, repair=repair) as session:
-        everyone = sorted(set(await session.books.customers(app.name, since)) | set(customers))
+        everyone = sorted(set(await session.books.customers(app.name, lookback)) | set(customers))
         report.customers = len(everyone)
         for customer in tqdm(everyone, desc="reconcile", unit="customer", disable=None):
             try:
-                report.outcomes += await _customer(session, customer, since)
+                report.outcomes += await _customer(session, customer, since, lookback)
             except (RuleError, UpstreamError) as exc:  # refused, or not reachable
                 log.warning("reconcile_customer_unreadable", app=app.name, code=exc.code.value)
                 report.unreadable.append(customer)
     return report
 
 
-async def _customer(session: Session, customer: str, since: datetime | None) -> list[Outcome]:
+def _landing_window(app: AppConfig, settings: Settings) -> timedelta:
+    """How long after its row was written a purchase may still land upstream: a keyed retry
+    places it until the key expires, and a sent call may land until its in-flight window ends.
+    Rows that much older than `--since` are read to recognise such purchases."""
+    assert app.incentives is not None
+    config = app.incentives
+    calls = 2 * config.total_timeout_seconds + config.in_flight_margin_seconds
+    return timedelta(seconds=settings.idempotency_ttl_seconds + calls)
+
+
+async def _customer(
+    session: Session, customer: str, since: datetime | None, lookback: datetime | None
+) -> list[Outcome]:
     app = session.tenant.app
-    rows = await session.books.rows(app, customer, since)
+    rows = [
+        _ledger_row(row, context=since is not None and row.created_at < since)
+        for row in await session.books.rows(app, customer, lookback)
+    ]
     purchases, deposits = await read_facts(session.tenant, customer, since)
-    facts = CustomerBooks(
-        app, customer, tuple(map(_ledger_row, rows)), tuple(purchases), tuple(deposits)
-    )
+    facts = CustomerBooks(app, customer, tuple(rows), tuple(purchases), tuple(deposits))
     drift = compare(facts)
     if session.repairs is None:
         return [Outcome(found, "found") for found in drift]
     return [Outcome(found, await session.repairs.apply(found)) for found in drift]
 
 
-def _ledger_row(row: BookRow) -> LedgerRow:
+def _ledger_row(row: BookRow, *, context: bool) -> LedgerRow:
     """The row with the ids of the bridge's own upstream writes for it."""
     return LedgerRow(
         order_id=row.id,
@@ -187,6 +201,7 @@ def _ledger_row(row: BookRow) -> LedgerRow:
         purchase_key=write_id(row.app, row.id, row.created_at, "purchase"),
         refund_key=write_id(row.app, row.id, row.created_at, "refund"),
         compensating=row.compensating,
+        context=context,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -278,8 +279,20 @@ def books(
         ),
         (books((row("approved", ref=None),), (purchase(standing=True),)), []),
         (books((row(VOIDED, ref=None),), ()), []),
+        (books((replace(row("approved"), context=True),), (purchase(standing=True),)), []),
+        (books((replace(row("approved"), context=True),), ()), []),
     ],
-    ids=["refunded", "standing", "doubled", "unexpected", "revoke-only", "settling", "voided"],
+    ids=[
+        "refunded",
+        "standing",
+        "doubled",
+        "unexpected",
+        "revoke-only",
+        "settling",
+        "voided",
+        "before-since-claims-its-purchase",
+        "before-since-not-reported",
+    ],
 )
 def test_compare_classifies(
     case: CustomerBooks, expected: list[tuple[DriftKind, Repair, int]]
@@ -376,3 +389,22 @@ async def test_a_customer_the_upstream_refuses_is_unreadable_and_the_others_are_
     report = await reconcile_app(settings.apps[0], settings, None, [""], repair=False)
 
     assert (report.unreadable, report.customers, report.status) == ([""], 4, 3)
+
+
+async def test_a_row_written_before_since_still_claims_the_purchase_that_landed_after(
+    sandbox: TestServer, bridge_client: Bridge, make_settings: Callable[..., Settings]
+) -> None:
+    apps = (incentives_app(base_url(sandbox)),)
+    bridge = await bridge_client(apps=apps)
+    settings = make_settings(apps=apps)
+    order_id = await place(bridge)
+    written = datetime.now(UTC) - timedelta(hours=2)  # e.g. a keyed retry placed it later
+    await execute(
+        settings.database_url,
+        sa.update(t.orders).where(t.orders.c.id == order_id).values(created_at=written),
+    )
+    since = datetime.now(UTC) - timedelta(hours=1)
+
+    report = await reconcile_app(settings.apps[0], settings, since, [], repair=False)
+
+    assert (report.outcomes, report.status) == ([], 0)
