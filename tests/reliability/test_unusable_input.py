@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import zlib
 from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
+import structlog
 from aiohttp.test_utils import TestClient
 
+from bridge.observability.logging import configure_logging
+from bridge.store.database import create_engine, dispose
 from tests.conftest import PREFIX, basic_auth
 from tests.reliability.test_hardening import clean
 
@@ -277,3 +282,36 @@ async def test_shadow_page_spans_past_the_calendar_are_argument_errors(bridge_cl
         )
         body = await clean(answer)
         assert body["errors"]["code"] == "argument_error", since
+
+
+STREET = "221B Baker Street"
+STATEMENTS = {
+    "undefined table": {"sqlite": "SELECT * FROM no_such_table WHERE x = :value"},
+    "bad value": {
+        "sqlite": "SELECT json_extract(:value, '$')",  # malformed JSON
+        "postgresql": "SELECT CAST(:value AS INTEGER)",  # asyncpg quotes the value it refuses
+    },
+}
+
+
+@pytest.mark.both_engines
+@pytest.mark.parametrize("case", STATEMENTS)
+async def test_a_failed_statement_logs_neither_its_parameters_nor_the_driver_quote(
+    database_url: str, engine_name: str, case: str
+) -> None:
+    """Engines hide bound parameters; the log hides a driver's message, which may quote them."""
+    statement = STATEMENTS[case].get(engine_name, STATEMENTS[case]["sqlite"])
+    stream = io.BytesIO()
+    configure_logging("json", stream=stream, cache_loggers=False)
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(statement), {"value": STREET})
+    except sa.exc.SQLAlchemyError:
+        structlog.get_logger().exception("request_failed")
+    finally:
+        await dispose(engine)
+        configure_logging(log_format="json", cache_loggers=False)
+    line = stream.getvalue().decode()
+    assert "request_failed" in line
+    assert STREET not in line
