@@ -1,4 +1,11 @@
-"""orders-bridge command line: serve, db upgrade, load, generate-key, rotate-email-keys."""
+"""orders-bridge: the legacy Orders API bridge and its operator commands.
+
+Every command takes its settings from BRIDGE_ environment variables (docs/configuration.md);
+`orders-bridge COMMAND --help` describes one. Commands that change something print one line
+saying what they did; summaries print as aligned text, or as JSON with --json where offered;
+progress bars show on a terminal only. Secrets are never options: they come from the
+environment or from files.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +13,33 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from importlib.metadata import version
 
 import structlog
 import yaml
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bridge import cutover_commands, incentives_commands, reconcile_commands, startup
+from bridge import cutover_commands, db_commands, incentives_commands, reconcile_commands, startup
 from bridge.app import create_app
 from bridge.crypto import EmailCipher
-from bridge.dataload import load_data, read_data_file
 from bridge.observability.logging import configure_logging
 from bridge.policy import PolicyError
 from bridge.serving import serve
 from bridge.settings import Settings
 from bridge.shadow import commands as shadow_commands
-from bridge.store.catalog import Catalog
 from bridge.store.database import create_engine, dispose
 from bridge.store.key_rotation import rotate_email_keys
-from bridge.store.migrate import upgrade
 from bridge.workers import serve_workers
+
+COMMAND_MODULES = (
+    db_commands,
+    incentives_commands,
+    cutover_commands,
+    shadow_commands,
+    reconcile_commands,
+)
+"""Each registers its commands (`add_commands`) and runs them (`COMMANDS`, `run`)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,42 +83,66 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    for commands in (incentives_commands, cutover_commands, shadow_commands, reconcile_commands):
+    for commands in COMMAND_MODULES:
         if args.command in commands.COMMANDS:
             status: int = commands.run(args, settings)
             return status
     if args.command == "serve":
-        return _serve(settings, args.workers)
-    if args.command == "db":
-        upgrade(settings.database_url)
-    elif args.command == "load":
-        asyncio.run(_load(settings, args.file))
-    elif args.command == "rotate-email-keys":
-        return asyncio.run(_rotate_email_keys(settings))
-    return 0
+        return _serve(_listening(settings, args), args.workers)
+    return asyncio.run(_rotate_email_keys(settings))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="orders-bridge", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="orders-bridge",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version('orders-bridge')}"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_command = commands.add_parser("serve", help="serve the legacy Orders API")
     serve_command.add_argument(
-        "--workers", type=int, default=1, help="serving processes on one port (SO_REUSEPORT)"
+        "--host", help="address to listen on (default: BRIDGE_HOST, else 127.0.0.1)"
     )
-    db = commands.add_parser("db", help="database schema")
-    db.add_argument("action", choices=["upgrade"], help="migrate the schema to the newest revision")
-    load = commands.add_parser("load", help="load customers, offers and challenges from a file")
-    load.add_argument("file", type=Path)
+    serve_command.add_argument(
+        "--port", type=_port, help="port to listen on (default: BRIDGE_PORT, else 8080)"
+    )
+    serve_command.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="serving processes sharing the port (SO_REUSEPORT), at least 1 (default: 1)",
+    )
     commands.add_parser("generate-key", help="print a new email encryption key")
     commands.add_parser(
         "rotate-email-keys",
         help="re-encrypt stored emails under the first key of BRIDGE_EMAIL_KEYS",
     )
-    incentives_commands.add_commands(commands)
-    cutover_commands.add_commands(commands)
-    shadow_commands.add_commands(commands)
-    reconcile_commands.add_commands(commands)
+    for module in COMMAND_MODULES:
+        module.add_commands(commands)
     return parser
+
+
+def _whole(text: str, low: int, high: int) -> int:
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high}")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    return _whole(text, 0, 65535)
+
+
+def _workers(text: str) -> int:
+    return _whole(text, 1, 512)
+
+
+def _listening(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The settings with --host and --port, when given, instead of BRIDGE_HOST/BRIDGE_PORT."""
+    given = {name: getattr(args, name) for name in ("host", "port")}
+    return settings.model_copy(update={k: v for k, v in given.items() if v is not None})
 
 
 def _serve(settings: Settings, workers: int = 1) -> int:
@@ -118,15 +155,6 @@ def _serve(settings: Settings, workers: int = 1) -> int:
         return serve_workers(lambda: create_app(settings), settings, workers)
     serve(application, settings)
     return 0
-
-
-async def _load(settings: Settings, path: Path) -> None:
-    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
-    try:
-        await load_data(Catalog(engine, cipher), read_data_file(path))
-    finally:
-        await dispose(engine)
 
 
 async def _rotate_email_keys(settings: Settings) -> int:
