@@ -19,6 +19,7 @@ is being settled by the bridge: it is left alone, and so is the purchase it name
 | refund_doubled | | more than one refund for one purchase | manual |
 | refund_unexpected | row stands, or no purchase | a refund | manual |
 | balance_mismatch | points the standing rows cost | points debited less refunds | follows |
+| outcome_unknown | unknown row nothing will settle | (whatever landed) | the bridge's undo |
 
 A purchase belongs to a row when it carries the row's purchase idempotency id, or is the row's
 recorded user_offer_id. A refund belongs to a row when it carries the row's refund idempotency
@@ -49,6 +50,7 @@ class DriftKind(enum.StrEnum):
     REFUND_DOUBLED = "refund_doubled"
     REFUND_UNEXPECTED = "refund_unexpected"
     BALANCE_MISMATCH = "balance_mismatch"
+    OUTCOME_UNKNOWN = "outcome_unknown"
 
 
 class Repair(enum.StrEnum):
@@ -56,6 +58,9 @@ class Repair(enum.StrEnum):
     UNDO_PURCHASE = "revoke_and_refund"
     REVOKE = "revoke"
     REFUND = "refund"
+    UNDO_UNKNOWN = "undo_unknown"
+    """The bridge's own undo of a row left unknown (`Compensation.undo_purchase`): void it,
+    then revoke and refund whatever landed."""
     MANUAL = "manual"
     """Nothing the bridge may do on its own (taking points back needs a person)."""
     FOLLOWS = "follows"
@@ -74,6 +79,9 @@ class LedgerRow:
     refund_key: str
     compensating: bool = False
     """The bridge's own compensation of the row is still queued (undo or finish of a reject)."""
+    abandoned: bool = False
+    """Unknown (no upstream reference, not undone), past the window in which its purchase may
+    still land, and with no compensation queued: nothing of the bridge's will settle it."""
     context: bool = False
     """Created before `--since`: read only to recognise the purchase it made (which may have
     landed after `--since`), never reported itself."""
@@ -87,7 +95,7 @@ class LedgerRow:
         """Left alone: the bridge's own settling owns it (its outcome is not recorded yet, or
         one of its compensations is still queued), or it is only context."""
         unknown = self.backend_ref is None and self.status not in UNDONE
-        return self.compensating or self.context or unknown
+        return self.compensating or self.context or (unknown and not self.abandoned)
 
 
 @dataclass(frozen=True)
@@ -233,6 +241,8 @@ def _row_drift(
         refund_key=row.refund_key,
         refund_reference=str(row.order_id),
     )
+    if row.abandoned:
+        return [replace(about, kind=DriftKind.OUTCOME_UNKNOWN, repair=Repair.UNDO_UNKNOWN)]
     if row.stands:
         if purchase is None or not purchase.standing:
             # a revoked purchase took the points: they come back with the row's refund

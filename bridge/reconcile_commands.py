@@ -33,7 +33,7 @@ from bridge.crypto import EmailCipher
 from bridge.errors import RuleError, UpstreamError
 from bridge.observability.metrics import Metrics, ReconcileMetrics
 from bridge.orders.compensation import Compensation
-from bridge.reconcile import CustomerBooks, Drift, DriftKind, LedgerRow, compare
+from bridge.reconcile import UNDONE, CustomerBooks, Drift, DriftKind, LedgerRow, compare
 from bridge.reconcile_repair import Repairs
 from bridge.reconcile_upstream import read_facts
 from bridge.settings import AppConfig, Settings
@@ -114,6 +114,7 @@ class Session:
     books: Books
     tenant: Tenant
     repairs: Repairs | None
+    in_flight: timedelta
 
 
 @asynccontextmanager
@@ -132,9 +133,8 @@ async def _session(app: AppConfig, settings: Settings, *, repair: bool) -> Async
     compensation = Compensation(backend, orders, clock, metrics)
     await backend.open()
     try:
-        yield Session(
-            books, tenant, Repairs(books, tenant, compensation, clock) if repair else None
-        )
+        repairs = Repairs(books, tenant, compensation, clock) if repair else None
+        yield Session(books, tenant, repairs, _in_flight(app))
     finally:
         await backend.close()
         await dispose(engine)
@@ -167,18 +167,30 @@ def _landing_window(app: AppConfig, settings: Settings) -> timedelta:
     """How long after its row was written a purchase may still land upstream: a keyed retry
     places it until the key expires, and a sent call may land until its in-flight window ends.
     Rows that much older than `--since` are read to recognise such purchases."""
+    return timedelta(seconds=settings.idempotency_ttl_seconds) + _in_flight(app)
+
+
+def _in_flight(app: AppConfig) -> timedelta:
+    """How long a sent purchase may still land (as long as the bridge's undo job waits)."""
     assert app.incentives is not None
     config = app.incentives
-    calls = 2 * config.total_timeout_seconds + config.in_flight_margin_seconds
-    return timedelta(seconds=settings.idempotency_ttl_seconds + calls)
+    return timedelta(seconds=2 * config.total_timeout_seconds + config.in_flight_margin_seconds)
 
 
 async def _customer(
     session: Session, customer: str, since: datetime | None, lookback: datetime | None
 ) -> list[Outcome]:
     app = session.tenant.app
+    landed_by = SystemClock().now() - session.in_flight
     rows = [
-        _ledger_row(row, context=since is not None and row.created_at < since)
+        _ledger_row(
+            row,
+            context=since is not None and row.created_at < since,
+            abandoned=row.backend_ref is None
+            and row.status not in UNDONE
+            and not row.compensating
+            and row.created_at < landed_by,
+        )
         for row in await session.books.rows(app, customer, lookback)
     ]
     purchases, deposits = await read_facts(session.tenant, customer, since)
@@ -189,7 +201,7 @@ async def _customer(
     return [Outcome(found, await session.repairs.apply(found)) for found in drift]
 
 
-def _ledger_row(row: BookRow, *, context: bool) -> LedgerRow:
+def _ledger_row(row: BookRow, *, context: bool, abandoned: bool) -> LedgerRow:
     """The row with the ids of the bridge's own upstream writes for it."""
     return LedgerRow(
         order_id=row.id,
@@ -202,6 +214,7 @@ def _ledger_row(row: BookRow, *, context: bool) -> LedgerRow:
         refund_key=write_id(row.app, row.id, row.created_at, "refund"),
         compensating=row.compensating,
         context=context,
+        abandoned=abandoned,
     )
 
 

@@ -8,6 +8,8 @@
   `orphan_refund_key` for a purchase with no row.
 - A missing refund is deposited with that id; a row whose purchase does not stand is voided
   (only if it is still in the status it was read in).
+- A row left unknown that nothing will settle gets the bridge's own undo too
+  (`Compensation.undo_purchase`: voided, then whatever landed revoked and refunded).
 Revoking a revoked reward is ok upstream and a deposit is applied once per idempotency id, so
 a repair run twice, or interrupted and run again, changes nothing more.
 """
@@ -71,6 +73,10 @@ class Repairs:
             assert drift.status is not None
             now = self._clock.now()
             return await self._books.void(self._tenant.app, drift.order_id, drift.status, now)
+        if drift.repair is Repair.UNDO_UNKNOWN:
+            assert drift.order_id is not None
+            result = await self._compensation.undo_purchase(self._tenant.app, drift.order_id)
+            return result in ("undone", "nothing_landed")  # either way the row is voided
         if drift.status == VOIDED and drift.repair is Repair.UNDO_PURCHASE:
             assert drift.order_id is not None
             result = await self._compensation.undo_purchase(self._tenant.app, drift.order_id)

@@ -246,7 +246,7 @@ class ReconcileMetrics:
             "bridge_reconcile_drift",
             "Drift the last reconcile run found between the ledger and the Incentives upstream, "
             "by app and kind (order_without_purchase|purchase_without_order|refund_missing|"
-            "refund_doubled|refund_unexpected|balance_mismatch).",
+            "refund_doubled|refund_unexpected|balance_mismatch|outcome_unknown).",
             ["app", "kind"],
             registry=registry,
         )

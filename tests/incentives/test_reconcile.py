@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
 from bridge import reconcile_commands
+from bridge.backends.incentives import write_id
 from bridge.cli import _parser
 from bridge.crypto import EmailCipher
 from bridge.reconcile import (
@@ -408,3 +409,41 @@ async def test_a_row_written_before_since_still_claims_the_purchase_that_landed_
     report = await reconcile_app(settings.apps[0], settings, since, [], repair=False)
 
     assert (report.outcomes, report.status) == ([], 0)
+
+
+async def test_a_row_left_unknown_that_nothing_settles_is_undone_by_the_bridges_undo(
+    sandbox: TestServer, bridge_client: Bridge, make_settings: Callable[..., Settings]
+) -> None:
+    """A row with no outcome, past the in-flight window, with no undo job (one an older bridge
+    left): its purchase, which landed, is revoked and refunded and the row voided."""
+    apps = (incentives_app(base_url(sandbox)),)
+    bridge = await bridge_client(apps=apps)
+    settings = make_settings(apps=apps)
+    order_id = await place(bridge)
+    (row,) = await execute(
+        settings.database_url, sa.select(t.orders).where(t.orders.c.id == order_id)
+    )
+    written = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    lost = {**row._asdict(), "backend_ref": None, "created_at": written, "updated_at": written}
+    lost.pop("id")
+    await execute(settings.database_url, sa.insert(t.orders).values(lost))
+    (last,) = await execute(settings.database_url, sa.select(sa.func.max(t.orders.c.id)))
+    landed = {
+        "user_id": "demo-user-1",
+        "reward_store_id": ids.reward_store_id("demo"),
+        "reward_store_offer_id": ids.store_offer_id("demo", 1),
+        "quantity": 1,
+        "idempotency_id": write_id("demo", last[0], written, "purchase"),
+    }
+    await sandbox_call(sandbox, f"{OFFERS}/rewardstores/purchase_offer", landed)
+
+    found = await reconcile(settings, repair=False)
+    with capture_logs() as logs:
+        repaired = await reconcile(settings, repair=True)
+    again = await reconcile(settings, repair=True)
+
+    assert kinds(found) == [("balance_mismatch", "found"), ("outcome_unknown", "found")]
+    assert kinds(repaired) == [("balance_mismatch", "follows"), ("outcome_unknown", "repaired")]
+    assert [e["result"] for e in logs if e["event"] == "compensation_done"] == ["undone"]
+    assert (again.outcomes, again.status) == ([], 0)
+    assert (await upstream_state(sandbox))[:2] == (1, 9900)
