@@ -108,7 +108,7 @@ async def replay(
     tally = Tally()
     timeout = aiohttp.ClientTimeout(total=plan.timeout_seconds)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        for item in tqdm(recording, desc="replay", unit="call", disable=not progress):
+        for item in tqdm(recording, desc="replay", unit="call", disable=None if progress else True):
             app = by_name.get(item.app)
             if app is None or (item.operation in WRITES and not plan.include_writes):
                 tally.skipped += 1
