@@ -39,9 +39,10 @@ async def _ready(base: str, process: asyncio.subprocess.Process, log: Path) -> N
     raise AssertionError(_text(log))
 
 
-async def test_two_workers_serve_one_port_and_stop_on_sigterm(
-    database_url: str, email_key: str, tmp_path: Path
-) -> None:
+async def _start_two_workers(
+    database_url: str, email_key: str, log: Path
+) -> tuple[asyncio.subprocess.Process, str]:
+    """`serve --workers 2` on a free port, ready; the process and its base URL."""
     port = free_port()
     env = {
         "BRIDGE_CONFIG_FILE": str(DEMO_APPS),
@@ -51,14 +52,26 @@ async def test_two_workers_serve_one_port_and_stop_on_sigterm(
         "BRIDGE_LOG_FORMAT": "json",
         "PATH": "/usr/bin:/bin",
     }
-    log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bridge", "serve", "--workers", "2",
             env=env, cwd=ROOT, stdout=out, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
     try:
-        await _ready(f"http://127.0.0.1:{port}", process, log)
+        await _ready(base, process, log)
+    except BaseException:
+        process.kill()
+        await process.wait()
+        raise
+    return process, base
+
+
+async def test_two_workers_serve_one_port_and_stop_on_sigterm(
+    database_url: str, email_key: str, tmp_path: Path
+) -> None:
+    process, _ = await _start_two_workers(database_url, email_key, tmp_path / "serve.log")
+    try:
         workers = _children(process.pid)
         assert len(workers) == 2
     finally:
@@ -79,24 +92,9 @@ def _sum(scrape: str, name: str) -> float:
 async def test_every_scrape_counts_the_calls_of_every_worker(
     database_url: str, email_key: str, tmp_path: Path
 ) -> None:
-    port = free_port()
-    env = {
-        "BRIDGE_CONFIG_FILE": str(DEMO_APPS),
-        "BRIDGE_DATABASE_URL": database_url,
-        "BRIDGE_EMAIL_KEYS": email_key,
-        "BRIDGE_PORT": str(port),
-        "PATH": "/usr/bin:/bin",
-    }
-    log = tmp_path / "serve.log"
-    base = f"http://127.0.0.1:{port}"
     calls = 24
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bridge", "serve", "--workers", "2",
-            env=env, cwd=ROOT, stdout=out, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+    process, base = await _start_two_workers(database_url, email_key, tmp_path / "serve.log")
     try:
-        await _ready(base, process, log)
         auth = basic_auth()
         for _ in range(calls):  # a new connection each: the kernel spreads them
             async with (
