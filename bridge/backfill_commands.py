@@ -85,9 +85,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _counts(summary: Summary) -> dict[str, int]:
-    counts = {name: summary.customers[name] for name in CUSTOMER_COLUMNS}
-    counts |= {name: summary.orders[name] for name in ORDER_COLUMNS}
-    return counts | {"pages": summary.pages}
+    """Row -> count: customers by outcome, orders by outcome, pages read."""
+    counts = {f"customers {name}": summary.customers[name] for name in CUSTOMER_COLUMNS}
+    counts |= {f"orders {name}": summary.orders[name] for name in ORDER_COLUMNS}
+    return counts | {"pages read": summary.pages}
 
 
 def _json(summaries: dict[str, Summary]) -> str:
@@ -103,17 +104,16 @@ def _json(summaries: dict[str, Summary]) -> str:
 
 
 def _table(summaries: dict[str, Summary]) -> str:
-    """One row per store: customers by outcome, orders by outcome, pages read."""
-    header = ["store", *_counts(Summary())]
-    rows = [header] + [[store, *map(str, _counts(s).values())] for store, s in summaries.items()]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    )
+    """One column per store, one row per count, aligned."""
+    columns = {store: _counts(summary) for store, summary in summaries.items()}
+    names = list(_counts(Summary()))
+    width = max(map(len, names))
+    header = " " * width + "".join(f"  {store:>7}" for store in columns)
+    rows = [
+        name.ljust(width) + "".join(f"  {counts[name]:>7}" for counts in columns.values())
+        for name in names
+    ]
+    return "\n".join([header, *rows])
 
 
 async def _run(
