@@ -316,29 +316,32 @@ def _nothing(result: str) -> Outcome:
 
 
 def ordering_key(exchange: Exchange) -> str:
-    """The lane key: the customer the path names, else the customer the primary's answer
-    names (an update names no customer in its path), else the order.
+    """The lane key: the customer the primary's answer names, else the one the path names,
+    else the order.
 
     One customer's shadows run one after another in the order their calls were answered, so
-    a shadowed list sees the shadowed create before it, and an update of an order created
-    through `users/{user_id}` follows its create's shadow (so its pair exists when it runs).
+    a shadowed list sees the shadowed create before it, and an update or a get follows the
+    shadow of the create it names (so its pair exists when it runs). Every order in an answer
+    carries its customer's `user_id` whichever route the call took (`users/{user_id}`,
+    `external/users/{external_id}`, `orders/{order_id}`), so the answer names the customer
+    first: a path's `external_id` is another spelling of the same customer.
     """
     info = exchange.match_info
-    names = ("user_id", "external_id")
-    for name in names:
-        if name in info:
-            return f"{exchange.app.name}\x00{name}\x00{info[name]}"
     customer = _answered_customer(exchange)
     if customer is not None:
         return f"{exchange.app.name}\x00user_id\x00{customer}"
-    for name in ("order_id", "external_order_id"):
+    for name in ("user_id", "external_id", "order_id", "external_order_id"):
         if name in info:
             return f"{exchange.app.name}\x00{name}\x00{info[name]}"
     return exchange.app.name
 
 
 def _answered_customer(exchange: Exchange) -> str | None:
+    """The `user_id` of the answer's order, or of a list's first order."""
     document = exchange.primary.document()
-    order = document.get("order") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        return None
+    orders = document.get("orders")
+    order = orders[0] if isinstance(orders, list) and orders else document.get("order")
     customer = order.get("user_id") if isinstance(order, dict) else None
     return customer if isinstance(customer, str) else None
