@@ -15,7 +15,7 @@ from pathlib import Path
 from bridge import backfill_commands
 from bridge.canonical import Target
 from bridge.clock import SystemClock
-from bridge.policy import Operation, PolicyError, load_policy
+from bridge.policy import Operation, Policy, PolicyError, load_policy
 from bridge.policy_edit import Edit, canary_edit, edit_policy_file, shadow_edit, target_edit
 from bridge.settings import Settings
 
@@ -128,11 +128,32 @@ def _policy(args: argparse.Namespace, settings: Settings) -> int:
         if args.policy_action == "check":
             policy = load_policy(path, settings.apps, now)
             print(f"{path}: valid, version {policy.version.hash}")
-            return 0
+            return 1 if _warn_unserved_shadows(policy, settings) else 0
         edit, done = _edit(args)
         policy = edit_policy_file(path, settings.apps, now, edit)
     except PolicyError as exc:
         print(f"orders-bridge policy {args.policy_action}: {exc}", file=sys.stderr)
         return 2
     print(f"{path}: {done}, version {policy.version.hash}")
+    _warn_unserved_shadows(policy, settings)
     return 0
+
+
+def _warn_unserved_shadows(policy: Policy, settings: Settings) -> bool:
+    """Warn (stderr) about shadows to `local` where no shadow store is set; True if any."""
+    if settings.shadow.database_url is not None:
+        return False
+    unserved = [
+        f"{app.name} {operation.value}"
+        for app in settings.apps
+        for operation in Operation
+        if (shadow := policy.for_operation(app, operation).shadow) is not None
+        and shadow.target is Target.LOCAL
+    ]
+    if unserved:
+        print(
+            f"orders-bridge policy: warning: {', '.join(unserved)} shadow to local, but "
+            "BRIDGE_SHADOW__DATABASE_URL is not set here: those shadows would be dropped",
+            file=sys.stderr,
+        )
+    return bool(unserved)

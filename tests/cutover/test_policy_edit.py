@@ -178,3 +178,29 @@ def test_the_kill_switch_is_refused_while_a_shadow_points_at_its_target(tmp_path
         edit_policy_file(path, (make_app(),), NOW, target_edit("acme", Target.INCENTIVES))
     edit_policy_file(path, (make_app(),), NOW, shadow_edit("acme", None))
     edit_policy_file(path, (make_app(),), NOW, target_edit("acme", Target.INCENTIVES))
+
+
+def test_policy_check_warns_of_shadows_to_local_without_a_shadow_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    apps = tmp_path / "apps.yaml"
+    acme = {
+        "name": "acme",
+        "api_key": "k",
+        "api_secret": "s",
+        "legacy_base_url": "http://l.example",
+    }
+    apps.write_text(yaml.safe_dump({"apps": [acme]}))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("apps:\n  acme:\n    target: legacy\n")
+    monkeypatch.setenv("BRIDGE_CONFIG_FILE", str(apps))
+    monkeypatch.setenv("BRIDGE_POLICY_FILE", str(policy))
+    assert main(["policy", "check"]) == 0
+    operation = ["--operation", "create_order"]
+    assert main(["policy", "shadow", "--app", "acme", *operation, "--target", "local"]) == 0
+    assert "acme create_order shadow to local" in capsys.readouterr().err
+    assert main(["policy", "check"]) == 1
+    assert "BRIDGE_SHADOW__DATABASE_URL is not set" in capsys.readouterr().err
+    monkeypatch.setenv("BRIDGE_SHADOW__DATABASE_URL", f"sqlite:///{tmp_path}/shadow.db")
+    assert main(["policy", "check"]) == 0
+    assert "warning" not in capsys.readouterr().err
