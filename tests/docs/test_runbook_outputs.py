@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bridge.cli import main
-from tests.docs.markdown import code_blocks, read_doc
+from tests.docs.markdown import ROOT, code_blocks, read_doc
 from tests.docs.walk import mismatch
 
 DEMO_APP = {
@@ -22,7 +22,7 @@ DEMO_APP = {
     "api_key": "demo-api-key",
     "api_secret": "demo-api-secret",
     "legacy_base_url": "http://legacy.example",
-    "incentives": yaml.safe_load((Path("demo") / "apps-incentives.yaml").read_text())["apps"][0][
+    "incentives": yaml.safe_load((ROOT / "demo" / "apps-incentives.yaml").read_text())["apps"][0][
         "incentives"
     ],
 }
