@@ -75,6 +75,7 @@ class Metrics:
         self._define_cutover(registry)
         self._define_shadow(registry)
         self._define_store(registry)
+        self._define_canary(registry)
         self.build_info = Gauge(
             "bridge_build_info",
             "Always 1; the labels name the running build.",
@@ -232,6 +233,24 @@ class Metrics:
             "Upstream fulfilment (manual_redeem) attempts of approved orders on the Incentives "
             "target, by result (redeemed|retry|failed: given up, order redemption_error).",
             ["result"],
+            registry=registry,
+        )
+
+
+    def _define_canary(self, registry: CollectorRegistry) -> None:
+        self.canary_step = Gauge(
+            "bridge_canary_step",
+            "The percentage an automated canary sends to its target now, by app and operation "
+            "(every replica reports the shared plan it routes by; 0 after a rollback).",
+            ["app", "operation"],
+            registry=registry,
+        )
+        self.canary_decisions = Counter(
+            "bridge_canary_decisions_total",
+            "Automated canary decisions taken by this replica, by app, operation, outcome "
+            "(advance|hold|rollback) and reason (healthy|not_enough_data|error_ratio|latency|"
+            "shadow_mismatch|reconcile_drift).",
+            ["app", "operation", "outcome", "reason"],
             registry=registry,
         )
 
