@@ -22,14 +22,17 @@ itself) need none of this.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, unquote
 
-from bridge.canonical import Target
+from bridge.canonical import OrderFilter, Target
+from bridge.errors import RequestError
 from bridge.policy import Operation
 from bridge.shadow.exchange import Exchange
 from bridge.store.shadow_diffs import IdPair, ShadowDiffs, Sides
+from mappings.legacy.list_orders import order_filter_from_query
 
 ORDER_ID = "order_id"
 
@@ -85,7 +88,7 @@ class Correlator:
     ) -> Aligned:
         sides = sides_of(exchange, target)
         if exchange.operation is Operation.LIST_ORDERS:
-            return await self._align_lists(sides, primary, candidate)
+            return await self._align_lists(sides, _window(exchange), primary, candidate)
         shadow_id = _order_id(candidate)
         if shadow_id is None:
             return Aligned(primary, candidate)
@@ -99,23 +102,59 @@ class Correlator:
         read_back = primary_id if str(primary_id) == found else _typed(shadow_id, found)
         return Aligned(primary, _with_order_id(candidate, read_back))
 
-    async def _align_lists(self, sides: Sides, primary: Any, candidate: Any) -> Aligned:
+    async def _align_lists(
+        self, sides: Sides, window: OrderFilter | None, primary: Any, candidate: Any
+    ) -> Aligned:
         mine, theirs = _orders(primary), _orders(candidate)
         if mine is None or theirs is None:
             return Aligned(primary, candidate)
         to_shadow = await self._diffs.shadow_ids(sides, _ids(mine))
         to_primary = await self._diffs.primary_ids(sides, _ids(theirs))
-        kept = [order for order in mine if str(order.get("id")) in to_shadow]
+        in_mine, in_theirs = _compared_on(mine, window), _compared_on(theirs, window)
+        kept = [order for order in mine if in_theirs(to_shadow.get(str(order.get("id"))))]
         values = {str(order["id"]): order["id"] for order in kept}
         read_back = [
             {**order, "id": values.get(found, _typed(order["id"], found))}
             for order in theirs
-            if (found := to_primary.get(str(order.get("id")))) is not None
+            if (found := to_primary.get(str(order.get("id")))) is not None and in_mine(found)
         ]
         left_out = len(mine) - len(kept) + len(theirs) - len(read_back)
         return Aligned(
             {**primary, "orders": kept}, {**candidate, "orders": read_back}, left_out=left_out
         )
+
+
+def _window(exchange: Exchange) -> OrderFilter | None:
+    """The page a list answered (None when its query cannot be read: nothing is windowed)."""
+    try:
+        return order_filter_from_query(exchange.query)
+    except RequestError:
+        return None
+
+
+def _compared_on(
+    page: list[dict[str, Any]], window: OrderFilter | None
+) -> Callable[[str | None], bool]:
+    """Whether an order's counterpart is to be compared against this side's `page`.
+
+    A counterpart (the other side's id of a paired order) on the page is. One that is not
+    is missing from it, unless the page is a window that can hold other orders on each side:
+    a full page or any page past the first (orders only one side has shift the rest across
+    page boundaries) or a date bound (each side stamps an order at its own time). Then the
+    counterpart may be on another page of this side: the order is left out, not `missing`.
+    """
+    on_page = {str(order["id"]) for order in page if "id" in order}
+    windowed = window is not None and (
+        window.page > 1
+        or len(page) >= window.limit
+        or window.created_after is not None
+        or window.created_before is not None
+    )
+
+    def compared(counterpart: str | None) -> bool:
+        return counterpart is not None and (counterpart in on_page or not windowed)
+
+    return compared
 
 
 def renamed(exchange: Exchange, primary_id: str, shadow_id: str) -> Exchange:

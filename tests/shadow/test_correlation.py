@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,3 +125,53 @@ async def test_a_create_pairs_its_ids_and_a_get_reads_the_shadow_id_back(
         created, Target.INCENTIVES, {"order": {"id": 12}}, {"status": "error"}
     )
     assert (refused.candidate, refused.pair) == ({"status": "error"}, None)
+
+
+def paged(query: dict[str, str], primary: Any) -> Exchange:
+    return replace(exchange(Operation.LIST_ORDERS, PATH, None, primary), query=query)
+
+
+@pytest.mark.parametrize(
+    ("query", "mine", "theirs", "kept", "left_out"),
+    [
+        # an order only the primary has (9) pushes 7 to page 2 there, not on the shadow side
+        ({"limit": "2"}, [9, 8], [4, 3], [8], 2),
+        # page 2: the shadow side still has 8 (its 4) there, the primary has it on page 1
+        ({"limit": "2", "page": "2"}, [7, 6], [4, 3], [7], 2),
+        # date bounds: each side stamps its own time, an order may fall out on one side only
+        ({"after": "2026-03-01 12:00:00"}, [8, 7], [4], [8], 1),
+    ],
+)
+async def test_a_paired_order_outside_the_other_sides_window_is_left_out(
+    correlator: Correlator,
+    query: dict[str, str],
+    mine: list[int],
+    theirs: list[int],
+    kept: list[int],
+    left_out: int,
+) -> None:
+    primary = {"status": "ok", "orders": [{"id": n} for n in mine]}
+    candidate = {"status": "ok", "orders": [{"id": n} for n in theirs]}
+    aligned = await correlator.align(paged(query, primary), Target.INCENTIVES, primary, candidate)
+    assert aligned.primary["orders"] == [{"id": n} for n in kept]
+    assert aligned.candidate["orders"] == [{"id": n} for n in kept]
+    assert aligned.left_out == left_out
+
+
+@pytest.mark.parametrize("query", [{}, {"limit": "3"}, {"limit": "abc"}])
+async def test_a_paired_order_missing_from_a_page_that_holds_every_order_still_shows(
+    correlator: Correlator, query: dict[str, str]
+) -> None:
+    """First page, not full, no date bound: the counterpart has nowhere else to be."""
+    primary = {"status": "ok", "orders": [{"id": 8}, {"id": 7}]}
+    candidate = {"status": "ok", "orders": [{"id": 4}]}
+    aligned = await correlator.align(paged(query, primary), Target.INCENTIVES, primary, candidate)
+    assert aligned.primary["orders"] == [{"id": 8}, {"id": 7}]
+    assert aligned.candidate["orders"] == [{"id": 8}]
+    shadow_only = await correlator.align(
+        paged(query, candidate),
+        Target.INCENTIVES,
+        {"status": "ok", "orders": [{"id": 8}]},
+        {"status": "ok", "orders": [{"id": 4}, {"id": 3}]},
+    )
+    assert shadow_only.candidate["orders"] == [{"id": 8}, {"id": 7}]
