@@ -151,6 +151,8 @@ def read_apps_file(path: Path) -> tuple[AppConfig, ...]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigurationError(str(path), f"is not valid YAML{where}") from exc
+    except RecursionError as exc:  # the parser recurses once per level of nesting
+        raise ConfigurationError(str(path), "is not valid YAML: nested too deeply") from exc
     if not isinstance(document, dict) or not isinstance(document.get("apps"), list):
         raise ConfigurationError(str(path), "expected a mapping with an 'apps' list")
     apps = []
@@ -227,7 +229,7 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str) -> str:
         try:
             backend = sa.make_url(value).get_backend_name()
-        except sa.exc.ArgumentError as exc:
+        except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port int() refuses
             raise ValueError("is not a database URL") from exc
         if backend not in ("sqlite", "postgresql"):
             raise ValueError(f"names the unsupported database {backend!r} (sqlite, postgresql)")

@@ -66,6 +66,8 @@ def check_database(settings: Settings) -> None:
     """Refuse (ConfigurationError) a store that cannot be used, before anything starts."""
     url = sa.make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if "\x00" in url.database:
+            raise ConfigurationError(DATABASE_VARIABLE, "cannot connect (a NUL in the path)")
         folder = Path(url.database).parent
         if not folder.is_dir():
             raise ConfigurationError(DATABASE_VARIABLE, "the SQLite file's folder does not exist")
@@ -77,7 +79,10 @@ async def _connect(url: str) -> None:
     try:
         async with asyncio.timeout(CONNECT_SECONDS), engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
-    except (OSError, sa.exc.SQLAlchemyError) as exc:
+    except Exception as exc:
+        # Whatever the URL makes the driver raise (a refused login, a port past 65535, a
+        # query argument it does not take) is the configuration's fault: named by type
+        # only, since a message may quote the URL
         reason = f"cannot connect ({type(_root(exc)).__name__})"
         raise ConfigurationError(DATABASE_VARIABLE, reason) from exc
     finally:
