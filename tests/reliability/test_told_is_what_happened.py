@@ -19,13 +19,16 @@ the in-flight window (or the key's expiry) and the outbox is run by hand; then:
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import astuple, dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
 
 from bridge.app import INCENTIVES
 from bridge.health import ENGINE
@@ -34,7 +37,8 @@ from bridge.store import outbox
 from bridge.store import tables as t
 from bridge.store.remote_orders import FINISH_REJECT, MANUAL_REDEEM, UNDO_PURCHASE
 from tests.clocks import ManualClock
-from tests.conftest import PREFIX, basic_auth
+from tests.conftest import PREFIX, basic_auth, load_demo
+from tests.engines import sqlite_database
 from tests.incentives.test_lost_purchase import run_due_jobs, sandbox_call, wallet_and_points
 from tests.reliability.faulty_upstream import Fault, FaultyUpstream, Kind
 
@@ -82,6 +86,29 @@ CASES = [
     Case("invalid_after_commit", Fault(Kind.INVALID_JSON, after_commit=True), commits=True),
 ]
 KEYS = ("no_key", "key_retried", "key_expired")
+
+
+@pytest.fixture(scope="module")
+def email_key() -> str:
+    """One key for the module's cases, so that the sandbox's demo data is loaded once."""
+    return Fernet.generate_key().decode()
+
+
+_SANDBOX_TEMPLATES: dict[str, Path] = {}
+"""The sandbox's migrated database with the demo data, per email key (built once)."""
+
+
+@pytest.fixture
+async def sandbox_database(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, email_key: str
+) -> str:
+    """A fresh copy of the sandbox's database with the demo data, for every case."""
+    if email_key not in _SANDBOX_TEMPLATES:
+        folder = tmp_path_factory.mktemp("sandbox-template")
+        await load_demo(await sqlite_database(folder, migrated=True, name="sandbox.db"), email_key)
+        _SANDBOX_TEMPLATES[email_key] = folder / "sandbox.db"
+    shutil.copyfile(_SANDBOX_TEMPLATES[email_key], tmp_path / "sandbox.db")
+    return f"sqlite:///{tmp_path / 'sandbox.db'}"
 
 
 class Upstream:
