@@ -44,6 +44,7 @@ from bridge.shadow.comparison import (
 )
 from bridge.shadow.config import ShadowSettings
 from bridge.shadow.correlation import Aligned, Correlator, NotComparable
+from bridge.shadow.differ import Difference
 from bridge.shadow.exchange import Answer, Exchange
 from bridge.shadow.executor import ShadowExecutor, ShadowSkipped
 from bridge.shadow.masking import masked_json
@@ -253,7 +254,7 @@ class ShadowRunner:
     ) -> None:
         exchange = job.exchange
         app, operation, result = exchange.app.name, exchange.operation.value, outcome.result
-        shown = outcome.judged.shown
+        shown = per_field(outcome.judged.shown)
         if job.mode == SHADOW:
             self._metrics.shadow_comparisons.labels(app, operation, job.target.value, result).inc()
             for difference in shown:
@@ -309,6 +310,18 @@ class ShadowRunner:
                     log.info("shadow_diffs_reaped", removed=removed)
             except Exception:
                 log.exception("shadow_reap_failed")
+
+
+def per_field(differences: tuple[Difference, ...]) -> tuple[Difference, ...]:
+    """The first difference of each (path, kind): what is counted and stored per comparison.
+
+    A path is a template (`orders[].name`), so a list differs there once per order; a field's
+    count is the number of comparisons it differed in, and its rate a share of comparisons.
+    """
+    first: dict[tuple[str, str], Difference] = {}
+    for item in differences:
+        first.setdefault((item.path, item.kind.value), item)
+    return tuple(first.values())
 
 
 def _nothing(result: str) -> Outcome:

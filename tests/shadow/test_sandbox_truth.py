@@ -270,17 +270,22 @@ async def test_a_seeded_offer_name_change_shows_at_its_field_path(
         await engine.dispose()
     calls = await start(sandbox)
     order = await calls.create()
+    await calls.create()
     await calls.get(order)
     await calls.list()
     rows = await outcomes(calls, tmp_path)
     fields = {
-        name: [(item["path"], item["kind"], item["sample"]["candidate"]) for item in row["fields"]]
+        name: [
+            (item["path"], item["kind"], item["sample"]["candidate"], item["count"], item["rate"])
+            for item in row["fields"]
+        ]
         for name, row in rows.items()
     }
+    # counted once per comparison (the list differs at orders[].name in both of its orders)
     assert fields == {
-        "create_order": [("order.name", "value", "Renamed in sandbox")],
-        "get_order": [("order.name", "value", "Renamed in sandbox")],
-        "list_orders": [("orders[].name", "value", "Renamed in sandbox")],
+        "create_order": [("order.name", "value", "Renamed in sandbox", 2, 1.0)],
+        "get_order": [("order.name", "value", "Renamed in sandbox", 1, 1.0)],
+        "list_orders": [("orders[].name", "value", "Renamed in sandbox", 1, 1.0)],
         "update_order_status": [],
     }
 
