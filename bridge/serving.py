@@ -15,7 +15,9 @@ its first request's headers within `header_timeout_seconds`, is closed after
 trickling in after a first request), and a body must arrive within `body_timeout_seconds`
 (bridge/legacy/middleware.py). What aiohttp refuses before the app sees a request (a request
 line or header it cannot parse, a body encoding it cannot decode) is answered in the legacy
-envelope too, by `LegacyRequestHandler.handle_error`.
+envelope too, by `LegacyRequestHandler.handle_error`; so is an `Expect` other than
+`100-continue`, which aiohttp's own expect handler would answer before the app's middlewares
+(a plain-text 417 echoing the value, a 500 for bytes that are not UTF-8).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
@@ -122,16 +125,35 @@ class LegacyRequestHandler(RequestHandler):
             log.error("request_failed", status=status, exc_info=exc)
         else:  # a request aiohttp could not parse: its text may hold credentials
             log.info("request_refused", status=status, error=type(exc).__name__ if exc else None)
-        default = ErrorCode.ARGUMENT_ERROR if status < 500 else ErrorCode.INTERNAL_SERVER_ERROR
-        code, text = HTTP_ERRORS.get(status, (default, _reason(status)))
-        response = error_response(code, text)
-        response.set_status(status)
-        response.force_close()
-        return response
+        return _refusal(status)
+
+
+def _refusal(status: int) -> web.Response:
+    """The envelope for a request refused before the app: the connection is closed after."""
+    default = ErrorCode.ARGUMENT_ERROR if status < 500 else ErrorCode.INTERNAL_SERVER_ERROR
+    code, text = HTTP_ERRORS.get(status, (default, _reason(status)))
+    response = error_response(code, text)
+    response.set_status(status)
+    response.force_close()
+    return response
 
 
 def _reason(status: int) -> str:
     return "The request could not be read." if status < 500 else "Internal server error."
+
+
+def refusing_expectations(handler: Handler) -> Handler:
+    """`handler`, but a request whose `Expect` is not `100-continue` (the only expectation
+    HTTP defines) answers 417 `argument_error` before any route's expect handler runs."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        expect = request.headers.get("Expect")
+        if expect and expect.lower() != "100-continue":
+            log.info("request_refused", status=417, error="Expect")
+            return _refusal(417)
+        return await handler(request)
+
+    return handle
 
 
 class LegacyServer(web.Server):
@@ -157,7 +179,7 @@ class LegacyRunner(web.AppRunner):
     async def _make_server(self) -> web.Server:
         plain = await super()._make_server()
         return LegacyServer(
-            plain.request_handler,
+            refusing_expectations(plain.request_handler),
             request_factory=plain.request_factory,
             handler_cancellation=plain.handler_cancellation,
             header_timeout=self._header_timeout,

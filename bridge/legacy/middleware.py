@@ -31,6 +31,7 @@ HTTP_ERRORS: dict[int, tuple[ErrorCode, str]] = {
     408: (ErrorCode.ARGUMENT_ERROR, "The request body was not received in time."),
     413: (ErrorCode.ARGUMENT_ERROR, "The request body is too large."),
     415: (ErrorCode.ARGUMENT_ERROR, "The request body's Content-Encoding is not supported."),
+    417: (ErrorCode.ARGUMENT_ERROR, "The Expect header is not supported (only 100-continue)."),
 }
 """aiohttp's own HTTP errors -> legacy code and message (status kept from aiohttp)."""
 

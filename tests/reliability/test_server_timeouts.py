@@ -131,3 +131,44 @@ async def test_what_aiohttp_refuses_is_answered_in_the_envelope_without_an_echo(
     assert orjson.loads(body)["errors"]["code"] == "argument_error"
     assert b"ZGVtbw" not in body
     writer.close()
+
+
+CREATE = f"POST {PREFIX}/users/demo-user-1/offers/1/orders HTTP/1.1\r\nHost: x\r\n".encode()
+EXPECTATIONS = [b"a\tb", b"\xc3\xa9", b"\xff\xfe", b"100-continue-x", b"202-accepted"]
+"""`Expect` values other than 100-continue: aiohttp's own expect handler runs before the
+app's middlewares and answered a plain-text 417 echoing the value (a 500 when the value is
+not UTF-8), on every route and on unknown ones."""
+
+
+@pytest.mark.parametrize("value", EXPECTATIONS)
+@pytest.mark.parametrize("path", [f"{PREFIX}/users/demo-user-1/orders", "/_bridge/", "/nowhere"])
+async def test_an_unknown_expectation_is_refused_in_the_envelope_without_an_echo(
+    serve_port: Port, value: bytes, path: str
+) -> None:
+    reader, writer = await connect(await serve_port())
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n".encode() + AUTH)
+        writer.write(b"Expect: " + value + b"\r\n\r\n")
+        answer = await closed_by_server(reader)
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 417"), answer[:300]
+    assert orjson.loads(body)["errors"]["code"] == "argument_error"
+    assert value not in body
+
+
+async def test_expect_100_continue_still_gets_the_body(serve_port: Port) -> None:
+    body = b'{"order": {"quantity": 1}}'
+    head = CREATE + AUTH + b"Content-Type: application/json\r\nExpect: 100-Continue\r\n"
+    reader, writer = await connect(await serve_port())
+    try:
+        writer.write(head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
+        interim = await reader.readuntil(b"\r\n\r\n")
+        writer.write(body)
+        answer = await closed_by_server(reader)
+    finally:
+        writer.close()
+    assert interim.startswith(b"HTTP/1.1 100")
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+    assert orjson.loads(answer.partition(b"\r\n\r\n")[2])["status"] == "ok"
