@@ -171,11 +171,29 @@ class IncentivesBackend:
         )
         if not confirmed:
             self._settled("lost_race")
+            await self._undo_landed(tenant, order, ref)
             raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url)
         self._settled(outcome)
         if outcome == "found":
             log.info("purchase_reconciled", app=order.app, order_id=order.id, via="wallet")
         await self._fulfil_now(tenant, order, ref, fulfilment)
+
+    async def _undo_landed(self, tenant: Tenant, order: Order, ref: str) -> None:
+        """A purchase in hand whose row was voided first: it landed after the undo looked (a
+        keyed retry sent it as the key expired, a confirm slower than the in-flight window),
+        so nothing else will undo it. Its reference is kept on the voided row, then it is
+        revoked and refunded (the row's one `refund` id: an undo still running does no harm).
+        If that fails now, `orders-bridge reconcile --repair` finds the voided row's purchase."""
+        await self._orders.record_found(order.id, ref, self._clock.now())
+        try:
+            await tenant.revoke(ref)
+            await self.refund(tenant, order.app, order.id, order.customer_id, order.points)
+        except BridgeError as exc:
+            log.error(
+                "lost_race_undo_failed", app=order.app, order_id=order.id, code=exc.code.value
+            )
+            return
+        log.warning("lost_race_undone", app=order.app, order_id=order.id, points=order.points)
 
     async def _leave_unknown(self, tenant: Tenant, order: Order, claim: KeyClaim | None) -> None:
         """The call answers not_available: without a key the row is voided and undone after the

@@ -1,0 +1,75 @@
+"""Issue 14, variations beyond the matrix (tests/reliability/test_told_is_what_happened.py).
+
+Found by an independent walk of the issue: timings and answers the matrix does not reach.
+Each case ends as the matrix does: the upstream healthy, the clock past every window, the
+outbox run, then the upstream must hold what the client was told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.incentives.test_lost_purchase import run_due_jobs, wallet_and_points
+from tests.reliability.faulty_upstream import Fault, Kind
+from tests.reliability.test_told_is_what_happened import (  # noqa: F401 - fixtures
+    KEY_TTL_SECONDS,
+    PURCHASE,
+    WALLET,
+    World,
+    create,
+    listed,
+    settle_everything,
+    upstream,
+    warm,
+    world,
+)
+
+pytestmark = pytest.mark.both_engines
+
+
+def purchases_sent(here: World) -> int:
+    return sum(
+        n for path, n in here.upstream.proxy.tally.by_path.items() if path.endswith(PURCHASE)
+    )
+
+
+async def until_purchases_sent(here: World, count: int) -> None:
+    """Return once the proxy has received `count` purchases (it counts them as they arrive)."""
+    while purchases_sent(here) < count:  # noqa: ASYNC110 - the proxy's tally has no event
+        await asyncio.sleep(0.01)
+
+
+async def test_a_keyed_retry_that_resends_as_its_key_expires_is_not_undone_behind_its_back(
+    world: World,  # noqa: F811 - the fixture
+) -> None:
+    """The undo of a keyed unknown purchase is due at the key's expiry. A retry of the key just
+    before it sends the purchase again (the upstream had not committed the first one); the
+    undo must not run while that purchase is in flight, or it finds nothing, the purchase
+    lands after it, the retry's confirm loses to the void, and a purchase the client was told
+    failed stands with nobody to undo it."""
+    await warm(world)
+    before = await wallet_and_points(world.sandbox)
+    world.upstream.proxy.inject(
+        Fault(Kind.STATUS, path=PURCHASE, status=503, times=1),
+        Fault(Kind.STATUS, path=WALLET, status=503, times=3),
+    )
+    status, _ = await create(world.bridge, "key-1")
+    assert status == 503
+    sent = purchases_sent(world)
+
+    world.upstream.proxy.inject(Fault(Kind.LATENCY, path=PURCHASE, delay=1.0))
+    world.clock.advance(seconds=KEY_TTL_SECONDS - 1)
+    retry = asyncio.create_task(create(world.bridge, "key-1"))
+    await until_purchases_sent(world, sent + 1)  # the purchase is on its way, not yet landed
+    await run_due_jobs(world.bridge, world.clock, seconds=2)  # past the key's expiry
+    status, body = await retry
+
+    await settle_everything(world, "key_expired")
+    if status == 200:
+        assert await wallet_and_points(world.sandbox) == (before[0] + 1, before[1] - 100)
+        assert await listed(world.bridge) == [(body["order"]["id"], "approved")]
+    else:
+        assert await wallet_and_points(world.sandbox) == before
+        assert await listed(world.bridge) == []
