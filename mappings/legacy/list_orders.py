@@ -4,7 +4,10 @@ Routes: GET .../users/{user_id}/orders and the external/users variant.
 
 Quirks handled:
 - `limit` defaults to 50 (at most 200 here: a decision, the seed gives no bound) and `page`
-  to 1; both must be positive integers.
+  to 1; both must be positive integers (ASCII digits, JSON whitespace around them allowed).
+- A parameter sent blank (`?limit=`, `?page=%20`, `?after=`) is not given, the rule of every
+  request body (`wire.py`, docs/clients.md): clients that build a query from optional values
+  send an empty one for "none".
 - `between` is two comma-separated dates; `before` and `after` one date each (the seed's
   text for `after` says "before": read as a typo). All bounds are exclusive, except that a
   date without a time as the upper end of `between` covers that whole day.
@@ -27,6 +30,7 @@ from typing import NoReturn
 
 from bridge.canonical import ErrorCode, OrderFilter
 from bridge.errors import RequestError
+from mappings.legacy.wire import DIGITS, JSON_WHITESPACE
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -34,7 +38,8 @@ MAX_OFFSET = 2**31 - 1
 """The most rows a page may skip: the largest signed 32-bit integer."""
 
 
-def order_filter_from_query(query: Mapping[str, str]) -> OrderFilter:
+def order_filter_from_query(sent: Mapping[str, str]) -> OrderFilter:
+    query = {name: value for name, value in sent.items() if value.strip(JSON_WHITESPACE)}
     after, before = None, None
     if "between" in query:
         parts = query["between"].split(",")
@@ -65,9 +70,10 @@ def _latest(current: datetime | None, bound: datetime) -> datetime:
 def _positive(name: str, raw: str | None, default: int, maximum: int | None) -> int:
     if raw is None:
         return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
+    digits = raw.strip(JSON_WHITESPACE)
+    if not DIGITS.fullmatch(digits) or len(digits) > 9 or int(digits) < 1:
         _fail(name, "must be a positive integer")
-    value = int(raw)
+    value = int(digits)
     if maximum is not None and value > maximum:
         _fail(name, f"must be at most {maximum}")
     return value

@@ -141,3 +141,31 @@ async def test_a_space_that_is_not_json_whitespace_is_a_value(
 ) -> None:
     """Only JSON's whitespace makes a string blank; the OpenAPI patterns say the same."""
     assert (await api.create(offer=1, **{field: space})).code == code
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t", "\r\n"])
+@pytest.mark.parametrize("parameter", ["limit", "page", "after", "before", "between"])
+async def test_every_list_parameter_sent_blank_is_absent(
+    target_api: LegacyApi, parameter: str, blank: str
+) -> None:
+    """`?limit=` is "no limit given", as `"email": ""` is no email (both targets)."""
+    placed = await target_api.create(offer=1)
+    answer = await target_api.list(**{parameter: blank})
+    assert answer.body["status"] == "ok", answer.body
+    assert placed.order["id"] in answer.ids
+
+
+@pytest.mark.parametrize(("limit", "shown"), [(" 1 ", 1), ("\t2", 2)])
+async def test_a_list_number_between_json_whitespace_is_read(
+    api: LegacyApi, limit: str, shown: int
+) -> None:
+    for _ in range(3):
+        await api.create(offer=1)
+    assert len((await api.list(limit=limit)).ids) == shown
+
+
+@pytest.mark.parametrize("limit", ["\u00a0", "1\u00a0", "+1", "0", "1.0", "one"])
+async def test_a_list_number_that_is_given_and_wrong_is_still_refused(
+    api: LegacyApi, limit: str
+) -> None:
+    assert (await api.list(limit=limit)).code == "argument_error"
