@@ -22,7 +22,8 @@ The undo itself (look again; revoke and refund what landed) is bridge/orders/com
 A rejection revokes, then refunds (idempotent per order), then records it. A revoke certainly
 not sent leaves the order as it was; one whose answer was lost, or a refund that could not be
 made, is completed by a `finish_reject` job after the in-flight window: revoked -> refunded and
-rejected; still in the wallet -> the order stays as it was.
+rejected; still in the wallet -> the order stays as it was. The job is never cancelled by a
+later attempt that failed: an earlier attempt's revoke may have landed.
 
 An approved order is fulfilled durably: the `manual_redeem` is queued in the outbox in the
 transaction that approves the order (or confirms an order approved at once), tried at once,
@@ -220,7 +221,9 @@ class IncentivesBackend:
         """Revoke the reward, then refund the points (both idempotent), then record it.
 
         The `finish_reject` job is queued first: if the revoke's answer is lost, or the refund
-        cannot be made now, it completes the rejection (or finds nothing revoked) later.
+        cannot be made now, it completes the rejection (or finds nothing revoked) later. A
+        revoke known not sent leaves the job queued too: it finds the offer still in the wallet
+        (nothing to do) unless an earlier attempt's revoke landed, which it then completes.
         """
         tenant = self._tenant(order.app)
         ref = await self._ref(order)
@@ -228,9 +231,8 @@ class IncentivesBackend:
         try:
             await tenant.revoke(ref)
         except (RuleError, UpstreamError) as exc:
-            if known_not_sent(exc):
-                await self._orders.abandon_reject(order, self._clock.now())
-                raise
+            if known_not_sent(exc):  # this revoke did nothing; an earlier attempt's may have
+                raise  # landed, so every queued finish_reject stays: each looks in the wallet
             log.warning("reject_outcome_lost", app=order.app, order_id=order.id)
             raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url) from exc
         await self.refund(tenant, order.app, order.id, order.customer_id, order.points)

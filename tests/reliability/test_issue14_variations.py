@@ -17,11 +17,13 @@ from tests.reliability.faulty_upstream import Fault, Kind
 from tests.reliability.test_told_is_what_happened import (  # noqa: F401 - fixtures
     KEY_TTL_SECONDS,
     PURCHASE,
+    REVOKE,
     WALLET,
     World,
     create,
     listed,
     settle_everything,
+    update,
     upstream,
     warm,
     world,
@@ -136,3 +138,27 @@ async def test_an_external_id_held_by_an_unknown_purchase_is_not_said_to_exist(
     status, body = await create(world.bridge, None, external_id="eo-1")
     assert status == 200, body
     assert await listed(world.bridge) == [(body["order"]["id"], "approved")]
+
+
+async def test_a_refused_retry_of_a_reject_does_not_cancel_the_first_attempts_finish(
+    world: World,  # noqa: F811 - the fixture
+) -> None:
+    """A reject whose revoke landed but whose answer was lost queues its `finish_reject`. A
+    retry of the reject (no key) that is refused before it is sent knows only that *its own*
+    revoke did nothing: it must not cancel the first attempt's job, or the revoked order
+    stays as it was with its points never refunded."""
+    await warm(world)
+    status, body = await create(world.bridge, "setup", status="pending_approval")
+    assert status == 200, body
+    order_id = body["order"]["id"]
+    before = await wallet_and_points(world.sandbox)
+    world.upstream.proxy.inject(Fault(Kind.RESET, path=REVOKE, after_commit=True, times=1))
+    status, _ = await update(world.bridge, order_id, "rejected", None)
+    assert status == 503
+    await world.upstream.fail(matrix.CASES[0], "reject")  # refused: the proxy is stopped
+    status, _ = await update(world.bridge, order_id, "rejected", None)
+    assert status == 503
+
+    await settle_everything(world, "no_key")
+    assert await wallet_and_points(world.sandbox) == (before[0] - 1, before[1] + 100)
+    assert dict(await listed(world.bridge))[order_id] == "rejected"
