@@ -184,7 +184,12 @@ class IncentivesBackend:
         keyed retry sent it as the key expired, a confirm slower than the in-flight window),
         so nothing else will undo it. Its reference is kept on the voided row, then it is
         revoked and refunded (the row's one `refund` id: an undo still running does no harm).
-        If that fails now, `orders-bridge reconcile --repair` finds the voided row's purchase."""
+        If that fails now, `orders-bridge reconcile --repair` finds the voided row's purchase.
+        A row another confirm made an order first (two retries of one key) is that order:
+        nothing to undo."""
+        row = await self._orders.purchased(order.id)
+        if row is None or not row.voided:
+            return
         await self._orders.record_found(order.id, ref, self._clock.now())
         try:
             await tenant.revoke(ref)

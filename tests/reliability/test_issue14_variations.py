@@ -162,3 +162,31 @@ async def test_a_refused_retry_of_a_reject_does_not_cancel_the_first_attempts_fi
     await settle_everything(world, "no_key")
     assert await wallet_and_points(world.sandbox) == (before[0] - 1, before[1] + 100)
     assert dict(await listed(world.bridge))[order_id] == "rejected"
+
+
+@pytest.mark.parametrize("commits", [False, True], ids=["first_not_landed", "first_landed"])
+async def test_two_concurrent_retries_of_an_unknown_key_place_one_order(
+    world: World,  # noqa: F811 - the fixture
+    commits: bool,
+) -> None:
+    """A key left unknown, then retried twice at once: both settle it (look, maybe send the
+    purchase again with the same idempotency id); one confirms, the other's confirm finds
+    the row already an order. That order stands: one purchase, one debit, and every ok
+    names it."""
+    await warm(world)
+    before = await wallet_and_points(world.sandbox)
+    world.upstream.proxy.inject(
+        Fault(Kind.STATUS, path=PURCHASE, status=500, after_commit=commits, times=1),
+        Fault(Kind.STATUS, path=WALLET, status=503, times=3),
+    )
+    status, _ = await create(world.bridge, "key-1")
+    assert status == 503
+    world.upstream.proxy.inject(Fault(Kind.LATENCY, path=PURCHASE, delay=0.3))
+
+    answers = await asyncio.gather(*(create(world.bridge, "key-1") for _ in range(2)))
+    await settle_everything(world, "key_expired")
+
+    assert await wallet_and_points(world.sandbox) == (before[0] + 1, before[1] - 100)
+    ids = {body["order"]["id"] for status, body in answers if status == 200}
+    assert len(ids) == 1, answers
+    assert await listed(world.bridge) == [(ids.pop(), "approved")]
