@@ -29,7 +29,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
 from bridge.canonical import ErrorCode
@@ -111,6 +111,16 @@ class LegacyRequestHandler(RequestHandler):
         if not self._request_count:
             log.info("connection_closed", reason="headers_not_received")
             self.force_close()
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """aiohttp's own failures outside any handler, as one structured line instead of its
+        stdlib "Unhandled exception" trace: a body that stops decoding while aiohttp drains
+        the rest of it, after the call was already refused (400), is the client's, no trace."""
+        exc = kw.get("exc_info")
+        if isinstance(exc, RequestPayloadError):
+            log.info("request_body_dropped", error=type(exc).__name__)
+            return
+        log.error("connection_failed", exc_info=exc)
 
     def handle_error(
         self,

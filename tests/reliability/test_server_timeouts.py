@@ -172,3 +172,22 @@ async def test_expect_100_continue_still_gets_the_body(serve_port: Port) -> None
     assert interim.startswith(b"HTTP/1.1 100")
     assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
     assert orjson.loads(answer.partition(b"\r\n\r\n")[2])["status"] == "ok"
+
+
+@pytest.mark.parametrize("encoding", [b"gzip", b"deflate"])
+async def test_a_body_that_stops_decoding_is_refused_without_a_logged_traceback(
+    serve_port: Port, caplog: pytest.LogCaptureFixture, encoding: bytes
+) -> None:
+    """The refusal was right (400 envelope), but aiohttp then drained the rest of the body,
+    met the decoding error again and logged "Unhandled exception" with a plain-text trace."""
+    body = b'{"order": {"quantity": 1}}' * 50
+    head = CREATE + AUTH + b"Content-Type: application/json\r\nContent-Encoding: " + encoding
+    reader, writer = await connect(await serve_port())
+    try:
+        writer.write(head + f"\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        answer = await closed_by_server(reader)
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert orjson.loads(answer.partition(b"\r\n\r\n")[2])["errors"]["code"] == "argument_error"
+    assert [record.getMessage() for record in caplog.records if record.exc_info] == []
