@@ -29,7 +29,10 @@ STARTUP_ERRORS = (ValidationError, SettingsError, ConfigurationError)
 
 def load_settings() -> Settings:
     """The settings of the environment; a STARTUP_ERRORS exception when they are invalid."""
-    return Settings.from_environment()
+    try:
+        return Settings.from_environment()
+    except RecursionError as exc:  # a JSON variable (BRIDGE_APPS) nested past the parser's depth
+        raise ConfigurationError("environment", "a JSON value is nested too deeply") from exc
 
 
 def describe(exc: BaseException) -> str:

@@ -1,5 +1,5 @@
 """Start-up variations past the cases of test_startup_errors.py (issue 16, item 7): apps files
-nested past the YAML parser's recursion limit, and database URLs whose port or query the
+and BRIDGE_APPS nested past the parser's recursion limit, and database URLs whose port or query the
 URL parser or the driver refuses with an exception other than a connection error. Each was
 a traceback and exit 1 (a port that is not a number printed the text after the host's colon,
 which a mistyped URL can make the password); now the one line and exit 2.
@@ -26,6 +26,12 @@ def test_an_apps_file_nested_too_deeply_is_named(tmp_path: Path, case: str) -> N
     path.write_text(NESTED_APPS_FILES[case])
     result = run_cli("serve", BRIDGE_CONFIG_FILE=str(path), BRIDGE_EMAIL_KEYS=EMAIL_KEY)
     assert_invalid(result, str(path), what="nested too deeply")
+
+
+def test_a_json_variable_nested_too_deeply_is_one_line() -> None:
+    apps = "[" * 5000 + "]" * 5000
+    result = run_cli("serve", BRIDGE_APPS=apps, BRIDGE_EMAIL_KEYS=EMAIL_KEY)
+    assert_invalid(result, "environment", what="nested too deeply")
 
 
 DATABASE_URLS = {
