@@ -14,6 +14,9 @@ from bridge.backends.incentives import IncentivesBackend
 from bridge.backends.local import LocalBackend
 from bridge.backends.passthrough import LegacyPassthrough, passthrough_session
 from bridge.backends.protocol import Backend
+from bridge.canary.context import CANARY_STEPS, canary_context
+from bridge.canary.page import add_canary_routes
+from bridge.canary.samples import canary_middleware
 from bridge.canonical import Target
 from bridge.clock import Clock, SystemClock
 from bridge.crypto import EmailCipher
@@ -60,7 +63,7 @@ def create_app(
     clock: Clock | None = None,
 ) -> web.Application:
     app = web.Application(
-        middlewares=[observe_middleware, shadow_middleware, error_middleware],
+        middlewares=[observe_middleware, canary_middleware, shadow_middleware, error_middleware],
         client_max_size=MAX_BODY_BYTES,
     )
     app[METRICS] = Metrics(registry if registry is not None else CollectorRegistry())
@@ -76,12 +79,14 @@ def create_app(
     app[POLICY_SOURCE] = policy
     if settings.admin_token is not None:
         app[ADMIN_TOKEN] = settings.admin_token
+    app.cleanup_ctx.append(canary_context(clock))
     app.cleanup_ctx.append(_cutover_context(settings, cipher, policy, clock))
     app.cleanup_ctx.append(shadow_context(settings, clock))
     add_routes(app)
     add_health_routes(app)
     add_admin_routes(app)
     add_shadow_routes(app)
+    add_canary_routes(app)
     return app
 
 
@@ -195,7 +200,7 @@ def _cutover_context(
         )
         app[CUTOVER] = Cutover(
             app[APPS],
-            Router(policy.current),
+            Router(policy.current, app[CANARY_STEPS].percent),
             LegacyPassthrough(session, app[METRICS]),
             Ledger(engine, cipher),
             app[METRICS],

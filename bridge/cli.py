@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bridge import cutover_commands, db_commands, incentives_commands, reconcile_commands, startup
 from bridge.app import create_app
+from bridge.canary import commands as canary_commands
 from bridge.crypto import EmailCipher
 from bridge.observability.logging import configure_logging
 from bridge.policy import PolicyError
@@ -38,6 +39,7 @@ COMMAND_MODULES = (
     cutover_commands,
     shadow_commands,
     reconcile_commands,
+    canary_commands,
 )
 """Each registers its commands (`add_commands`) and runs them (`COMMANDS`, `run`)."""
 

@@ -228,3 +228,56 @@ shadow_id_pairs = sa.Table(
     sa.Index("ix_shadow_id_pairs_shadow", "app", "primary_target", "shadow_target", "shadow_id"),
     sa.Index("ix_shadow_id_pairs_created_at", "created_at"),
 )
+
+
+# The automated canary (bridge/store/canary.py; migration 0008)
+CanaryId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+canary_plans = sa.Table(
+    "canary_plans",
+    metadata,
+    sa.Column("app", sa.String(64), primary_key=True),
+    sa.Column("operation", sa.String(32), primary_key=True),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("percent", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("step_started_at", UtcDateTime, nullable=False),
+    sa.Column("decided_at", UtcDateTime, nullable=False),
+)
+
+canary_decisions = sa.Table(
+    "canary_decisions",
+    metadata,
+    sa.Column("id", CanaryId, primary_key=True, autoincrement=True),
+    sa.Column("app", sa.String(64), nullable=False),
+    sa.Column("operation", sa.String(32), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("from_percent", sa.Float, nullable=False),
+    sa.Column("to_percent", sa.Float, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),
+    sa.Index("ix_canary_decisions_scope", "app", "operation", "at"),
+)
+
+canary_samples = sa.Table(
+    "canary_samples",
+    metadata,
+    sa.Column("id", CanaryId, primary_key=True, autoincrement=True),
+    sa.Column("app", sa.String(64), nullable=False),
+    sa.Column("operation", sa.String(32), nullable=False),
+    sa.Column("cohort", sa.String(8), nullable=False),
+    sa.Column("replica", sa.String(128), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("step_started_at", UtcDateTime, nullable=False),
+    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("refusals", sa.Integer, nullable=False),
+    sa.Column("latency", sa.JSON, nullable=False),
+    sa.CheckConstraint("cohort IN ('canary', 'baseline')", name="cohort_known"),
+    sa.Index("ix_canary_samples_scope", "app", "operation", "step_started_at"),
+    sa.Index("ix_canary_samples_at", "at"),
+)
