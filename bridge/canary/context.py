@@ -18,7 +18,7 @@ import structlog
 from aiohttp import web
 
 from bridge.admin import POLICY_SOURCE
-from bridge.canary.decider import Decider, ShadowCounts
+from bridge.canary.decider import Decider, ShadowCounts, analysed
 from bridge.canary.samples import CANARY_BOOK, SampleBook
 from bridge.canary.steps import CanarySteps
 from bridge.clock import Clock
@@ -62,7 +62,8 @@ def canary_context(clock: Clock) -> Callable[[web.Application], AsyncIterator[No
         )
         app[CANARY_DECIDER] = decider
         try:
-            await steps.refresh()
+            if analysed(app[POLICY_SOURCE].current()):
+                await steps.refresh()
         except Exception as exc:  # the decider's ticks read it again; routing waits at 0 %
             structlog.get_logger().warning("canary_state_unread", error=type(exc).__name__)
         task = asyncio.create_task(decider.run())

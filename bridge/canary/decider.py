@@ -1,6 +1,7 @@
 """The decider: each tick, flush this replica's samples, decide what is due, refresh steps.
 
-Every replica runs one; the store's locked, interval-checked unit (bridge/store/canary.py)
+Every replica runs one (idle while the policy declares no analysed canary: no store access);
+the store's locked, interval-checked unit (bridge/store/canary.py)
 makes sure each plan gets one decision per interval whichever replica ticks first. A tick
 that fails (the store briefly gone) is logged and the next one tries again.
 """
@@ -82,6 +83,9 @@ class Decider:
 
     async def tick(self) -> list[Decision]:
         plans = analysed(self._policy())
+        if not plans:  # no automated canary: the store is not touched
+            self._book.drain(lambda _app, _operation: None)
+            return []
         now = self._clock.now()
         await self._store.record(self._book.drain(self._steps.step_started_at), self._replica, now)
         decisions = []
