@@ -206,11 +206,21 @@ def load_policy(path: Path, apps: Iterable[AppConfig], now: datetime) -> Policy:
     return parse_policy(raw, apps, now, source=str(path))
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """What the parser found wrong and where, on one line (never the file's text)."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"{exc.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return type(exc).__name__
+
+
 def parse_policy(raw: bytes, apps: Iterable[AppConfig], now: datetime, source: str) -> Policy:
     try:
         document = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise PolicyError(f"{source}: not valid YAML: {exc}") from exc
+        raise PolicyError(f"{source}: not valid YAML: {_yaml_problem(exc)}") from exc
+    except RecursionError as exc:
+        raise PolicyError(f"{source}: not valid YAML: nested too deeply") from exc
     if document is None:
         raise PolicyError(f"{source}: the policy file is empty (write 'apps: {{}}' for none)")
     if isinstance(document, dict) and set(document) - {"apps"}:

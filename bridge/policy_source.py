@@ -94,7 +94,10 @@ class PolicySource:
         while True:
             await asyncio.sleep(poll_seconds)
             if self.changed_on_disk():
-                self.reload()
+                try:
+                    self.reload()
+                except Exception:  # the watcher must outlive any file; the old policy stays
+                    structlog.get_logger().exception("policy_reload_crashed", path=str(self._path))
 
     def _file_stamp(self) -> FileStamp | None:
         if self._path is None:

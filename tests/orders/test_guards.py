@@ -74,6 +74,12 @@ async def test_the_velocity_limit_sees_through_ip_spellings(limited_api: LegacyA
         "::ffff:0:203.0.113.9",  # IPv4-translated
         "::FFFF:CB00:7109",  # mapped, upper-case hex
         "203.0.113.9%1",  # with a zone
+        "64:ff9b:1::203.0.113.9",  # NAT64 local-use prefix (RFC 8215)
+        "64:ff9b:1::cb00:7109",  # the same in hex
+        "2002:cb00:7109::1",  # 6to4 (RFC 3056)
+        "2001:0:4136:e378:8000:63bf:34ff:8ef6",  # Teredo client 203.0.113.9 (RFC 4380)
+        "fe80::5efe:203.0.113.9",  # ISATAP (RFC 5214)
+        "fe80::200:5efe:cb00:7109",  # ISATAP, universal interface id
     ],
 )
 async def test_the_blocklist_sees_an_ipv4_address_in_every_ipv6_spelling(
@@ -84,6 +90,14 @@ async def test_the_blocklist_sees_an_ipv4_address_in_every_ipv6_spelling(
         "validation",
         "Orders from this IP address are not accepted.",
     )
+
+
+@pytest.mark.parametrize("ip", ["255.255.255.255", "198.51.100.1", "2001:db8::1"])
+async def test_an_address_outside_the_blocklist_is_never_taken_for_a_match(
+    api: LegacyApi, ip: str
+) -> None:
+    """An entry with no IPv4 form adds no match (it once stood for 255.255.255.255)."""
+    assert (await api.create(offer=1, ip=ip)).order["status"] == "approved"
 
 
 async def test_a_blocklist_entry_written_in_ipv6_blocks_the_ipv4_address(
@@ -105,6 +119,7 @@ async def test_a_blocklist_entry_written_in_ipv6_blocks_the_ipv4_address(
         ("192.0.2.50", "::192.0.2.50"),
         ("192.0.2.50", "64:ff9b::192.0.2.50"),
         ("192.0.2.50", "::ffff:0:c000:232"),
+        ("192.0.2.50", "2002:c000:232::1"),
     ],
 )
 async def test_the_velocity_limit_counts_one_address_whatever_its_spelling(

@@ -61,3 +61,36 @@ def test_policy_check_refuses_an_empty_file(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "the policy file is empty" in result.stderr
     assert "valid" not in result.stdout
+
+
+UNPARSEABLE = {
+    "nested too deeply": "apps: " + "[" * 5000 + "]" * 5000 + "\n",
+    "cut-off flow mapping": "apps:\n  demo:\n    create_order: {target: legacy\n",
+}
+
+
+@pytest.mark.parametrize("text", UNPARSEABLE.values(), ids=list(UNPARSEABLE))
+async def test_an_unparseable_policy_is_refused_in_one_line_without_its_text(
+    routed_bridge: Bridge, tmp_path: Path, text: str
+) -> None:
+    bridge = await routed_bridge("http://legacy.invalid", LEGACY, policy_poll_seconds=3600)
+    source = bridge.server.app[POLICY_SOURCE]
+    before = version(bridge)
+    rewrite(tmp_path / "policy.yaml", text)
+    with capture_logs() as logs:
+        assert not source.reload()
+    assert version(bridge) == before
+    (failed,) = logs
+    assert failed["event"] == "policy_reload_failed"
+    assert "not valid YAML" in failed["reason"]
+    assert "\n" not in failed["reason"]
+    assert "target: legacy" not in failed["reason"]
+
+
+def test_policy_check_refuses_a_file_nested_too_deeply(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(UNPARSEABLE["nested too deeply"])
+    result = run_cli("policy", "check", "--file", str(path), BRIDGE_CONFIG_FILE=str(DEMO_APPS))
+    assert result.returncode == 2
+    assert "nested too deeply" in result.stderr
+    assert "Traceback" not in result.stderr
