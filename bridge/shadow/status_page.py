@@ -91,7 +91,9 @@ def _operation(row: Mapping[str, Any]) -> str:
 def _canary(canary: Mapping[str, Any] | None) -> str:
     if not canary:
         return "-"
-    return f"{escape(str(canary['target']))} {canary['percent']:g}%"
+    percent = canary.get("percent")
+    share = f"{percent:g}%" if percent is not None else "automated (/_bridge/canary/timeline)"
+    return f"{escape(str(canary['target']))} {share}"
 
 
 def _shadow(shadow: Mapping[str, Any] | None) -> str:

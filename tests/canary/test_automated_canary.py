@@ -170,3 +170,13 @@ async def test_a_restart_keeps_the_step(
 
 def test_interval_is_what_the_waits_assume() -> None:
     assert INTERVAL <= 0.5
+
+
+async def test_the_status_page_names_an_automated_canary(
+    canary_settings: Build, aiohttp_client: Any, clock: ManualClock
+) -> None:
+    settings = canary_settings().model_copy(update={"admin_token": SecretStr("t0ken")})
+    client = await start(aiohttp_client, settings, clock)
+    response = await client.get("/_bridge/", headers={"Authorization": "Bearer t0ken"})
+    assert response.status == 200
+    assert "incentives automated" in await response.text()
