@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-NEEDS_DATABASE = frozenset({"serve", "db", "load", "rotate-email-keys"})
+NEEDS_DATABASE = frozenset({"serve", "db", "load", "rotate-email-keys", "reconcile", "backfill"})
 """Commands whose store is checked first (startup.check_database): one line, not a trace."""
 
 USER_ERRORS = (ValueError, OSError, yaml.YAMLError, IntegrityError)

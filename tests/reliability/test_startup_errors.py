@@ -149,3 +149,23 @@ def test_an_invalid_setting_names_its_variable_without_the_settings_input(
 ) -> None:
     result = cli("serve", BRIDGE_EMAIL_KEYS=EMAIL_KEY, **{variable: SETTINGS[variable]})
     assert_invalid(result, variable)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("serve",),
+        ("db", "upgrade"),
+        ("load", "demo/data.yaml"),
+        ("rotate-email-keys",),
+        ("reconcile", "--app", "demo"),
+        ("backfill", "--app", "demo", "--customers", "customers.txt"),
+    ],
+    ids=lambda command: command[0],
+)
+def test_every_command_with_a_store_names_an_unreachable_database(
+    cli: InProcess, command: tuple[str, ...]
+) -> None:
+    url, what = DATABASE_URLS["refused"]
+    result = cli(*command, BRIDGE_DATABASE_URL=url, BRIDGE_EMAIL_KEYS=EMAIL_KEY)
+    assert_invalid(result, "BRIDGE_DATABASE_URL", what=what)
