@@ -155,7 +155,11 @@ async def test_a_plain_body_under_any_content_encoding_is_refused_cleanly(
 
 @pytest.mark.parametrize(
     ("encoding", "body"),
-    [("gzip", gzip.compress(ORDER)), ("deflate", zlib.compress(ORDER)), ("identity", ORDER)],
+    [
+        ("gzip", gzip.compress(ORDER, mtime=0)),
+        ("deflate", zlib.compress(ORDER)),
+        ("identity", ORDER),
+    ],
 )
 async def test_a_really_compressed_body_is_accepted(
     client: TestClient[Any, Any], encoding: str, body: bytes
