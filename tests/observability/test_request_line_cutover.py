@@ -6,6 +6,7 @@ upstream is a free port nobody listens on.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -92,29 +93,25 @@ async def test_shadowed_call_line(shadow_bridge: Bridge, legacy_server: Any) -> 
 async def test_shadow_mismatch_line(
     shadow_bridge: Bridge, legacy_server: Any, tmp_path: Path
 ) -> None:
-    """An order placed only in the bridge's store: legacy lists none, the local shadow one
-    (no shadow store, so local shadow reads see the bridge's own store)."""
+    """An order placed on both sides (legacy primary, local shadow, ids paired) whose offer
+    legacy names differently: the list of it is a mismatch at orders[].name."""
     legacy: TestServer = await legacy_server()
-    policy = {
-        "apps": {
-            "demo": {
-                "target": "legacy",
-                "shadow": {"target": "local"},
-                "operations": {"create_order": {"target": "local", "shadow": None}},
-            }
-        }
-    }
-    bridge = await shadow_bridge(policy, legacy_url=url_of(legacy), shadow_store=False)
+    with sqlite3.connect(tmp_path / "legacy-1.db") as renamed:
+        renamed.execute("UPDATE offers SET name = 'Renamed on legacy' WHERE id = 1")
+    policy = {"apps": {"demo": {"target": "legacy", "shadow": {"target": "local"}}}}
+    bridge = await shadow_bridge(policy, legacy_url=url_of(legacy))
     await bridge.post(
         f"{PREFIX}/users/demo-user-1/offers/1/orders",
         json={"order": {"quantity": 1}},
         headers=basic_auth(),
     )
+    await settle(bridge_db(tmp_path), 1)
     with capture_logs() as logs:
         await bridge.get(LIST, headers=basic_auth())
-        await settle(bridge_db(tmp_path), 1)
+        await settle(bridge_db(tmp_path), 2)
     (line,) = [entry for entry in logs if entry["event"] == "shadow_compared"]
     assert (line["app"], line["operation"], line["result"]) == ("demo", "list_orders", "mismatch")
+    assert "orders[].name" in line["differing_fields"]
     assert (line["target"], line["shadow_target"]) == ("legacy", "local")
     assert line["differing_fields"]
     assert all("demo-user-1" not in field for field in line["differing_fields"])
