@@ -34,7 +34,7 @@ ACTIONS = ("status", "pause", "resume", "promote", "history")
 def add_commands(commands: Any) -> None:
     """Register `canary` on the CLI's subparsers."""
     canary = commands.add_parser("canary", help="the automated canary: status, pause, ...")
-    canary.add_argument("action", choices=ACTIONS)
+    canary.add_argument("action", choices=ACTIONS, help="what to do: " + ", ".join(ACTIONS))
     canary.add_argument("--app", help="the app (required for pause, resume, promote)")
     canary.add_argument("--operation", help="the operation (required for pause, resume, promote)")
     canary.add_argument("--full", action="store_true", help="promote: straight to 100 %%")
