@@ -20,7 +20,7 @@ from bridge.canary.samples import canary_middleware
 from bridge.canonical import Target
 from bridge.clock import Clock, SystemClock
 from bridge.crypto import EmailCipher
-from bridge.health import ENGINE, add_health_routes
+from bridge.health import DATABASE, add_health_routes
 from bridge.legacy.auth import AppDirectory
 from bridge.legacy.cutover import CUTOVER, Cutover
 from bridge.legacy.idempotent import IDEMPOTENCY
@@ -42,7 +42,7 @@ from bridge.shadow.context import shadow_context
 from bridge.shadow.middleware import shadow_middleware
 from bridge.shadow.pages import add_shadow_routes
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database
 from bridge.store.history import HistoryStore, raise_order_id_floor
 from bridge.store.idempotency import IdempotencyStore
 from bridge.store.ledger import Ledger
@@ -94,18 +94,18 @@ def _store_context(
     settings: Settings, cipher: EmailCipher, clock: Clock, wakeup: asyncio.Event
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def store(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(
+        db = open_database(
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             sqlite_synchronous=settings.sqlite_synchronous,
         )
-        catalog = Catalog(engine, cipher)
-        ledger = Ledger(engine, cipher)
-        local = LocalBackend(catalog, LocalEngineStore(engine, ledger, on_enqueued=wakeup.set))
-        app[ENGINE] = engine
+        catalog = Catalog(db, cipher)
+        ledger = Ledger(db, cipher)
+        local = LocalBackend(catalog, LocalEngineStore(db, ledger, on_enqueued=wakeup.set))
+        app[DATABASE] = db
         backends: dict[Target, Backend] = {Target.LOCAL: local}
-        remote = RemoteOrders(engine, ledger, Target.INCENTIVES)
+        remote = RemoteOrders(db, ledger, Target.INCENTIVES)
         incentives = IncentivesBackend.build(settings.apps, remote, clock, app[METRICS])
         if incentives is not None:
             await incentives.open()
@@ -114,7 +114,7 @@ def _store_context(
             app[REMOTE_ORDERS] = remote
         app[SERVICE] = OrderService(backends, ledger, catalog, clock)
         app[IDEMPOTENCY] = Idempotency(
-            IdempotencyStore(engine),
+            IdempotencyStore(db),
             ledger,
             clock,
             ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
@@ -131,7 +131,7 @@ def _store_context(
         await reaper
         if incentives is not None:
             await incentives.close()
-        await dispose(engine)
+        await db.close()
 
     return store
 
@@ -146,12 +146,12 @@ def _sender_context(
     """
 
     async def sender(app: web.Application) -> AsyncIterator[None]:
-        engine = app[ENGINE]
+        db = app[DATABASE]
         handlers: list[Handler] = []
         if settings.smtp is not None:
             handlers.append(
                 EmailDelivery(
-                    Ledger(engine, cipher),
+                    Ledger(db, cipher),
                     SmtpTransport(settings.smtp),
                     {config.name: config for config in settings.apps},
                     app[METRICS],
@@ -167,7 +167,7 @@ def _sender_context(
             yield
             return
         outbox_sender = OutboxSender(
-            Outbox(engine),
+            Outbox(db),
             handlers,
             app[METRICS],
             clock,
@@ -191,8 +191,8 @@ def _cutover_context(
     """The router, the legacy passthrough's pooled session and the policy reloader."""
 
     async def cutover(app: web.Application) -> AsyncIterator[None]:
-        engine = app[ENGINE]
-        await raise_order_id_floor(engine, settings.order_id_floor)
+        db = app[DATABASE]
+        await raise_order_id_floor(db, settings.order_id_floor)
         session = passthrough_session(
             settings.legacy_timeout_seconds,
             settings.legacy_connect_timeout_seconds,
@@ -202,11 +202,11 @@ def _cutover_context(
             app[APPS],
             Router(policy.current, app[CANARY_STEPS].percent),
             LegacyPassthrough(session, app[METRICS]),
-            Ledger(engine, cipher),
+            Ledger(db, cipher),
             app[METRICS],
-            HistoryStore(engine),
+            HistoryStore(db),
             LegacyKeys(
-                IdempotencyStore(engine),
+                IdempotencyStore(db),
                 clock,
                 ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
                 wait=timedelta(seconds=settings.idempotency_wait_seconds),

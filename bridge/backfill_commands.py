@@ -20,7 +20,7 @@ import aiohttp
 
 from bridge.backfill import Backfill, BackfillError, Outcome, Summary, read_customers
 from bridge.settings import AppConfig, Settings
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database
 from bridge.store.history import HistoryStore
 
 CUSTOMER_COLUMNS = [outcome.value for outcome in Outcome] + ["already_done"]
@@ -126,17 +126,17 @@ async def _run(
     checkpoint: IO[str],
     show_progress: bool,
 ) -> tuple[Summary, BackfillError | None]:
-    engine = create_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
+    db = open_database(url, sqlite_synchronous=settings.sqlite_synchronous)
     timeout = aiohttp.ClientTimeout(
         total=settings.legacy_timeout_seconds, connect=settings.legacy_connect_timeout_seconds
     )
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            backfill = Backfill(app, session, HistoryStore(engine), page_size)
+            backfill = Backfill(app, session, HistoryStore(db), page_size)
             try:
                 await backfill.run(customers, done, checkpoint, show_progress)
             except BackfillError as exc:
                 return backfill.summary, exc
             return backfill.summary, None
     finally:
-        await dispose(engine)
+        await db.close()

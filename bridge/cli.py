@@ -18,7 +18,7 @@ from importlib.metadata import version
 import structlog
 import yaml
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
+
 
 from bridge import cutover_commands, db_commands, incentives_commands, reconcile_commands, startup
 from bridge.app import create_app
@@ -29,7 +29,7 @@ from bridge.policy import PolicyError
 from bridge.serving import serve
 from bridge.settings import Settings
 from bridge.shadow import commands as shadow_commands
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import IntegrityError, open_database
 from bridge.store.key_rotation import rotate_email_keys
 from bridge.workers import serve_workers
 
@@ -80,7 +80,7 @@ def _first_line(exc: BaseException) -> str:
         problems = exc.errors(include_url=False, include_input=False)
         return "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
     if isinstance(exc, IntegrityError):
-        return f"the data conflicts with rows already stored ({_first_line(exc.orig or exc)})"
+        return f"the data conflicts with rows already stored ({_first_line(exc.__cause__ or exc)})"
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
@@ -161,12 +161,12 @@ def _serve(settings: Settings, workers: int = 1) -> int:
 
 async def _rotate_email_keys(settings: Settings) -> int:
     """Re-encrypt stored emails under the first key; exit 1 if some email no key decrypts."""
-    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = open_database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
     try:
         counts = await rotate_email_keys(engine, cipher)
     finally:
-        await dispose(engine)
+        await engine.close()
     for table, count in counts.items():
         structlog.get_logger().info(
             "email_keys_rotated",

@@ -9,14 +9,16 @@ import sqlalchemy as sa
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.legacy.responses import json_response
 from bridge.observability.middleware import METRICS
+from bridge.store.executor import Database, read_value
+from bridge.store.statements import Query
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 """Set by `serve --workers N`: the workers' metric files, summed by every scrape."""
-ENGINE = web.AppKey("engine", AsyncEngine)
+DATABASE = web.AppKey("database", Database)
+PING = Query(sa.select(sa.literal(1)))
 DRAINING = web.AppKey("draining", asyncio.Event)
 """Set when the process is stopping (bridge/serving.py): readiness then answers 503."""
 
@@ -39,8 +41,7 @@ async def readyz(request: web.Request) -> web.Response:
         ready.set(0)
         return json_response({"status": "unavailable", "reason": "shutting_down"}, 503)
     try:
-        async with request.app[ENGINE].connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        await read_value(request.app[DATABASE], PING)
     except Exception as exc:  # readiness reports any failure, it never raises
         ready.set(0)
         return json_response({"status": "unavailable", "reason": type(exc).__name__}, 503)

@@ -29,7 +29,7 @@ from bridge.sandbox.app import create_sandbox_app
 from bridge.sandbox.config import DEMO_CONNECT_KEY, DEMO_CONNECT_SECRET, SandboxConfig
 from bridge.settings import Settings
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database
 from bridge.store.migrate import upgrade
 
 COMMANDS = frozenset({"sandbox", "check-mappings", "sync-offers"})
@@ -102,11 +102,11 @@ def _connect_secret(args: argparse.Namespace) -> str:
 
 
 async def _load(database_url: str, keys: list[str], data: DataFile) -> None:
-    engine = create_engine(database_url)
+    db = open_database(database_url)
     try:
-        await load_data(Catalog(engine, EmailCipher(keys)), data)
+        await load_data(Catalog(db, EmailCipher(keys)), data)
     finally:
-        await dispose(engine)
+        await db.close()
 
 
 async def sync_offers(app_name: str, stores: list[str], settings: Settings) -> int:

@@ -20,7 +20,7 @@ from bridge.dataload import DataFile, load_data, read_data_file
 from bridge.observability.logging import configure_logging
 from bridge.settings import Settings, read_apps_file
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
 from tests.clocks import ManualClock
 from tests.contract import Contract, read_document
 from tests.engines import ENGINES, PostgresServer, postgres_url, sqlite_database
@@ -134,11 +134,11 @@ def demo_data_file() -> DataFile:
 
 async def load_demo(database_url: str, email_key: str) -> None:
     """Load demo/data.yaml into the database at `database_url`."""
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     try:
         await load_data(Catalog(engine, EmailCipher([email_key])), demo_data_file())
     finally:
-        await engine.dispose()
+        await engine.close()
 
 
 @pytest.fixture

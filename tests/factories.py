@@ -9,7 +9,7 @@ from bridge.crypto import EmailCipher
 from bridge.dataload import DataFile, load_data
 from bridge.settings import AppConfig, read_apps_file
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
 from tests.clocks import SEED_CREATED_AT
 from tests.conftest import DEMO_APPS
 
@@ -52,12 +52,12 @@ def ca_address(**changes: str | None) -> dict[str, str | None]:
 
 async def load_demo_data(database_url: str, email_key: str, **app_data: Any) -> None:
     """Load more customers, offers or challenges for the demo app (docs/data-file.md)."""
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     try:
         data = DataFile.model_validate({"apps": {"demo": app_data}})
         await load_data(Catalog(engine, EmailCipher([email_key])), data)
     finally:
-        await engine.dispose()
+        await engine.close()
 
 
 async def approved_purchase(

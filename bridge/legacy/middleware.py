@@ -23,7 +23,7 @@ from bridge.canonical import ErrorCode
 from bridge.errors import BridgeError, RequestError
 from bridge.legacy.responses import error_response
 from bridge.observability.context import LEGACY_CODE
-from bridge.store.database import refusal_of, unreachable
+from bridge.store.failures import refusal_of, unreachable
 
 HTTP_ERRORS: dict[int, tuple[ErrorCode, str]] = {
     404: (ErrorCode.NOT_FOUND, "No such route."),

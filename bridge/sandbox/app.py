@@ -17,8 +17,9 @@ from bridge.crypto import EmailCipher
 from bridge.sandbox.config import SandboxConfig
 from bridge.sandbox.errors import SandboxError, connect_error, core_error
 from bridge.sandbox.routes import CLOCK, CONFIG, STORE, add_routes
-from bridge.store.database import create_engine, dispose
-from bridge.store.sandbox import SandboxStore
+from bridge.store.executor import open_database
+from bridge.store.database import run_on_connection
+from bridge.store.sandbox import SandboxStore, create_tables
 
 CORE_PREFIX = "/priv/"
 
@@ -65,10 +66,10 @@ def _store_context(
     database_url: str, cipher: EmailCipher
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def store(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(database_url)
-        app[STORE] = SandboxStore(engine, cipher)
-        await app[STORE].create_tables()
+        db = open_database(database_url)
+        app[STORE] = SandboxStore(db, cipher)
+        await run_on_connection(database_url, create_tables)
         yield
-        await dispose(engine)
+        await db.close()
 
     return store

@@ -17,7 +17,7 @@ from bridge.shadow.replay import ReplayPlan, read_recording, replay
 from bridge.shadow.report import gather_report, render_table
 from bridge.shadow.rules import load_rules
 from bridge.shadow.since import parse_since
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database
 from bridge.store.shadow_diffs import ShadowDiffs
 from mappings.legacy.comparison import RULES
 
@@ -61,7 +61,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> dict[str, Any
         if settings.policy_file is not None
         else default_policy(now)
     )
-    engine = create_engine(
+    engine = open_database(
         settings.shadow.diffs_database_url or settings.database_url,
         sqlite_synchronous=settings.sqlite_synchronous,
     )
@@ -76,7 +76,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> dict[str, Any
             app=args.app,
         )
     finally:
-        await dispose(engine)
+        await engine.close()
 
 
 async def _replay(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from datetime import date
 import aiohttp
 import structlog
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
+from bridge.store.executor import Database
 
 from bridge.backends.incentives import IncentivesBackend
 from bridge.backends.local import LocalBackend
@@ -24,7 +24,7 @@ from bridge.backends.protocol import Backend
 from bridge.canonical import Target
 from bridge.clock import Clock
 from bridge.crypto import EmailCipher
-from bridge.health import ENGINE
+from bridge.health import DATABASE
 from bridge.legacy.routes import SERVICE
 from bridge.observability.middleware import METRICS
 from bridge.orders.service import OrderService
@@ -36,7 +36,7 @@ from bridge.shadow.recorder import Recorder
 from bridge.shadow.rules import OperationRules, load_rules
 from bridge.shadow.runner import ShadowRunner
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from bridge.store.remote_orders import RemoteOrders
@@ -82,13 +82,13 @@ def shadow_context(
     return shadow
 
 
-def _diffs_engine(app: web.Application, settings: Settings, stack: AsyncExitStack) -> AsyncEngine:
+def _diffs_engine(app: web.Application, settings: Settings, stack: AsyncExitStack) -> Database:
     """The diff store's database: its own when `BRIDGE_SHADOW__DIFFS_DATABASE_URL` is set."""
     url = settings.shadow.diffs_database_url
     if url is None:
-        return app[ENGINE]
-    engine = create_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
-    stack.push_async_callback(dispose, engine)
+        return app[DATABASE]
+    engine = open_database(url, sqlite_synchronous=settings.sqlite_synchronous)
+    stack.push_async_callback(engine.close)
     return engine
 
 
@@ -99,8 +99,8 @@ async def _shadow_store(
     url = settings.shadow.database_url
     if url is None:
         return None
-    engine = create_engine(url, sqlite_synchronous=settings.sqlite_synchronous)
-    stack.push_async_callback(dispose, engine)
+    engine = open_database(url, sqlite_synchronous=settings.sqlite_synchronous)
+    stack.push_async_callback(engine.close)
     cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
     catalog = Catalog(engine, cipher)
     ledger = Ledger(engine, cipher)

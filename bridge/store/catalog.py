@@ -6,34 +6,51 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.canonical import Customer, Offer
 from bridge.crypto import EmailCipher
 from bridge.store import tables as t
-from bridge.store import units
-from bridge.store.database import write_transaction
+from bridge.store.executor import Database, Tx, read_one, read_value
 from bridge.store.rows import customer_from_row, offer_from_row
+from bridge.store.statements import Query
 
-_CUSTOMER_BY_ID = sa.select(t.customers).where(
-    t.customers.c.app == sa.bindparam("app"), t.customers.c.id == sa.bindparam("key")
+_CUSTOMER_BY_ID = Query(
+    sa.select(t.customers).where(
+        t.customers.c.app == sa.bindparam("app"), t.customers.c.id == sa.bindparam("key")
+    )
 )
-_CUSTOMER_BY_EXTERNAL_ID = sa.select(t.customers).where(
-    t.customers.c.app == sa.bindparam("app"), t.customers.c.external_id == sa.bindparam("key")
+_CUSTOMER_BY_EXTERNAL_ID = Query(
+    sa.select(t.customers).where(
+        t.customers.c.app == sa.bindparam("app"),
+        t.customers.c.external_id == sa.bindparam("key"),
+    )
 )
-_BALANCE = sa.select(t.points_accounts.c.balance).where(
-    t.points_accounts.c.app == sa.bindparam("app"),
-    t.points_accounts.c.customer_id == sa.bindparam("customer_id"),
+_BALANCE = Query(
+    sa.select(t.points_accounts.c.balance).where(
+        t.points_accounts.c.app == sa.bindparam("app"),
+        t.points_accounts.c.customer_id == sa.bindparam("customer_id"),
+    )
 )
-_OFFER = sa.select(t.offers).where(
-    t.offers.c.app == sa.bindparam("app"), t.offers.c.id == sa.bindparam("offer_id")
+_OFFER = Query(
+    sa.select(t.offers).where(
+        t.offers.c.app == sa.bindparam("app"), t.offers.c.id == sa.bindparam("offer_id")
+    )
 )
-"""The order path's reads, built once (docs/performance.md)."""
+_CHALLENGE = Query(
+    sa.select(sa.func.count()).where(
+        t.challenges.c.app == sa.bindparam("app"),
+        t.challenges.c.id == sa.bindparam("challenge_id"),
+        t.challenges.c.customer_id == sa.bindparam("customer_id"),
+        t.challenges.c.offer_id == sa.bindparam("offer_id"),
+        t.challenges.c.status == "valid",
+    )
+)
+"""The order path's reads, compiled once per engine (bridge/store/statements.py)."""
 
 
 class Catalog:
-    def __init__(self, engine: AsyncEngine, cipher: EmailCipher) -> None:
-        self._engine = engine
+    def __init__(self, db: Database, cipher: EmailCipher) -> None:
+        self._db = db
         self._cipher = cipher
 
     async def customer(self, app: str, user_id: str) -> Customer | None:
@@ -42,35 +59,30 @@ class Catalog:
     async def customer_by_external_id(self, app: str, external_id: str) -> Customer | None:
         return await self._one_customer(_CUSTOMER_BY_EXTERNAL_ID, app, external_id)
 
-    async def _one_customer(self, query: sa.Select[Any], app: str, key: str) -> Customer | None:
-        values = {"app": app, "key": key}
-        row = await units.read(self._engine, lambda conn: conn.execute(query, values).first())
+    async def _one_customer(self, query: Query, app: str, key: str) -> Customer | None:
+        row = await read_one(self._db, query, {"app": app, "key": key})
         return customer_from_row(row, self._cipher) if row else None
 
     async def balance(self, app: str, customer_id: str) -> int:
         values = {"app": app, "customer_id": customer_id}
-        balance = await units.read(
-            self._engine, lambda conn: conn.execute(_BALANCE, values).scalar()
-        )
+        balance = await read_value(self._db, _BALANCE, values)
         return int(balance or 0)
 
     async def offer(self, app: str, offer_id: int) -> Offer | None:
         values = {"app": app, "offer_id": offer_id}
-        row = await units.read(self._engine, lambda conn: conn.execute(_OFFER, values).first())
+        row = await read_one(self._db, _OFFER, values)
         return offer_from_row(row) if row else None
 
     async def challenge_is_valid(
         self, app: str, challenge_id: int, customer_id: str, offer_id: int
     ) -> bool:
-        query = sa.select(sa.func.count()).where(
-            t.challenges.c.app == app,
-            t.challenges.c.id == challenge_id,
-            t.challenges.c.customer_id == customer_id,
-            t.challenges.c.offer_id == offer_id,
-            t.challenges.c.status == "valid",
-        )
-        async with self._engine.connect() as conn:
-            return bool((await conn.execute(query)).scalar())
+        values = {
+            "app": app,
+            "challenge_id": challenge_id,
+            "customer_id": customer_id,
+            "offer_id": offer_id,
+        }
+        return bool(await read_value(self._db, _CHALLENGE, values))
 
     async def load(
         self,
@@ -83,38 +95,41 @@ class Catalog:
         A points balance is only ever set when its account is created, so loading the same
         file twice never resets a customer's balance or an offer's remaining stock.
         """
-        async with write_transaction(self._engine) as conn:
+
+        async def unit(tx: Tx) -> None:
             for customer, points in customers:
-                await self._insert_customer(conn, customer, points)
+                await self._insert_customer(tx, customer, points)
             for offer in offers:
                 await _insert_missing(
-                    conn, t.offers, {"app": offer.app, "id": offer.id}, offer.model_dump()
+                    tx, t.offers, {"app": offer.app, "id": offer.id}, offer.model_dump()
                 )
             for challenge in challenges:
                 key = {"app": challenge["app"], "id": challenge["id"]}
-                await _insert_missing(conn, t.challenges, key, challenge)
+                await _insert_missing(tx, t.challenges, key, challenge)
 
-    async def _insert_customer(
-        self, conn: AsyncConnection, customer: Customer, points: int
-    ) -> None:
+        await self._db.write(unit)
+
+    async def _insert_customer(self, tx: Tx, customer: Customer, points: int) -> None:
         values = customer.model_dump(exclude={"email"})
         values["email_enc"] = self._cipher.encrypt(customer.email) if customer.email else None
         key = {"app": customer.app, "id": customer.id}
-        if await _insert_missing(conn, t.customers, key, values):
-            await conn.execute(
-                sa.insert(t.points_accounts).values(
-                    app=customer.app, customer_id=customer.id, balance=points
-                )
-            )
+        if await _insert_missing(tx, t.customers, key, values):
+            account = {"app": customer.app, "customer_id": customer.id, "balance": points}
+            await tx.run(_INSERTS["points_accounts"], account)
 
 
 async def _insert_missing(
-    conn: AsyncConnection, table: sa.Table, key: dict[str, Any], values: dict[str, Any]
+    tx: Tx, table: sa.Table, key: dict[str, Any], values: dict[str, Any]
 ) -> bool:
     """Insert `values` unless a row with primary key `key` exists; True when inserted."""
     where = [table.c[name] == value for name, value in key.items()]
-    exists = (await conn.execute(sa.select(sa.func.count()).where(*where))).scalar()
-    if exists:
+    if await tx.scalar(sa.select(sa.func.count()).where(*where)):
         return False
-    await conn.execute(sa.insert(table).values(**values))
+    await tx.run(_INSERTS[table.name], values)
     return True
+
+
+_INSERTS = {
+    table.name: Query(sa.insert(table))
+    for table in (t.customers, t.points_accounts, t.offers, t.challenges)
+}

@@ -17,11 +17,11 @@ import enum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.canonical import Order, Target
 from bridge.store import tables as t
-from bridge.store.database import write_transaction
+from bridge.store.executor import Database, Tx
+from bridge.store.statements import POSTGRESQL
 
 FLOOR_APP = "_id_floor"
 """App of the SQLite floor marker row: not a valid app name, so no query of an app sees it."""
@@ -39,26 +39,27 @@ def legacy_ref(order_id: int) -> str:
 
 
 class HistoryStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def record(self, order: Order) -> Recorded:
         """Insert or refresh one imported legacy order, keeping its id."""
-        async with write_transaction(self._engine) as conn:
-            found = (
-                await conn.execute(sa.select(t.orders).where(t.orders.c.id == order.id))
-            ).first()
+
+        async def unit(tx: Tx) -> Recorded:
+            found = await tx.first(sa.select(t.orders).where(t.orders.c.id == order.id))
             if found is None:
-                await conn.execute(sa.insert(t.orders).values(**_values(order)))
+                await tx.run(sa.insert(t.orders), _values(order))
                 outcome = Recorded.INSERTED
             else:
-                outcome = await _refresh(conn, found, order)
-            if outcome is Recorded.INSERTED and conn.dialect.name == "postgresql":
-                await _advance_sequence(conn, order.id)
-        return outcome
+                outcome = await _refresh(tx, found, order)
+            if outcome is Recorded.INSERTED and tx.engine == POSTGRESQL:
+                await _advance_sequence(tx, order.id)
+            return outcome
+
+        return await self._db.write(unit)
 
 
-async def _refresh(conn: AsyncConnection, found: Any, order: Order) -> Recorded:
+async def _refresh(tx: Tx, found: Any, order: Order) -> Recorded:
     same = (
         found.app == order.app
         and found.customer_id == order.customer_id
@@ -68,7 +69,7 @@ async def _refresh(conn: AsyncConnection, found: Any, order: Order) -> Recorded:
         return Recorded.CONFLICT
     if found.status == order.status.value:
         return Recorded.UNCHANGED
-    await conn.execute(
+    await tx.run(
         sa.update(t.orders).where(t.orders.c.id == order.id).values(status=order.status.value)
     )
     return Recorded.UPDATED
@@ -98,26 +99,29 @@ def _values(order: Order) -> dict[str, Any]:
     }
 
 
-async def raise_order_id_floor(engine: AsyncEngine, floor: int) -> None:
+async def raise_order_id_floor(db: Database, floor: int) -> None:
     """Make every order id the bridge issues from now on greater than `floor` (idempotent)."""
     if floor <= 0:
         return
-    async with write_transaction(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            await _advance_sequence(conn, floor)
+
+    async def unit(tx: Tx) -> None:
+        if tx.engine == POSTGRESQL:
+            await _advance_sequence(tx, floor)
             return
-        highest = (await conn.execute(sa.select(sa.func.max(t.orders.c.id)))).scalar() or 0
+        highest = await tx.scalar(sa.select(sa.func.max(t.orders.c.id))) or 0
         if highest < floor:
-            await conn.execute(sa.insert(t.orders).values(**_floor_marker(floor)))
+            await tx.run(sa.insert(t.orders).values(**_floor_marker(floor)))
+
+    await db.write(unit)
 
 
-async def _advance_sequence(conn: AsyncConnection, value: int) -> None:
+async def _advance_sequence(tx: Tx, value: int) -> None:
     """PostgreSQL: make the id sequence issue ids above `value`; never move it backwards.
 
     Moving it back (to MAX(id), say) could hand out again an id another replica has just
     taken in a transaction not yet committed, so the sequence only ever moves forward.
     """
-    await conn.execute(
+    await tx.run(
         sa.text(
             "SELECT setval(s.seq, :value) FROM "
             "(SELECT pg_get_serial_sequence('orders', 'id')::regclass AS seq) AS s "

@@ -13,13 +13,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.store import tables as t
-from bridge.store.database import write_transaction
+from bridge.store.executor import Database, IntegrityError, Tx, change, read_one
 from bridge.store.rows import utc
+from bridge.store.statements import Query
 
 IN_PROGRESS = "in_progress"
 DONE = "done"
@@ -82,38 +83,50 @@ class StoredKey:
         )
 
 
-def insert_claim(conn: sa.Connection, claim: KeyClaim) -> None:
+async def insert_claim(tx: Tx, claim: KeyClaim) -> None:
     """Claim the key inside the caller's transaction; KeyTakenError when it is not free.
 
     Call it first in the transaction: on PostgreSQL a duplicate then waits on the key
     before it has locked any balance or stock row.
     """
     try:
-        conn.execute(sa.insert(t.idempotency_keys).values(_claim_values(claim)))
-    except sa.exc.IntegrityError as exc:
+        await tx.run(_INSERT, _claim_values(claim))
+    except IntegrityError as exc:
         raise KeyTakenError(claim.app, claim.key) from exc
 
 
-def attach_order(conn: sa.Connection, claim: KeyClaim, order_id: int) -> None:
+async def attach_order(tx: Tx, claim: KeyClaim, order_id: int) -> None:
     """Name the order the claimed write produced (kept for crash recovery)."""
-    keys = t.idempotency_keys.c
-    conn.execute(
-        sa.update(t.idempotency_keys)
-        .where(keys.app == claim.app, keys.key == claim.key, keys.status == IN_PROGRESS)
-        .values(order_id=order_id)
+    await tx.run(_ATTACH, {"b_app": claim.app, "b_key": claim.key, "b_order_id": order_id})
+
+
+_KEYS = t.idempotency_keys.c
+_INSERT = Query(sa.insert(t.idempotency_keys))
+_ATTACH = Query(
+    sa.update(t.idempotency_keys)
+    .where(
+        _KEYS.app == sa.bindparam("b_app"),
+        _KEYS.key == sa.bindparam("b_key"),
+        _KEYS.status == IN_PROGRESS,
     )
+    .values(order_id=sa.bindparam("b_order_id"))
+)
+_FIND = Query(
+    sa.select(t.idempotency_keys).where(
+        _KEYS.app == sa.bindparam("b_app"), _KEYS.key == sa.bindparam("b_key")
+    )
+)
+"""Compiled once per engine (bridge/store/statements.py)."""
 
 
 class IdempotencyStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def find(self, app: str, key: str, now: datetime) -> StoredKey | None:
         """The key's row, or None when it is unknown or expired (an expired row is dropped)."""
         keys = t.idempotency_keys.c
-        query = sa.select(t.idempotency_keys).where(keys.app == app, keys.key == key)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        row = await read_one(self._db, _FIND, {"b_app": app, "b_key": key})
         if row is None:
             return None
         if utc(row.expires_at) > now:
@@ -128,21 +141,24 @@ class IdempotencyStore:
 
         KeyTakenError when another request holds or has answered the key.
         """
-        async with write_transaction(self._engine) as conn:
-            await conn.run_sync(insert_claim, claim)
+
+        async def unit(tx: Tx) -> None:
+            await insert_claim(tx, claim)
+
+        await self._db.write(unit)
 
     async def forget(self, claim: KeyClaim) -> None:
         """Delete the claim `claim`'s request holds: its write was known never to be sent."""
         keys = t.idempotency_keys.c
-        async with write_transaction(self._engine) as conn:
-            await conn.execute(
-                sa.delete(t.idempotency_keys).where(
-                    keys.app == claim.app,
-                    keys.key == claim.key,
-                    keys.status == IN_PROGRESS,
-                    keys.owner.is_not_distinct_from(claim.owner),
-                )
-            )
+        await change(
+            self._db,
+            sa.delete(t.idempotency_keys).where(
+                keys.app == claim.app,
+                keys.key == claim.key,
+                keys.status == IN_PROGRESS,
+                keys.owner.is_not_distinct_from(claim.owner),
+            ),
+        )
 
     async def record(
         self, claim: KeyClaim, status: int, body: str, order_id: int | None
@@ -155,29 +171,29 @@ class IdempotencyStore:
         """
         keys = t.idempotency_keys.c
         response = {"status": DONE, "response_status": status, "response_body": body}
-        async with write_transaction(self._engine) as conn:
-            updated = await conn.execute(
-                sa.update(t.idempotency_keys)
-                .where(
-                    keys.app == claim.app,
-                    keys.key == claim.key,
-                    keys.status == IN_PROGRESS,
-                    keys.owner.is_not_distinct_from(claim.owner),
-                )
-                .values(**response, order_id=sa.func.coalesce(keys.order_id, order_id))
+        update = (
+            sa.update(t.idempotency_keys)
+            .where(
+                keys.app == claim.app,
+                keys.key == claim.key,
+                keys.status == IN_PROGRESS,
+                keys.owner.is_not_distinct_from(claim.owner),
             )
-            if updated.rowcount == 1:
+            .values(**response, order_id=sa.func.coalesce(keys.order_id, order_id))
+        )
+        values = _claim_values(claim) | response | {"order_id": order_id}
+
+        async def unit(tx: Tx) -> StoredKey | None:
+            if await tx.run(update) == 1:
                 return None
-            values = _claim_values(claim) | response | {"order_id": order_id}
             try:
-                async with conn.begin_nested():
-                    await conn.execute(sa.insert(t.idempotency_keys).values(values))
-            except sa.exc.IntegrityError:
-                query = sa.select(t.idempotency_keys).where(
-                    keys.app == claim.app, keys.key == claim.key
-                )
-                return _stored((await conn.execute(query)).one())
-        return None
+                async with tx.savepoint():
+                    await tx.run(_INSERT, values)
+            except IntegrityError:
+                return _stored(await tx.first(_FIND, {"b_app": claim.app, "b_key": claim.key}))
+            return None
+
+        return await self._db.write(unit)
 
     async def release(self, claim: KeyClaim) -> None:
         """The request holding `claim` answered a 5xx and stores nothing: let go of the claim.
@@ -186,26 +202,24 @@ class IdempotencyStore:
         need not wait for a writer that has already answered: it recovers at once.
         """
         keys = t.idempotency_keys.c
-        async with write_transaction(self._engine) as conn:
-            await conn.execute(
-                sa.update(t.idempotency_keys)
-                .where(
-                    keys.app == claim.app,
-                    keys.key == claim.key,
-                    keys.status == IN_PROGRESS,
-                    keys.owner.is_not_distinct_from(claim.owner),
-                )
-                .values(owner=RELEASED)
+        await change(
+            self._db,
+            sa.update(t.idempotency_keys)
+            .where(
+                keys.app == claim.app,
+                keys.key == claim.key,
+                keys.status == IN_PROGRESS,
+                keys.owner.is_not_distinct_from(claim.owner),
             )
+            .values(owner=RELEASED),
+        )
 
     async def reap(self, now: datetime) -> int:
         """Delete every expired key; the number deleted."""
         return await self._delete_expired(t.idempotency_keys.c.expires_at <= now)
 
     async def _delete_expired(self, condition: sa.ColumnElement[bool]) -> int:
-        async with write_transaction(self._engine) as conn:
-            result = await conn.execute(sa.delete(t.idempotency_keys).where(condition))
-        return int(result.rowcount)
+        return await change(self._db, sa.delete(t.idempotency_keys).where(condition))
 
 
 def _claim_values(claim: KeyClaim) -> dict[str, object]:
@@ -221,7 +235,7 @@ def _claim_values(claim: KeyClaim) -> dict[str, object]:
     }
 
 
-def _stored(row: sa.Row[object]) -> StoredKey:
+def _stored(row: Any) -> StoredKey:
     return StoredKey(
         app=row.app,
         key=row.key,

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.crypto import EmailCipher
 from bridge.store import tables as t
-from bridge.store.database import write_transaction
+from bridge.store.executor import Database, Tx, Unit
 
 
 @dataclass
@@ -26,7 +25,7 @@ class RotationCount:
 
 
 async def rotate_email_keys(
-    engine: AsyncEngine, cipher: EmailCipher, batch_size: int = 500
+    db: Database, cipher: EmailCipher, batch_size: int = 500
 ) -> dict[str, RotationCount]:
     """Re-encrypt `customers.email_enc` and `orders.email_enc`; counts per table."""
     tables = {
@@ -35,12 +34,12 @@ async def rotate_email_keys(
     }
     counts: dict[str, RotationCount] = {}
     for name, (table, key) in tables.items():
-        counts[name] = await _rotate_table(engine, cipher, table, key, batch_size)
+        counts[name] = await _rotate_table(db, cipher, table, key, batch_size)
     return counts
 
 
 async def _rotate_table(
-    engine: AsyncEngine,
+    db: Database,
     cipher: EmailCipher,
     table: sa.Table,
     key: tuple[sa.Column[Any], ...],
@@ -57,18 +56,33 @@ async def _rotate_table(
         )
         if after is not None:
             query = query.where(sa.tuple_(*key) > sa.tuple_(*after))
-        async with write_transaction(engine) as conn:
-            rows = (await conn.execute(query)).all()
-            for row in rows:
-                values = tuple(row[: len(key)])
-                await _rotate_row(conn, cipher, table, key, values, row.email_enc, count)
+        rows = await db.write(_rotate_batch(query, cipher, table, key, count))
         if len(rows) < batch_size:
             return count
         after = tuple(rows[-1][: len(key)])
 
 
+def _rotate_batch(
+    query: sa.Select[Any],
+    cipher: EmailCipher,
+    table: sa.Table,
+    key: tuple[sa.Column[Any], ...],
+    count: RotationCount,
+) -> Unit[list[Any]]:
+    """One batch in one write transaction: read the rows, rotate each; the rows read."""
+
+    async def unit(tx: Tx) -> list[Any]:
+        rows = await tx.all(query)
+        for row in rows:
+            values = tuple(row[: len(key)])
+            await _rotate_row(tx, cipher, table, key, values, row.email_enc, count)
+        return rows
+
+    return unit
+
+
 async def _rotate_row(
-    conn: AsyncConnection,
+    tx: Tx,
     cipher: EmailCipher,
     table: sa.Table,
     key: tuple[sa.Column[Any], ...],
@@ -84,7 +98,7 @@ async def _rotate_row(
     except ValueError:
         count.unreadable += 1
         return
-    await conn.execute(
+    await tx.run(
         sa.update(table)
         .where(*(column == value for column, value in zip(key, values, strict=True)))
         .where(table.c.email_enc == token)

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import (
     ErrorCode,
@@ -31,8 +30,9 @@ from bridge.canonical import (
 from bridge.crypto import EmailCipher
 from bridge.errors import RuleError
 from bridge.store import tables as t
-from bridge.store import units
+from bridge.store.executor import Database, IntegrityError, Tx, read_all, read_one, read_value
 from bridge.store.rows import order_from_row
+from bridge.store.statements import Query
 
 VOIDED = "voided"
 """The store-only status of a row that never became an order (never read as an OrderStatus)."""
@@ -47,8 +47,8 @@ def is_order(orders: sa.ColumnCollection[str, sa.ColumnElement[object]]) -> sa.C
 
 
 class Ledger:
-    def __init__(self, engine: AsyncEngine, cipher: EmailCipher) -> None:
-        self._engine = engine
+    def __init__(self, db: Database, cipher: EmailCipher) -> None:
+        self._db = db
         self._cipher = cipher
 
     async def get(self, app: str, ref: OrderRef) -> Order | None:
@@ -62,7 +62,7 @@ class Ledger:
             query, values = _BY_ID, {"app": app, "key": ref.order_id}
         else:
             query, values = _BY_EXTERNAL_ID, {"app": app, "key": ref.external_id}
-        row = await units.read(self._engine, lambda conn: conn.execute(query, values).first())
+        row = await read_one(self._db, query, values)
         if row is None:
             return None
         return order_from_row(row), True
@@ -78,17 +78,14 @@ class Ledger:
             "after": after,
             "before": before,
         }
-        rows = await units.read(self._engine, lambda conn: conn.execute(query, values).all())
+        rows = await read_all(self._db, query, values)
         return [order_from_row(row) for row in rows]
 
     async def count_recent_from_ip(self, app: str, ip: str, since: datetime) -> int:
-        query = sa.select(sa.func.count()).where(
-            t.orders.c.app == app, t.orders.c.ip == ip, t.orders.c.created_at >= since
-        )
-        async with self._engine.connect() as conn:
-            return int((await conn.execute(query)).scalar() or 0)
+        values = {"app": app, "ip": ip, "since": since}
+        return int(await read_value(self._db, _RECENT_FROM_IP, values) or 0)
 
-    def insert(self, conn: sa.Connection, purchase: Purchase, target: Target) -> Order:
+    async def insert(self, tx: Tx, purchase: Purchase, target: Target) -> Order:
         """Write the ledger row for a purchase inside the caller's transaction (a unit)."""
         offer = purchase.offer
         values: dict[str, Any] = {
@@ -116,19 +113,20 @@ class Ledger:
             "updated_at": purchase.created_at,
         }
         if purchase.external_id is None:
-            return order_from_row(conn.execute(_INSERT, values).one())
-        return order_from_row(_insert_unique(conn, values, purchase.app, purchase.external_id))
+            return order_from_row(await tx.first(_INSERT, values))
+        row = await _insert_unique(tx, values, purchase.app, purchase.external_id)
+        return order_from_row(row)
 
     @staticmethod
-    def transition(conn: sa.Connection, order: Order, status: OrderStatus, now: datetime) -> Order:
+    async def transition(tx: Tx, order: Order, status: OrderStatus, now: datetime) -> Order:
         """Move an order from its current status; refuses if someone else moved it first."""
-        result = conn.execute(
-            sa.update(t.orders)
-            .where(t.orders.c.id == order.id, t.orders.c.status == order.status.value)
-            .values(status=status.value, updated_at=now)
-            .returning(t.orders)
-        )
-        row = result.first()
+        values = {
+            "b_id": order.id,
+            "b_old": order.status.value,
+            "b_new": status.value,
+            "b_now": now,
+        }
+        row = await tx.first(_TRANSITION, values)
         if row is None:
             raise RuleError(
                 ErrorCode.INVALID_ORDER_STATUS,
@@ -137,24 +135,45 @@ class Ledger:
         return order_from_row(row)
 
     async def email(self, order_id: int) -> str | None:
-        query = sa.select(t.orders.c.email_enc).where(t.orders.c.id == order_id)
-        async with self._engine.connect() as conn:
-            token = (await conn.execute(query)).scalar()
+        token = await read_value(self._db, _EMAIL, {"b_id": order_id})
         return self._cipher.decrypt(token) if token else None
 
 
-_INSERT = sa.insert(t.orders).returning(t.orders)
-_BY_ID = sa.select(t.orders).where(
-    t.orders.c.app == sa.bindparam("app"),
-    t.orders.c.id == sa.bindparam("key"),
-    is_order(t.orders.c),
+_INSERT = Query(sa.insert(t.orders).returning(t.orders))
+_BY_ID = Query(
+    sa.select(t.orders).where(
+        t.orders.c.app == sa.bindparam("app"),
+        t.orders.c.id == sa.bindparam("key"),
+        is_order(t.orders.c),
+    )
 )
-_BY_EXTERNAL_ID = sa.select(t.orders).where(
-    t.orders.c.app == sa.bindparam("app"),
-    t.orders.c.external_id == sa.bindparam("key"),
-    is_order(t.orders.c),
+_BY_EXTERNAL_ID = Query(
+    sa.select(t.orders).where(
+        t.orders.c.app == sa.bindparam("app"),
+        t.orders.c.external_id == sa.bindparam("key"),
+        is_order(t.orders.c),
+    )
 )
-"""Built once: a statement built per call costs more than SQLite's answer (docs/performance.md)."""
+_RECENT_FROM_IP = Query(
+    sa.select(sa.func.count()).where(
+        t.orders.c.app == sa.bindparam("app"),
+        t.orders.c.ip == sa.bindparam("ip"),
+        t.orders.c.created_at >= sa.bindparam("since", type_=t.UtcDateTime),
+    )
+)
+_TRANSITION = Query(
+    sa.update(t.orders)
+    .where(t.orders.c.id == sa.bindparam("b_id"), t.orders.c.status == sa.bindparam("b_old"))
+    .values(status=sa.bindparam("b_new"), updated_at=sa.bindparam("b_now", type_=t.UtcDateTime))
+    .returning(t.orders)
+)
+_EMAIL = Query(sa.select(t.orders.c.email_enc).where(t.orders.c.id == sa.bindparam("b_id")))
+_DUPLICATES = Query(
+    sa.select(sa.func.count()).where(
+        t.orders.c.app == sa.bindparam("app"), t.orders.c.external_id == sa.bindparam("key")
+    )
+)
+"""Compiled once per engine (bridge/store/statements.py)."""
 
 
 def _page(after: bool, before: bool) -> sa.Select[Any]:
@@ -179,11 +198,13 @@ def _page(after: bool, before: bool) -> sa.Select[Any]:
 
 
 _PAGES = {
-    (after, before): _page(after, before) for after in (False, True) for before in (False, True)
+    (after, before): Query(_page(after, before))
+    for after in (False, True)
+    for before in (False, True)
 }
 
 
-def _insert_unique(conn: sa.Connection, values: dict[str, Any], app: str, external_id: str) -> Any:
+async def _insert_unique(tx: Tx, values: dict[str, Any], app: str, external_id: str) -> Any:
     """Insert an order that has an external id, refusing a duplicate with `validation`.
 
     The SELECT catches the usual case. Two concurrent orders with the same new external id
@@ -191,20 +212,17 @@ def _insert_unique(conn: sa.Connection, values: dict[str, Any], app: str, extern
     the unique constraint then stops the second, inside a savepoint so that the refusal can
     be the legacy error instead of an aborted transaction and a 500.
     """
-    _refuse_duplicate_external_id(conn, app, external_id)
+    await _refuse_duplicate_external_id(tx, app, external_id)
     try:
-        with conn.begin_nested():  # the row is read before the savepoint is released
-            return conn.execute(_INSERT, values).one()
-    except sa.exc.IntegrityError:
-        _refuse_duplicate_external_id(conn, app, external_id)
+        async with tx.savepoint():  # the row is read before the savepoint is released
+            return await tx.first(_INSERT, values)
+    except IntegrityError:
+        await _refuse_duplicate_external_id(tx, app, external_id)
         raise
 
 
-def _refuse_duplicate_external_id(conn: sa.Connection, app: str, external_id: str) -> None:
-    query = sa.select(sa.func.count()).where(
-        t.orders.c.app == app, t.orders.c.external_id == external_id
-    )
-    if conn.execute(query).scalar():
+async def _refuse_duplicate_external_id(tx: Tx, app: str, external_id: str) -> None:
+    if await tx.scalar(_DUPLICATES, {"app": app, "key": external_id}):
         raise RuleError(
             ErrorCode.VALIDATION, f"An order with external_id {external_id!r} already exists."
         )

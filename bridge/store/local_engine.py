@@ -14,14 +14,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import ErrorCode, Order, OrderStatus, Purchase, Target
 from bridge.errors import RuleError
-from bridge.store import outbox, units
+from bridge.store import outbox
 from bridge.store import tables as t
+from bridge.store.executor import Database, Tx
 from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import Ledger
+from bridge.store.statements import Query
 
 FULFILMENT_EMAIL = "fulfilment_email"
 
@@ -29,11 +30,11 @@ FULFILMENT_EMAIL = "fulfilment_email"
 class LocalEngineStore:
     def __init__(
         self,
-        engine: AsyncEngine,
+        db: Database,
         ledger: Ledger,
         on_enqueued: Callable[[], None] | None = None,
     ) -> None:
-        self._engine = engine
+        self._db = db
         self._ledger = ledger
         self._on_enqueued = on_enqueued
 
@@ -48,75 +49,68 @@ class LocalEngineStore:
         The order carries the customer's balance after the debit as its `available_points`.
         """
 
-        def unit(conn: sa.Connection) -> Order:
-            _claim(conn, claim)
-            balance = _debit(conn, purchase)
-            _take_stock(conn, purchase)
-            order = self._ledger.insert(conn, purchase, Target.LOCAL)
-            _record_points(
-                conn, order, "order_debit", -purchase.points, balance, purchase.created_at
+        async def unit(tx: Tx) -> Order:
+            await _claim(tx, claim)
+            balance = await _debit(tx, purchase)
+            await _take_stock(tx, purchase)
+            order = await self._ledger.insert(tx, purchase, Target.LOCAL)
+            await _record_points(
+                tx, order, "order_debit", -purchase.points, balance, purchase.created_at
             )
             if order.status is OrderStatus.APPROVED:
-                outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, purchase.created_at)
-            _attach(conn, claim, order.id)
+                await outbox.enqueue(tx, order.app, order.id, FULFILMENT_EMAIL, purchase.created_at)
+            await _attach(tx, claim, order.id)
             return order.model_copy(update={"available_points": balance})
 
-        order = await units.write(self._engine, unit)
+        order = await self._db.write(unit)
         if order.status is OrderStatus.APPROVED:
             self._notify_enqueued()
         return order
 
     async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
-        def unit(conn: sa.Connection) -> Order:
-            _claim(conn, claim)
-            approved = Ledger.transition(conn, order, OrderStatus.APPROVED, now)
-            outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
-            _attach(conn, claim, order.id)
+        async def unit(tx: Tx) -> Order:
+            await _claim(tx, claim)
+            approved = await Ledger.transition(tx, order, OrderStatus.APPROVED, now)
+            await outbox.enqueue(tx, order.app, order.id, FULFILMENT_EMAIL, now)
+            await _attach(tx, claim, order.id)
             return approved
 
-        approved = await units.write(self._engine, unit)
+        approved = await self._db.write(unit)
         self._notify_enqueued()
         return approved
 
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
         """Reject, refund the points and restock, in one transaction."""
 
-        def unit(conn: sa.Connection) -> Order:
-            _claim(conn, claim)
-            rejected = Ledger.transition(conn, order, OrderStatus.REJECTED, now)
-            balance = _credit(conn, order)
-            restock(conn, order)
-            _record_points(conn, order, "order_refund", order.points, balance, now)
-            _attach(conn, claim, order.id)
+        async def unit(tx: Tx) -> Order:
+            await _claim(tx, claim)
+            rejected = await Ledger.transition(tx, order, OrderStatus.REJECTED, now)
+            balance = await _credit(tx, order)
+            await restock(tx, order)
+            await _record_points(tx, order, "order_refund", order.points, balance, now)
+            await _attach(tx, claim, order.id)
             return rejected
 
-        return await units.write(self._engine, unit)
+        return await self._db.write(unit)
 
 
-def restock(conn: sa.Connection, order: Order) -> None:
+async def restock(tx: Tx, order: Order) -> None:
     """Put the order's quantity back on its offer (an offer without inventory is unlimited)."""
-    conn.execute(
-        sa.update(t.offers)
-        .where(
-            t.offers.c.app == order.app,
-            t.offers.c.id == order.offer_id,
-            t.offers.c.inventory.is_not(None),
-        )
-        .values(inventory=t.offers.c.inventory + order.quantity)
-    )
+    values = {"b_app": order.app, "b_offer_id": order.offer_id, "b_quantity": order.quantity}
+    await tx.run(_RESTOCK, values)
 
 
-def _claim(conn: sa.Connection, claim: KeyClaim | None) -> None:
+async def _claim(tx: Tx, claim: KeyClaim | None) -> None:
     if claim is not None:
-        insert_claim(conn, claim)
+        await insert_claim(tx, claim)
 
 
-def _attach(conn: sa.Connection, claim: KeyClaim | None, order_id: int) -> None:
+async def _attach(tx: Tx, claim: KeyClaim | None, order_id: int) -> None:
     if claim is not None:
-        attach_order(conn, claim, order_id)
+        await attach_order(tx, claim, order_id)
 
 
-_DEBIT = (
+_DEBIT = Query(
     sa.update(t.points_accounts)
     .where(
         t.points_accounts.c.app == sa.bindparam("b_app"),
@@ -126,7 +120,7 @@ _DEBIT = (
     .values(balance=t.points_accounts.c.balance - sa.bindparam("b_points"))
     .returning(t.points_accounts.c.balance)
 )
-_TAKE_STOCK = (
+_TAKE_STOCK = Query(
     sa.update(t.offers)
     .where(
         t.offers.c.app == sa.bindparam("b_app"),
@@ -141,17 +135,35 @@ _TAKE_STOCK = (
         )
     )
 )
-_RECORD_POINTS = sa.insert(t.points_ledger)
-"""The order path's statements, built once (docs/performance.md)."""
+_RECORD_POINTS = Query(sa.insert(t.points_ledger))
+_RESTOCK = Query(
+    sa.update(t.offers)
+    .where(
+        t.offers.c.app == sa.bindparam("b_app"),
+        t.offers.c.id == sa.bindparam("b_offer_id"),
+        t.offers.c.inventory.is_not(None),
+    )
+    .values(inventory=t.offers.c.inventory + sa.bindparam("b_quantity"))
+)
+_CREDIT = Query(
+    sa.update(t.points_accounts)
+    .where(
+        t.points_accounts.c.app == sa.bindparam("b_app"),
+        t.points_accounts.c.customer_id == sa.bindparam("b_customer_id"),
+    )
+    .values(balance=t.points_accounts.c.balance + sa.bindparam("b_points"))
+    .returning(t.points_accounts.c.balance)
+)
+"""The order path's statements, compiled once per engine (bridge/store/statements.py)."""
 
 
-def _debit(conn: sa.Connection, purchase: Purchase) -> int:
+async def _debit(tx: Tx, purchase: Purchase) -> int:
     values = {
         "b_app": purchase.app,
         "b_customer_id": purchase.customer.id,
         "b_points": purchase.points,
     }
-    balance = conn.execute(_DEBIT, values).scalar()
+    balance = await tx.scalar(_DEBIT, values)
     if balance is None:
         raise RuleError(
             ErrorCode.OFFER_NOT_AVAILABLE,
@@ -160,29 +172,23 @@ def _debit(conn: sa.Connection, purchase: Purchase) -> int:
     return int(balance)
 
 
-def _take_stock(conn: sa.Connection, purchase: Purchase) -> None:
+async def _take_stock(tx: Tx, purchase: Purchase) -> None:
     values = {
         "b_app": purchase.app,
         "b_offer_id": purchase.offer.id,
         "b_quantity": purchase.quantity,
     }
-    if conn.execute(_TAKE_STOCK, values).rowcount != 1:
+    if await tx.run(_TAKE_STOCK, values) != 1:
         raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is out of stock.")
 
 
-def _credit(conn: sa.Connection, order: Order) -> int:
-    accounts = t.points_accounts.c
-    result = conn.execute(
-        sa.update(t.points_accounts)
-        .where(accounts.app == order.app, accounts.customer_id == order.customer_id)
-        .values(balance=accounts.balance + order.points)
-        .returning(accounts.balance)
-    )
-    return int(result.scalar_one())
+async def _credit(tx: Tx, order: Order) -> int:
+    values = {"b_app": order.app, "b_customer_id": order.customer_id, "b_points": order.points}
+    return int(await tx.scalar(_CREDIT, values))
 
 
-def _record_points(
-    conn: sa.Connection, order: Order, kind: str, points: int, balance: int, now: datetime
+async def _record_points(
+    tx: Tx, order: Order, kind: str, points: int, balance: int, now: datetime
 ) -> None:
     values = {
         "app": order.app,
@@ -193,4 +199,4 @@ def _record_points(
         "balance_after": balance,
         "created_at": now,
     }
-    conn.execute(_RECORD_POINTS, values)
+    await tx.run(_RECORD_POINTS, values)

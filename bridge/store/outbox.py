@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.store import tables as t
-from bridge.store import units
-from bridge.store.database import write_transaction
+from bridge.store.executor import Database, Tx, change, change_returning, read_value
 from bridge.store.rows import utc
+from bridge.store.statements import Query
 
 PENDING = "pending"
 SENDING = "sending"
@@ -53,8 +52,8 @@ class OutboxMessage:
     """End of this sender's claim; also its token when it settles the message."""
 
 
-def enqueue(
-    conn: sa.Connection,
+async def enqueue(
+    tx: Tx,
     app: str,
     order_id: int,
     kind: str,
@@ -71,16 +70,16 @@ def enqueue(
         "next_attempt_at": due_at or now,
         "created_at": now,
     }
-    return int(conn.execute(_ENQUEUE, values).scalar_one())
+    return int(await tx.scalar(_ENQUEUE, values))
 
 
-_ENQUEUE = sa.insert(t.outbox).returning(t.outbox.c.id)
-_DONE = (
+_ENQUEUE = Query(sa.insert(t.outbox).returning(t.outbox.c.id))
+_DONE = Query(
     sa.update(t.outbox)
     .where(t.outbox.c.id == sa.bindparam("b_id"), t.outbox.c.status == PENDING)
-    .values(status=SENT, sent_at=sa.bindparam("b_now"))
+    .values(status=SENT, sent_at=sa.bindparam("b_now", type_=t.UtcDateTime))
 )
-"""The order path's statements, built once (docs/performance.md)."""
+"""The order path's statements, compiled once per engine (bridge/store/statements.py)."""
 
 
 def _due(
@@ -92,8 +91,8 @@ def _due(
 
 
 class Outbox:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def claim(
         self, now: datetime, claim_until: datetime, kinds: Collection[str] | None = None
@@ -118,8 +117,7 @@ class Outbox:
             .values(status=SENDING, next_attempt_at=claim_until, attempts=t.outbox.c.attempts + 1)
             .returning(t.outbox)
         )
-        async with write_transaction(self._engine) as conn:
-            row = (await conn.execute(statement)).first()
+        row = await change_returning(self._db, statement)
         if row is None:
             return None
         return OutboxMessage(
@@ -147,29 +145,27 @@ class Outbox:
         which is why only idempotent work is settled this way. Whether the row was settled.
         """
         values = {"b_id": message_id, "b_now": now}
-        result = await units.write(self._engine, lambda conn: conn.execute(_DONE, values))
-        return bool(result.rowcount == 1)
+        return await change(self._db, _DONE, values) == 1
 
     async def depth(self, kinds: Collection[str] | None = None) -> int:
         """Messages (of `kinds`, if given) not yet delivered or given up: pending, or in hand."""
         query = sa.select(sa.func.count()).where(t.outbox.c.status.in_((PENDING, SENDING)))
         if kinds is not None:
             query = query.where(t.outbox.c.kind.in_(sorted(kinds)))
-        async with self._engine.connect() as conn:
-            return int((await conn.execute(query)).scalar() or 0)
+        return int(await read_value(self._db, query) or 0)
 
     async def _settle(self, message: OutboxMessage, **values: object) -> None:
         """Record the outcome of a claim, unless the claim expired and someone else took it."""
-        async with write_transaction(self._engine) as conn:
-            await conn.execute(
-                sa.update(t.outbox)
-                .where(
-                    t.outbox.c.id == message.id,
-                    t.outbox.c.status == SENDING,
-                    t.outbox.c.next_attempt_at == message.claimed_until,
-                )
-                .values(**values)
+        statement = (
+            sa.update(t.outbox)
+            .where(
+                t.outbox.c.id == message.id,
+                t.outbox.c.status == SENDING,
+                t.outbox.c.next_attempt_at == message.claimed_until,
             )
+            .values(**values)
+        )
+        await change(self._db, statement)
 
 
 def backoff(attempts: int, now: datetime, base_seconds: float = 5.0) -> datetime:

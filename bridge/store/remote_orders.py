@@ -30,16 +30,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import Order, OrderStatus, Purchase, Target
-from bridge.store import outbox, units
+from bridge.store import outbox
 from bridge.store import tables as t
+from bridge.store.executor import Database, Tx, change, read_one, read_value
 from bridge.store.idempotency import IN_PROGRESS, KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import VOIDED, Ledger
 from bridge.store.rows import order_from_row, utc
+from bridge.store.statements import Query
 
 FULFILMENT_EMAIL = "fulfilment_email"
 MANUAL_REDEEM = "manual_redeem"
@@ -66,25 +68,27 @@ class Purchased:
 
 
 class RemoteOrders:
-    def __init__(self, engine: AsyncEngine, ledger: Ledger, target: Target) -> None:
-        self._engine = engine
+    def __init__(self, db: Database, ledger: Ledger, target: Target) -> None:
+        self._db = db
         self._ledger = ledger
         self._target = target
-        self._outbox = outbox.Outbox(engine)
+        self._outbox = outbox.Outbox(db)
 
     async def open(self, purchase: Purchase, claim: KeyClaim | None, undo_at: datetime) -> Order:
         """Write the order's row in the unknown state, its idempotency claim and its undo job."""
 
-        def unit(conn: sa.Connection) -> Order:
+        async def unit(tx: Tx) -> Order:
             if claim is not None:
-                insert_claim(conn, claim)
-            order = self._ledger.insert(conn, purchase, self._target)
+                await insert_claim(tx, claim)
+            order = await self._ledger.insert(tx, purchase, self._target)
             if claim is not None:  # a retry of this key finds the order (even left unknown)
-                attach_order(conn, claim, order.id)
-            outbox.enqueue(conn, order.app, order.id, UNDO_PURCHASE, purchase.created_at, undo_at)
+                await attach_order(tx, claim, order.id)
+            await outbox.enqueue(
+                tx, order.app, order.id, UNDO_PURCHASE, purchase.created_at, undo_at
+            )
             return order
 
-        return await units.write(self._engine, unit)
+        return await self._db.write(unit)
 
     async def confirm(
         self,
@@ -101,18 +105,18 @@ class RemoteOrders:
         """
         values = {"b_id": order.id, "b_ref": backend_ref, "b_now": now}
 
-        def unit(conn: sa.Connection) -> tuple[bool, int | None]:
-            if conn.execute(_CONFIRM, values).rowcount != 1:
+        async def unit(tx: Tx) -> tuple[bool, int | None]:
+            if await tx.run(_CONFIRM, values) != 1:
                 return False, None
-            _cancel(conn, order.id, UNDO_PURCHASE, now)
+            await _cancel(tx, order.id, UNDO_PURCHASE, now)
             fulfilment = None
             if order.status is OrderStatus.APPROVED:
-                fulfilment = _queue_fulfilment(conn, order, now, fulfil_after)
+                fulfilment = await _queue_fulfilment(tx, order, now, fulfil_after)
             if claim is not None:
-                attach_order(conn, claim, order.id)
+                await attach_order(tx, claim, order.id)
             return True, fulfilment
 
-        return await units.write(self._engine, unit)
+        return await self._db.write(unit)
 
     async def discard(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> None:
         """Nothing was spent (refused, or never sent): the row goes, with its undo job and the
@@ -120,53 +124,48 @@ class RemoteOrders:
         stored for the key by the caller)."""
         delete = sa.delete(t.orders).where(_still_unknown(order.id))
 
-        def unit(conn: sa.Connection) -> None:
-            if conn.execute(delete).rowcount != 1:
+        async def unit(tx: Tx) -> None:
+            if await tx.run(delete) != 1:
                 return
-            _cancel(conn, order.id, UNDO_PURCHASE, now)
+            await _cancel(tx, order.id, UNDO_PURCHASE, now)
             if claim is not None:
                 keys = t.idempotency_keys.c
-                conn.execute(
+                await tx.run(
                     sa.delete(t.idempotency_keys).where(
                         keys.app == claim.app, keys.key == claim.key, keys.status == IN_PROGRESS
                     )
                 )
 
-        await units.write(self._engine, unit)
+        await self._db.write(unit)
 
     async def give_up(self, order: Order, now: datetime, undo_at: datetime) -> bool:
         """No key: the client is told the order failed. The row is voided, the undo due at
         `undo_at`. Whether the row was still unknown (False: a confirm won the race)."""
 
-        def unit(conn: sa.Connection) -> bool:
-            voided = conn.execute(_void(order.id, now)).rowcount == 1
-            _reschedule(conn, order.id, UNDO_PURCHASE, undo_at)
+        async def unit(tx: Tx) -> bool:
+            voided = await tx.run(_void(order.id, now)) == 1
+            await tx.run(_reschedule(order.id, UNDO_PURCHASE, undo_at))
             return voided
 
-        return await units.write(self._engine, unit)
+        return await self._db.write(unit)
 
     async def postpone(self, order: Order, undo_at: datetime) -> None:
         """A keyed call left unknown: the row stays unknown; the undo is due at `undo_at`."""
-        await units.write(
-            self._engine, lambda conn: _reschedule(conn, order.id, UNDO_PURCHASE, undo_at)
-        )
+        await change(self._db, _reschedule(order.id, UNDO_PURCHASE, undo_at))
 
     async def void_unknown(self, order_id: int, now: datetime) -> Purchased | None:
         """The undo job's first step: void the row if still unknown; the row as it now is
         (None when it is gone: the purchase was refused and the row discarded)."""
 
-        def unit(conn: sa.Connection) -> Purchased | None:
-            conn.execute(_void(order_id, now))
-            return _purchased(conn.execute(_ROW, {"b_id": order_id}).first())
+        async def unit(tx: Tx) -> Purchased | None:
+            await tx.run(_void(order_id, now))
+            return _purchased(await tx.first(_ROW, {"b_id": order_id}))
 
-        return await units.write(self._engine, unit)
+        return await self._db.write(unit)
 
     async def purchased(self, order_id: int) -> Purchased | None:
         """The row whatever its state (for compensations and reconciliation)."""
-        row = await units.read(
-            self._engine, lambda conn: conn.execute(_ROW, {"b_id": order_id}).first()
-        )
-        return _purchased(row)
+        return _purchased(await read_one(self._db, _ROW, {"b_id": order_id}))
 
     async def record_found(self, order_id: int, backend_ref: str, now: datetime) -> None:
         """A voided row's purchase was found upstream: keep its reference, so that the undo
@@ -176,21 +175,21 @@ class RemoteOrders:
             .where(t.orders.c.id == order_id, t.orders.c.status == VOIDED)
             .values(backend_ref=backend_ref, updated_at=now)
         )
-        await units.write(self._engine, lambda conn: conn.execute(statement))
+        await change(self._db, statement)
 
     async def unknown_order(self, app: str, order_id: int) -> Order | None:
         """A row whose outcome is unknown (not voided, no reference), for a keyed retry."""
         query = sa.select(t.orders).where(
             t.orders.c.app == app, _still_unknown(order_id), t.orders.c.target == self._target
         )
-        row = await units.read(self._engine, lambda conn: conn.execute(query).first())
+        row = await read_one(self._db, query)
         return None if row is None else order_from_row(row)
 
     async def backend_ref(self, order_id: int) -> str | None:
         query = sa.select(t.orders.c.backend_ref).where(
             t.orders.c.id == order_id, t.orders.c.status != VOIDED
         )
-        ref: str | None = await units.read(self._engine, lambda conn: conn.execute(query).scalar())
+        ref: str | None = await read_value(self._db, query)
         return ref
 
     async def approve(
@@ -198,42 +197,43 @@ class RemoteOrders:
     ) -> tuple[Order, int]:
         """Approve in the ledger and queue the upstream fulfilment with it; the row's id."""
 
-        def unit(conn: sa.Connection) -> tuple[Order, int]:
+        async def unit(tx: Tx) -> tuple[Order, int]:
             if claim is not None:
-                insert_claim(conn, claim)
-            updated = Ledger.transition(conn, order, OrderStatus.APPROVED, now)
-            fulfilment = _queue_fulfilment(conn, order, now, fulfil_after)
+                await insert_claim(tx, claim)
+            updated = await Ledger.transition(tx, order, OrderStatus.APPROVED, now)
+            fulfilment = await _queue_fulfilment(tx, order, now, fulfil_after)
             if claim is not None:
-                attach_order(conn, claim, order.id)
+                await attach_order(tx, claim, order.id)
             return updated, fulfilment
 
-        return await units.write(self._engine, unit)
+        return await self._db.write(unit)
 
     async def begin_reject(self, order: Order, now: datetime, finish_at: datetime) -> None:
         """Before the revoke leaves: queue the job that completes the rejection if the call
         cannot (due at `finish_at`, after the in-flight window)."""
-        await units.write(
-            self._engine,
-            lambda conn: outbox.enqueue(conn, order.app, order.id, FINISH_REJECT, now, finish_at),
-        )
+
+        async def unit(tx: Tx) -> int:
+            return await outbox.enqueue(tx, order.app, order.id, FINISH_REJECT, now, finish_at)
+
+        await self._db.write(unit)
 
     async def abandon_reject(self, order: Order, now: datetime) -> None:
         """The revoke certainly did nothing: the order stays as it was; the job is cancelled."""
-        await units.write(self._engine, lambda conn: _cancel(conn, order.id, FINISH_REJECT, now))
+        await change(self._db, _cancellation(order.id, FINISH_REJECT, now))
 
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None) -> Order:
         """Reject in the ledger once the upstream has revoked and refunded; the job is done."""
 
-        def unit(conn: sa.Connection) -> Order:
+        async def unit(tx: Tx) -> Order:
             if claim is not None:
-                insert_claim(conn, claim)
-            updated = Ledger.transition(conn, order, OrderStatus.REJECTED, now)
-            _cancel(conn, order.id, FINISH_REJECT, now)
+                await insert_claim(tx, claim)
+            updated = await Ledger.transition(tx, order, OrderStatus.REJECTED, now)
+            await _cancel(tx, order.id, FINISH_REJECT, now)
             if claim is not None:
-                attach_order(conn, claim, order.id)
+                await attach_order(tx, claim, order.id)
             return updated
 
-        return await units.write(self._engine, unit)
+        return await self._db.write(unit)
 
     async def finish_reject(self, order_id: int, now: datetime) -> bool:
         """The finish job completed revoke and refund: the order becomes rejected (from any
@@ -247,8 +247,7 @@ class RemoteOrders:
             )
             .values(status=OrderStatus.REJECTED.value, updated_at=now)
         )
-        result = await units.write(self._engine, lambda conn: conn.execute(statement))
-        return bool(result.rowcount == 1)
+        return await change(self._db, statement) == 1
 
     async def order(self, order_id: int) -> Order | None:
         """An order (not an unknown or voided row) by id, for the outbox handlers."""
@@ -257,7 +256,7 @@ class RemoteOrders:
             t.orders.c.status != VOIDED,
             t.orders.c.backend_ref.is_not(None),
         )
-        row = await units.read(self._engine, lambda conn: conn.execute(query).first())
+        row = await read_one(self._db, query)
         return None if row is None else order_from_row(row)
 
     async def fulfilled(self, fulfilment_id: int, now: datetime) -> None:
@@ -276,8 +275,7 @@ class RemoteOrders:
             )
             .values(status=OrderStatus.REDEMPTION_ERROR.value, updated_at=now)
         )
-        result = await units.write(self._engine, lambda conn: conn.execute(statement))
-        return bool(result.rowcount == 1)
+        return await change(self._db, statement) == 1
 
 
 def _still_unknown(order_id: int) -> sa.ColumnElement[bool]:
@@ -294,62 +292,59 @@ def _void(order_id: int, now: datetime) -> sa.Update:
     )
 
 
-def _cancel(conn: sa.Connection, order_id: int, kind: str, now: datetime) -> None:
+async def _cancel(tx: Tx, order_id: int, kind: str, now: datetime) -> None:
     """Settle the order's pending job of `kind` without running it (a sender holding it finds
     the work done: every job checks the row first)."""
-    conn.execute(
-        sa.update(t.outbox)
-        .where(
-            t.outbox.c.order_id == order_id,
-            t.outbox.c.kind == kind,
-            t.outbox.c.status == outbox.PENDING,
-        )
-        .values(status=outbox.CANCELLED, sent_at=now)
+    await tx.run(_cancellation(order_id, kind, now))
+
+
+def _pending_job(order_id: int, kind: str) -> sa.Update:
+    return sa.update(t.outbox).where(
+        t.outbox.c.order_id == order_id,
+        t.outbox.c.kind == kind,
+        t.outbox.c.status == outbox.PENDING,
     )
 
 
-def _reschedule(conn: sa.Connection, order_id: int, kind: str, due_at: datetime) -> None:
-    conn.execute(
-        sa.update(t.outbox)
-        .where(
-            t.outbox.c.order_id == order_id,
-            t.outbox.c.kind == kind,
-            t.outbox.c.status == outbox.PENDING,
-        )
-        .values(next_attempt_at=due_at)
-    )
+def _cancellation(order_id: int, kind: str, now: datetime) -> sa.Update:
+    return _pending_job(order_id, kind).values(status=outbox.CANCELLED, sent_at=now)
 
 
-def _purchased(row: sa.Row[object] | None) -> Purchased | None:
+def _reschedule(order_id: int, kind: str, due_at: datetime) -> sa.Update:
+    return _pending_job(order_id, kind).values(next_attempt_at=due_at)
+
+
+def _purchased(row: Any) -> Purchased | None:
     if row is None:
         return None
-    values = row._mapping
     return Purchased(
-        app=values["app"],
-        order_id=values["id"],
-        customer_id=values["customer_id"],
-        points=values["points"],
-        created_at=utc(values["created_at"]),
-        backend_ref=values["backend_ref"],
-        status=values["status"],
+        app=row.app,
+        order_id=row.id,
+        customer_id=row.customer_id,
+        points=row.points,
+        created_at=utc(row.created_at),
+        backend_ref=row.backend_ref,
+        status=row.status,
     )
 
 
-_CONFIRM = (
+_CONFIRM = Query(
     sa.update(t.orders)
     .where(
         t.orders.c.id == sa.bindparam("b_id"),
         t.orders.c.backend_ref.is_(None),
         t.orders.c.status != VOIDED,
     )
-    .values(backend_ref=sa.bindparam("b_ref"), updated_at=sa.bindparam("b_now"))
+    .values(
+        backend_ref=sa.bindparam("b_ref"),
+        updated_at=sa.bindparam("b_now", type_=t.UtcDateTime),
+    )
 )
-_ROW = sa.select(t.orders).where(t.orders.c.id == sa.bindparam("b_id"))
+_ROW = Query(sa.select(t.orders).where(t.orders.c.id == sa.bindparam("b_id")))
 
 
-def _queue_fulfilment(
-    conn: sa.Connection, order: Order, now: datetime, fulfil_after: timedelta
-) -> int:
+async def _queue_fulfilment(tx: Tx, order: Order, now: datetime, fulfil_after: timedelta) -> int:
     """Queue the approved order's email and its `manual_redeem` (due after `fulfil_after`)."""
-    outbox.enqueue(conn, order.app, order.id, FULFILMENT_EMAIL, now)
-    return outbox.enqueue(conn, order.app, order.id, MANUAL_REDEEM, now, due_at=now + fulfil_after)
+    await outbox.enqueue(tx, order.app, order.id, FULFILMENT_EMAIL, now)
+    due_at = now + fulfil_after
+    return await outbox.enqueue(tx, order.app, order.id, MANUAL_REDEEM, now, due_at=due_at)

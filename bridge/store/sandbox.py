@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import (
     ErrorCode,
@@ -25,9 +24,8 @@ from bridge.canonical import (
 from bridge.crypto import EmailCipher
 from bridge.errors import RuleError
 from bridge.store import tables as t
-from bridge.store import units
 from bridge.store.catalog import Catalog
-from bridge.store.database import write_transaction
+from bridge.store.executor import Database, IntegrityError, Tx, read_all
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore, restock
 from bridge.store.rows import offer_from_row, order_from_row
@@ -50,21 +48,15 @@ REFERENCE_COLUMNS = ("reference_id", "reference_type")
 
 
 class SandboxStore:
-    def __init__(self, engine: AsyncEngine, cipher: EmailCipher) -> None:
-        self._engine = engine
-        self.catalog = Catalog(engine, cipher)
-        self._ledger = Ledger(engine, cipher)
-        self._engine_store = LocalEngineStore(engine, self._ledger)
-
-    async def create_tables(self) -> None:
-        async with self._engine.begin() as conn:
-            await conn.run_sync(sandbox_metadata.create_all)
-            await conn.run_sync(_add_reference_columns)
+    def __init__(self, db: Database, cipher: EmailCipher) -> None:
+        self._db = db
+        self.catalog = Catalog(db, cipher)
+        self._ledger = Ledger(db, cipher)
+        self._engine_store = LocalEngineStore(db, self._ledger)
 
     async def offers(self, app: str) -> list[Offer]:
         query = sa.select(t.offers).where(t.offers.c.app == app).order_by(t.offers.c.id)
-        async with self._engine.connect() as conn:
-            return [offer_from_row(row) for row in (await conn.execute(query)).all()]
+        return [offer_from_row(row) for row in await read_all(self._db, query)]
 
     async def purchase_by_key(self, app: str, idempotency_id: str) -> Order | None:
         return await self._ledger.get(app, OrderRef(external_id=idempotency_id))
@@ -73,7 +65,7 @@ class SandboxStore:
         """Spend and issue in one transaction; a concurrent duplicate gets the first order."""
         try:
             return await self._engine_store.place(purchase)
-        except (RuleError, sa.exc.IntegrityError) as exc:
+        except (RuleError, IntegrityError) as exc:
             # SQLite serialises writers, so a duplicate sees the first row (RuleError);
             # PostgreSQL's unique (app, external_id) constraint stops a racing one.
             existing = await self.purchase_by_key(purchase.app, purchase.external_id or "")
@@ -96,9 +88,11 @@ class SandboxStore:
         )
         page = sa.select(t.orders).where(*where).order_by(t.orders.c.id).offset(skip).limit(take)
         count = sa.select(sa.func.count()).where(*where)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(page)).all()
-            total = int((await conn.execute(count)).scalar() or 0)
+
+        async def unit(tx: Tx) -> tuple[list[Any], int]:
+            return await tx.all(page), int(await tx.scalar(count) or 0)
+
+        rows, total = await self._db.read(unit)
         return [order_from_row(row) for row in rows], total
 
     async def redeem(self, order: Order, now: datetime) -> None:
@@ -112,18 +106,21 @@ class SandboxStore:
         if order.status is OrderStatus.REJECTED:
             return
 
-        def unit(conn: sa.Connection) -> None:
-            Ledger.transition(conn, order, OrderStatus.REJECTED, now)
-            restock(conn, order)
+        async def unit(tx: Tx) -> None:
+            await Ledger.transition(tx, order, OrderStatus.REJECTED, now)
+            await restock(tx, order)
 
-        await units.write(self._engine, unit)
+        await self._db.write(unit)
 
     async def _set_status(self, order: Order, status: OrderStatus, now: datetime) -> None:
-        await units.write(self._engine, lambda conn: Ledger.transition(conn, order, status, now))
+        async def unit(tx: Tx) -> Order:
+            return await Ledger.transition(tx, order, status, now)
+
+        await self._db.write(unit)
 
     async def point_history(
         self, app: str, customer_id: str
-    ) -> tuple[list[Order], list[sa.Row[Any]]]:
+    ) -> tuple[list[Order], list[Any]]:
         """Every purchase the customer made (revoked ones too) and every deposit, oldest first."""
         purchases = (
             sa.select(t.orders)
@@ -135,9 +132,12 @@ class SandboxStore:
             .where(deposits.c.app == app, deposits.c.customer_id == customer_id)
             .order_by(deposits.c.created_at)
         )
-        async with self._engine.connect() as conn:
-            orders = [order_from_row(row) for row in (await conn.execute(purchases)).all()]
-            return orders, list((await conn.execute(credits)).all())
+
+        async def unit(tx: Tx) -> tuple[list[Order], list[Any]]:
+            orders = [order_from_row(row) for row in await tx.all(purchases)]
+            return orders, await tx.all(credits)
+
+        return await self._db.read(unit)
 
     async def deposit(
         self,
@@ -150,40 +150,49 @@ class SandboxStore:
     ) -> None:
         """Credit points once per idempotency id; `reference` is (reference_id, reference_type)."""
         accounts = t.points_accounts.c
-        async with write_transaction(self._engine) as conn:
-            seen = sa.select(sa.func.count()).where(
-                deposits.c.app == app, deposits.c.idempotency_id == idempotency_id
-            )
-            if (await conn.execute(seen)).scalar():
+        seen = sa.select(sa.func.count()).where(
+            deposits.c.app == app, deposits.c.idempotency_id == idempotency_id
+        )
+        deposit = {
+            "app": app,
+            "idempotency_id": idempotency_id,
+            "customer_id": customer_id,
+            "amount": amount,
+            "created_at": now,
+            "reference_id": reference[0],
+            "reference_type": reference[1],
+        }
+        credit = (
+            sa.update(t.points_accounts)
+            .where(accounts.app == app, accounts.customer_id == customer_id)
+            .values(balance=accounts.balance + amount)
+            .returning(accounts.balance)
+        )
+
+        async def unit(tx: Tx) -> None:
+            if await tx.scalar(seen):
                 return
-            await conn.execute(
-                sa.insert(deposits).values(
-                    app=app,
-                    idempotency_id=idempotency_id,
-                    customer_id=customer_id,
-                    amount=amount,
-                    created_at=now,
-                    reference_id=reference[0],
-                    reference_type=reference[1],
-                )
-            )
-            balance = await conn.execute(
-                sa.update(t.points_accounts)
-                .where(accounts.app == app, accounts.customer_id == customer_id)
-                .values(balance=accounts.balance + amount)
-                .returning(accounts.balance)
-            )
-            await conn.execute(
-                sa.insert(t.points_ledger).values(
-                    app=app,
-                    customer_id=customer_id,
-                    order_id=None,
-                    kind="deposit",
-                    points=amount,
-                    balance_after=int(balance.scalar_one()),
-                    created_at=now,
-                )
-            )
+            await tx.run(sa.insert(deposits), deposit)
+            balance = int(await tx.scalar(credit))
+            entry = {
+                "app": app,
+                "customer_id": customer_id,
+                "order_id": None,
+                "kind": "deposit",
+                "points": amount,
+                "balance_after": balance,
+                "created_at": now,
+            }
+            await tx.run(sa.insert(t.points_ledger), entry)
+
+        await self._db.write(unit)
+
+
+def create_tables(conn: sa.Connection) -> None:
+    """The sandbox-only tables, on a SQLAlchemy connection (bridge/store/database.py
+    `run_on_connection`): DDL, off the request path."""
+    sandbox_metadata.create_all(conn)
+    _add_reference_columns(conn)
 
 
 def _add_reference_columns(conn: sa.Connection) -> None:

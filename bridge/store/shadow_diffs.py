@@ -18,11 +18,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bridge.store import tables as t
-from bridge.store import units
-from bridge.store.database import write_transaction
+from bridge.store.executor import Database, Tx, read_all
+from bridge.store.statements import POSTGRESQL, SQLITE, Query
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,25 +90,22 @@ ScopeKey = tuple[str, str, str]
 
 
 class ShadowDiffs:
-    def __init__(self, engine: AsyncEngine, samples_per_field: int = 5) -> None:
-        self._engine = engine
+    def __init__(self, db: Database, samples_per_field: int = 5) -> None:
+        self._db = db
         self._samples_per_field = samples_per_field
 
     async def record(self, comparison: Comparison) -> None:
         """Store one comparison, its differences, and samples where the bound allows."""
 
-        def unit(conn: sa.Connection) -> None:
-            conn.execute(_RECORD_COMPARISON, _comparison(comparison))
-            if comparison.differences:
-                conn.execute(
-                    sa.insert(t.shadow_differences),
-                    [_difference(comparison, item) for item in comparison.differences],
-                )
-            self._keep_samples(conn, comparison)
+        async def unit(tx: Tx) -> None:
+            await tx.run(_RECORD_COMPARISON, _comparison(comparison))
+            for item in comparison.differences:
+                await tx.run(_RECORD_DIFFERENCE, _difference(comparison, item))
+            await self._keep_samples(tx, comparison)
             if comparison.pair is not None:
-                _insert_pair(conn, comparison.pair, comparison.at)
+                await _insert_pair(tx, comparison.pair, comparison.at)
 
-        await units.write(self._engine, unit)
+        await self._db.write(unit)
 
     async def shadow_ids(self, sides: Sides, primary_ids: Collection[str]) -> dict[str, str]:
         """The shadow id of each primary id that has a pair."""
@@ -138,19 +134,18 @@ class ShadowDiffs:
             known.in_(sorted(set(values))),
         )
 
-        def unit(conn: sa.Connection) -> dict[str, str]:
-            return {str(row[0]): str(row[1]) for row in conn.execute(query)}
-
-        return await units.read(self._engine, unit)
+        return {str(row[0]): str(row[1]) for row in await read_all(self._db, query)}
 
     async def reap(self, older_than: datetime) -> int:
         """Delete every row older than the retention horizon; return how many went."""
-        removed = 0
-        async with write_transaction(self._engine) as conn:
+
+        async def unit(tx: Tx) -> int:
+            removed = 0
             for table in _REAPED:
-                result = await conn.execute(sa.delete(table).where(table.c.created_at < older_than))
-                removed += result.rowcount
-        return removed
+                removed += await tx.run(sa.delete(table).where(table.c.created_at < older_than))
+            return removed
+
+        return await self._db.write(unit)
 
     async def scopes(self, since: datetime, app: str | None = None) -> list[Scope]:
         """Per (app, operation, mode): results, unmapped codes, field counts with a sample."""
@@ -159,29 +154,32 @@ class ShadowDiffs:
         def scope(key: ScopeKey) -> Scope:
             return found.setdefault(key, Scope(*key))
 
-        async with self._engine.connect() as conn:
-            for row in await conn.execute(_counted(t.shadow_comparisons, "result", since, app)):
+        codes = _counted(t.shadow_comparisons, "unmapped_code", since, app).where(
+            t.shadow_comparisons.c.unmapped_code.is_not(None)
+        )
+
+        async def unit(tx: Tx) -> None:
+            for row in await tx.all(_counted(t.shadow_comparisons, "result", since, app)):
                 scope((row.app, row.operation, row.mode)).results[row.result] = row.n
-            codes = _counted(t.shadow_comparisons, "unmapped_code", since, app).where(
-                t.shadow_comparisons.c.unmapped_code.is_not(None)
-            )
-            for row in await conn.execute(codes):
+            for row in await tx.all(codes):
                 scope((row.app, row.operation, row.mode)).unmapped_codes[row.unmapped_code] = row.n
-            samples = await self._samples(conn, app)
-            for row in await conn.execute(_field_counts(since, app)):
+            samples = await self._samples(tx, app)
+            for row in await tx.all(_field_counts(since, app)):
                 key = (row.app, row.operation, row.mode)
                 sample = samples.get((*key, row.path, row.kind))
                 scope(key).fields.append(FieldCount(row.path, row.kind, row.n, sample))
+
+        await self._db.read(unit)
         return sorted(found.values(), key=lambda item: (item.app, item.operation, item.mode))
 
-    def _keep_samples(self, conn: sa.Connection, comparison: Comparison) -> None:
+    async def _keep_samples(self, tx: Tx, comparison: Comparison) -> None:
         samples = t.shadow_samples
         seen: set[str] = set()
         for item in comparison.differences:
             if item.path in seen:
                 continue
             seen.add(item.path)
-            kept = conn.scalar(
+            kept = await tx.scalar(
                 sa.select(sa.func.count()).where(
                     samples.c.app == comparison.app,
                     samples.c.operation == comparison.operation,
@@ -190,16 +188,15 @@ class ShadowDiffs:
                 )
             )
             if (kept or 0) < self._samples_per_field:
-                conn.execute(
-                    sa.insert(samples).values(
-                        **_difference(comparison, item),
-                        primary_value=item.primary,
-                        candidate_value=item.candidate,
-                    )
-                )
+                values = {
+                    **_difference(comparison, item),
+                    "primary_value": item.primary,
+                    "candidate_value": item.candidate,
+                }
+                await tx.run(_RECORD_SAMPLE, values)
 
     async def _samples(
-        self, conn: AsyncConnection, app: str | None
+        self, tx: Tx, app: str | None
     ) -> dict[tuple[str, str, str, str, str], tuple[str, str]]:
         """The newest sample of every (app, operation, mode, path, kind)."""
         s = t.shadow_samples
@@ -207,17 +204,23 @@ class ShadowDiffs:
         if app is not None:
             query = query.where(s.c.app == app)
         newest: dict[tuple[str, str, str, str, str], tuple[str, str]] = {}
-        for row in await conn.execute(query):
+        for row in await tx.all(query):
             key = (row.app, row.operation, row.mode, row.path, row.kind)
             newest[key] = (row.primary_value, row.candidate_value)
         return newest
 
 
-_RECORD_COMPARISON = sa.insert(t.shadow_comparisons)
+_RECORD_COMPARISON = Query(sa.insert(t.shadow_comparisons))
+_RECORD_DIFFERENCE = Query(sa.insert(t.shadow_differences))
+_RECORD_SAMPLE = Query(sa.insert(t.shadow_samples))
 _REAPED = (t.shadow_samples, t.shadow_differences, t.shadow_comparisons, t.shadow_id_pairs)
+_INSERT_PAIR = {
+    SQLITE: Query(sqlite_insert(t.shadow_id_pairs).on_conflict_do_nothing()),
+    POSTGRESQL: Query(postgresql_insert(t.shadow_id_pairs).on_conflict_do_nothing()),
+}
 
 
-def _insert_pair(conn: sa.Connection, pair: IdPair, at: datetime) -> None:
+async def _insert_pair(tx: Tx, pair: IdPair, at: datetime) -> None:
     """Keep the first pair of a primary id (a replayed create answers the same order again)."""
     values = {
         "app": pair.sides.app,
@@ -227,8 +230,7 @@ def _insert_pair(conn: sa.Connection, pair: IdPair, at: datetime) -> None:
         "shadow_id": pair.shadow_id,
         "created_at": at,
     }
-    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
-    conn.execute(insert(t.shadow_id_pairs).values(**values).on_conflict_do_nothing())
+    await tx.run(_INSERT_PAIR[tx.engine], values)
 
 
 def _comparison(comparison: Comparison) -> dict[str, object]:

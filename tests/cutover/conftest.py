@@ -24,7 +24,7 @@ from bridge.crypto import EmailCipher
 from bridge.dataload import load_data, read_data_file
 from bridge.settings import AppConfig, Settings, read_apps_file
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
 from tests.conftest import DEMO_APPS, DEMO_DATA
 from tests.engines import sqlite_database
 
@@ -44,11 +44,11 @@ async def fresh_store(path: Path, email_key: str, *, demo: bool = True) -> str:
     """A migrated SQLite database at `path`, with the demo data unless told otherwise."""
     url = await sqlite_database(path.parent, migrated=True, name=path.name)
     if demo:
-        engine = create_engine(url)
+        engine = open_database(url)
         try:
             await load_data(Catalog(engine, EmailCipher([email_key])), read_data_file(DEMO_DATA))
         finally:
-            await engine.dispose()
+            await engine.close()
     return url
 
 

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.backfill import Backfill, Summary
 from bridge.cli import main
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
 from bridge.store.history import HistoryStore
 from tests.cutover.conftest import ServerFactory, base_url, demo_apps
 from tests.cutover.test_locator import HOLD, send
@@ -39,14 +39,14 @@ async def backfill(
     server: TestServer, tmp_path: Path, customers: list[str], done: set[str] | None = None
 ) -> Summary:
     """Run the backfill into the bridge's database (tests/cutover/conftest.py: bridge.db)."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'bridge.db'}")
+    engine = open_database(f"sqlite:///{tmp_path / 'bridge.db'}")
     (app,) = demo_apps(legacy_base_url=base_url(server))
     try:
         async with aiohttp.ClientSession() as session:
             run = Backfill(app, session, HistoryStore(engine), page_size=2)
             return await run.run(customers, done or set(), io.StringIO(), show_progress=False)
     finally:
-        await engine.dispose()
+        await engine.close()
 
 
 @pytest.fixture

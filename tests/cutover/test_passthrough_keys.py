@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.legacy.keyed_passthrough import Outcome, outcome_of
 from bridge.orders.idempotency import WriteRequest
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database
 from bridge.store.idempotency import IdempotencyStore, KeyClaim
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import NOW, ServerFactory, base_url, echo_app
@@ -244,13 +244,13 @@ async def test_a_claim_left_by_a_dead_request_settles_as_unknown(
         {"user_id": "demo-user-1", "offer_id": "1"},
         orjson.loads(ORDER),
     )
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     try:
         started = NOW - HOUR  # far longer ago than any forward can last
         claim = KeyClaim("demo", "k-dead", write.fingerprint(), "create_order", started, NOW + HOUR)
         await IdempotencyStore(engine).claim(claim)
     finally:
-        await dispose(engine)
+        await engine.close()
     replica = await routed_bridge(
         stack.faulty.url, LEGACY_POLICY, database_url=database_url, idempotency_wait_seconds=0.1
     )

@@ -13,8 +13,9 @@ from bridge.crypto import EmailCipher
 from bridge.dataload import ChallengeData, CustomerData, DataFile, OfferData, load_data
 from bridge.store import tables
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
 from tests.docs.markdown import code_blocks, read_doc, rendered_default, table_rows, unticked
+from tests.queries import rows_at
 
 DOC = read_doc("data-file.md")
 SECTIONS = {"Customers": CustomerData, "Offers": OfferData, "Challenges": ChallengeData}
@@ -53,23 +54,18 @@ def test_example_uses_every_section() -> None:
 
 
 async def snapshot(url: str) -> dict[str, list[Any]]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return {
-                table.name: [tuple(row) for row in await conn.execute(sa.select(table))]
-                for table in LOADED_TABLES
-            }
-    finally:
-        await engine.dispose()
+    return {
+        table.name: [tuple(row) for row in await rows_at(url, sa.select(table))]
+        for table in LOADED_TABLES
+    }
 
 
 async def load(url: str, key: str) -> None:
-    engine = create_engine(url)
+    engine = open_database(url)
     try:
         await load_data(Catalog(engine, EmailCipher([key])), example())
     finally:
-        await engine.dispose()
+        await engine.close()
 
 
 async def test_loading_the_example_twice_changes_nothing(database_url: str, email_key: str) -> None:

@@ -27,7 +27,7 @@ from bridge.sandbox.app import create_sandbox_app
 from bridge.sandbox.config import SandboxConfig
 from bridge.settings import AppConfig, Settings, read_apps_file
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
 from bridge.store.migrate import upgrade_async
 from tests.docs.markdown import ROOT, code_blocks, read_doc, table_rows, unticked
 
@@ -90,12 +90,12 @@ async def demo_bridge(
 
 async def migrated_with_demo_data(url: str, email_key: str) -> str:
     await upgrade_async(url)
-    engine = create_engine(url)
+    engine = open_database(url)
     try:
         data = read_data_file(ROOT / "demo" / "data.yaml")
         await load_data(Catalog(engine, EmailCipher([email_key])), data)
     finally:
-        await engine.dispose()
+        await engine.close()
     return url
 
 

@@ -12,9 +12,9 @@ from structlog.testing import capture_logs
 
 from bridge.app import OUTBOX_SENDER
 from bridge.store import tables as t
-from bridge.store.database import create_engine
 from tests.conftest import PREFIX, basic_auth
 from tests.email.conftest import Inbox, wait_until
+from tests.queries import value_at
 
 Start = Callable[..., Awaitable[TestClient[Any, Any]]]
 
@@ -36,13 +36,8 @@ async def _set_status(client: TestClient[Any, Any], order_id: int, status: str) 
 
 
 async def _outbox_rows(database_url: str, order_id: int) -> int:
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            query = sa.select(sa.func.count()).where(t.outbox.c.order_id == order_id)
-            return int((await conn.execute(query)).scalar_one())
-    finally:
-        await engine.dispose()
+    query = sa.select(sa.func.count()).where(t.outbox.c.order_id == order_id)
+    return int(await value_at(database_url, query))
 
 
 async def test_auto_approved_order_sends_one_email_with_its_details(

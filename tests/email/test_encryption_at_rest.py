@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bridge.crypto import EmailCipher
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
 from bridge.store.ledger import Ledger
 from tests.conftest import PREFIX, basic_auth
 
@@ -49,10 +49,10 @@ async def test_no_plaintext_email_in_the_database_files(
     for email in (ORDER_EMAIL, CUSTOMER_EMAIL):
         assert email.encode() not in stored
         assert email.encode("utf-16-le") not in stored
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     try:
         ledger = Ledger(engine, EmailCipher([email_key]))
         assert await ledger.email(explicit) == ORDER_EMAIL
         assert await ledger.email(default) == CUSTOMER_EMAIL
     finally:
-        await engine.dispose()
+        await engine.close()

@@ -15,9 +15,10 @@ from cryptography.fernet import Fernet
 
 from bridge.crypto import EmailCipher
 from bridge.store import tables as t
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
 from bridge.store.key_rotation import rotate_email_keys
 from tests.conftest import PREFIX, basic_auth
+from tests.queries import rows_at
 
 pytestmark = pytest.mark.both_engines
 
@@ -48,29 +49,22 @@ async def written_with_old_key(
 
 
 async def _stored_emails(database_url: str, cipher: EmailCipher) -> list[str]:
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            tokens = [
-                token
-                for table in (t.customers, t.orders)
-                for token in (
-                    await conn.execute(
-                        sa.select(table.c.email_enc).where(table.c.email_enc.is_not(None))
-                    )
-                ).scalars()
-            ]
-    finally:
-        await engine.dispose()
+    tokens = [
+        row.email_enc
+        for table in (t.customers, t.orders)
+        for row in await rows_at(
+            database_url, sa.select(table.c.email_enc).where(table.c.email_enc.is_not(None))
+        )
+    ]
     return sorted(cipher.decrypt(token) for token in tokens)
 
 
 async def _rotate(database_url: str, cipher: EmailCipher) -> dict[str, tuple[int, int, int]]:
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     try:
         counts = await rotate_email_keys(engine, cipher, batch_size=1)
     finally:
-        await engine.dispose()
+        await engine.close()
     return {name: (c.rotated, c.current, c.unreadable) for name, c in counts.items()}
 
 

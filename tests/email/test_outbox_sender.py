@@ -22,12 +22,13 @@ from bridge.orders.email_delivery import EmailDelivery, SmtpTransport
 from bridge.orders.outbox_sender import OutboxSender, SenderPolicy
 from bridge.settings import Settings, SmtpSettings, read_apps_file
 from bridge.store import tables as t
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
 from bridge.store.ledger import Ledger
 from bridge.store.outbox import Outbox
 from bridge.store.rows import utc
 from tests.conftest import DEMO_APPS, PREFIX, ClientFactory, basic_auth
 from tests.email.conftest import Inbox, ManualClock, SmtpServer
+from tests.queries import rows_at
 
 pytestmark = pytest.mark.both_engines
 
@@ -44,7 +45,7 @@ async def build_sender(
     engines = []
 
     def build(max_attempts: int = 8, metrics: Metrics | None = None) -> OutboxSender:
-        engine = create_engine(database_url)
+        engine = open_database(database_url)
         engines.append(engine)
         metrics = metrics or Metrics(CollectorRegistry())
         emails = EmailDelivery(
@@ -65,7 +66,7 @@ async def build_sender(
 
     yield build
     for engine in engines:
-        await engine.dispose()
+        await engine.close()
 
 
 @pytest.fixture
@@ -94,12 +95,8 @@ async def queue_orders(
 
 
 async def _outbox_row(database_url: str) -> Any:
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return (await conn.execute(sa.select(t.outbox))).one()
-    finally:
-        await engine.dispose()
+    (row,) = await rows_at(database_url, sa.select(t.outbox))
+    return row
 
 
 async def test_smtp_down_keeps_the_message_pending_with_the_failed_attempt(
@@ -234,12 +231,12 @@ async def test_claim_of_a_sender_that_died_expires_and_another_delivers(
     database_url: str,
 ) -> None:
     await queue_orders(1)
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     try:
         claimed_until = clock.now().replace(microsecond=0)
         dead = await Outbox(engine).claim(clock.now(), claimed_until.replace(year=2999))
     finally:
-        await engine.dispose()
+        await engine.close()
     assert dead is not None
     survivor = build_sender()
     assert await survivor.deliver_due() == 0

@@ -18,7 +18,7 @@ from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry
 
 from bridge.app import OUTBOX_SENDER, create_app
-from bridge.health import ENGINE
+from bridge.health import DATABASE
 from bridge.sandbox.errors import SandboxError, connect_error
 from bridge.settings import Settings
 from bridge.store.outbox import Outbox
@@ -199,4 +199,4 @@ async def test_a_sender_without_smtp_leaves_the_emails_queued(
 
     await bridge.app[OUTBOX_SENDER].deliver_due()
 
-    assert await Outbox(bridge.app[ENGINE]).depth([FULFILMENT_EMAIL]) == 1
+    assert await Outbox(bridge.app[DATABASE]).depth([FULFILMENT_EMAIL]) == 1

@@ -15,11 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bridge.health import ENGINE
-from bridge.store import tables, units
+from bridge.health import DATABASE
+from bridge.store import tables
+from bridge.store.executor import Database, read_one
 from tests.clocks import ManualClock
 from tests.conftest import PREFIX, basic_auth
 from tests.incentives.test_lost_purchase import (
@@ -37,20 +36,18 @@ ORDERS_SELECT = re.compile(r"^\s*SELECT\b.*\bFROM orders\b", re.IGNORECASE | re.
 @contextmanager
 def orders_selects(bridge: Bridge) -> Iterator[list[str]]:
     """The SELECTs on the orders table the bridge makes inside the block."""
-    engine: AsyncEngine = bridge.app[ENGINE]
+    db: Database = bridge.app[DATABASE]
     made: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def record(statement: str) -> None:
         if ORDERS_SELECT.match(statement):
             made.append(statement)
 
-    for sync in units.engines(engine):
-        event.listen(sync, "before_cursor_execute", record)
+    db.listeners.append(record)
     try:
         yield made
     finally:
-        for sync in units.engines(engine):
-            event.remove(sync, "before_cursor_execute", record)
+        db.listeners.remove(record)
 
 
 async def get_order(bridge: Bridge, order_id: int) -> tuple[int, Any]:
@@ -92,10 +89,8 @@ async def test_on_the_local_target_too(client: Bridge) -> None:
 
 
 async def ledger_row(bridge: Bridge) -> tuple[int, str | None] | None:
-    engine: AsyncEngine = bridge.app[ENGINE]
     query = sa.select(tables.orders.c.id, tables.orders.c.backend_ref)
-    async with engine.connect() as conn:
-        row = (await conn.execute(query)).first()
+    row = await read_one(bridge.app[DATABASE], query)
     return None if row is None else (row.id, row.backend_ref)
 
 

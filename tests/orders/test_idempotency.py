@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,13 +19,14 @@ from bridge.legacy.idempotent import LEGACY_RENDERER
 from bridge.orders.idempotency import Idempotency, WriteRequest
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine, write_transaction
+from bridge.store.executor import open_database, read_value
 from bridge.store.idempotency import IdempotencyStore, KeyClaim, insert_claim
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from tests.clocks import ManualClock
 from tests.conftest import PREFIX, basic_auth
 from tests.factories import demo_app
+from tests.queries import value_at
 
 pytestmark = pytest.mark.both_engines
 
@@ -39,14 +41,7 @@ def keyed(key: str, **auth: str) -> dict[str, str]:
 
 
 async def count_orders(database_url: str) -> int:
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return int(
-                (await conn.execute(sa.select(sa.func.count()).select_from(t.orders))).scalar_one()
-            )
-    finally:
-        await engine.dispose()
+    return int(await value_at(database_url, sa.select(sa.func.count()).select_from(t.orders)))
 
 
 async def test_a_replay_returns_the_identical_body(client: TestClient[Any, Any]) -> None:
@@ -168,18 +163,17 @@ async def test_the_reaper_deletes_expired_keys(
     )
     await client.post(CREATE, json=ONE, headers=keyed("k-1"))
     clock.advance(seconds=61)
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     try:
         remaining = 1
         for _ in range(200):  # the reaper runs every 50 ms; give it up to 10 s
-            async with engine.connect() as conn:
-                count = sa.select(sa.func.count()).select_from(t.idempotency_keys)
-                remaining = int((await conn.execute(count)).scalar_one())
+            count = sa.select(sa.func.count()).select_from(t.idempotency_keys)
+            remaining = int(await read_value(engine, count))
             if remaining == 0:
                 break
             await asyncio.sleep(0.05)
     finally:
-        await engine.dispose()
+        await engine.close()
     assert remaining == 0
 
 
@@ -196,7 +190,7 @@ async def claim_without_answer(database_url: str, email_key: str, order: bool) -
     claim = KeyClaim(
         "demo", "k-crash", request.fingerprint(), "create_order", now, now + timedelta(hours=1)
     )
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     cipher = EmailCipher([email_key])
     try:
         if order:
@@ -212,10 +206,9 @@ async def claim_without_answer(database_url: str, email_key: str, order: bool) -
             )  # fmt: skip
             await LocalEngineStore(engine, Ledger(engine, cipher)).place(purchase, claim)
         else:
-            async with write_transaction(engine) as conn:
-                await conn.run_sync(insert_claim, claim)
+            await engine.write(partial(insert_claim, claim=claim))
     finally:
-        await engine.dispose()
+        await engine.close()
 
 
 async def test_a_key_whose_answer_was_lost_replays_its_order(
@@ -240,7 +233,7 @@ async def test_a_key_still_in_progress_answers_not_available(
 
 async def test_a_5xx_answer_is_not_stored(database_url: str, email_key: str) -> None:
     clock = ManualClock()
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     store = IdempotencyStore(engine)
     idempotency = Idempotency(
         store,
@@ -259,4 +252,4 @@ async def test_a_5xx_answer_is_not_stored(database_url: str, email_key: str) -> 
             await idempotency.run("demo", "k-503", request, upstream_down, LEGACY_RENDERER)
         assert await store.find("demo", "k-503", clock.now()) is None
     finally:
-        await engine.dispose()
+        await engine.close()

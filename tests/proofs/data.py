@@ -10,26 +10,22 @@ from bridge.crypto import EmailCipher
 from bridge.dataload import DataFile, load_data
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
+from tests.queries import value_at
 
 
 async def load(database_url: str, email_key: str, app: str, content: dict[str, Any]) -> None:
     """Load one app's customers and offers (data-file format, docs/data-file.md)."""
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     try:
         catalog = Catalog(engine, EmailCipher([email_key]))
         await load_data(catalog, DataFile.model_validate({"apps": {app: content}}))
     finally:
-        await engine.dispose()
+        await engine.close()
 
 
 async def scalar(database_url: str, query: sa.Select[Any]) -> Any:
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return (await conn.execute(query)).scalar_one()
-    finally:
-        await engine.dispose()
+    return await value_at(database_url, query)
 
 
 def balance_of(app: str, customer: str) -> sa.Select[Any]:

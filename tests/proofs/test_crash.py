@@ -25,9 +25,9 @@ import pytest
 import sqlalchemy as sa
 
 from bridge.store import tables as t
-from bridge.store.database import create_engine
 from tests.conftest import API_KEY, DEMO_APPS, basic_auth
 from tests.proofs.data import load
+from tests.queries import rows_at
 from tests.server_process import ServerProcess
 
 pytestmark = [pytest.mark.both_engines, pytest.mark.slow]
@@ -118,21 +118,11 @@ class Stream:
 
 async def books(database_url: str) -> dict[str, Any]:
     """Everything the invariants need, read in one go from the store."""
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            orders = (await conn.execute(sa.select(t.orders).where(t.orders.c.app == "demo"))).all()
-            balances = dict(
-                (
-                    await conn.execute(
-                        sa.select(t.points_accounts.c.customer_id, t.points_accounts.c.balance)
-                    )
-                ).all()
-            )
-            stock = dict((await conn.execute(sa.select(t.offers.c.id, t.offers.c.inventory))).all())
-            entries = (await conn.execute(sa.select(t.points_ledger))).all()
-    finally:
-        await engine.dispose()
+    orders = await rows_at(database_url, sa.select(t.orders).where(t.orders.c.app == "demo"))
+    accounts = sa.select(t.points_accounts.c.customer_id, t.points_accounts.c.balance)
+    balances = dict(await rows_at(database_url, accounts))
+    stock = dict(await rows_at(database_url, sa.select(t.offers.c.id, t.offers.c.inventory)))
+    entries = await rows_at(database_url, sa.select(t.points_ledger))
     return {"orders": orders, "balances": balances, "stock": stock, "entries": entries}
 
 

@@ -20,8 +20,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.observability.logging import configure_logging
 from bridge.store import tables as t
-from bridge.store.database import create_engine
 from tests.conftest import API_SECRET, PREFIX, basic_auth
+from tests.queries import rows_at
 from tests.shadow.conftest import (
     ADMIN_TOKEN,
     BridgeFactory,
@@ -82,14 +82,7 @@ async def run_with_marked_data(client: TestClient[Any, Any]) -> list[str]:
 
 
 async def diff_store_text(url: str) -> str:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            rows = [
-                repr(row) for table in DIFF_TABLES for row in await conn.execute(sa.select(table))
-            ]
-    finally:
-        await engine.dispose()
+    rows = [repr(row) for table in DIFF_TABLES for row in await rows_at(url, sa.select(table))]
     return "\n".join(rows)
 
 

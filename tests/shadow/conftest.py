@@ -22,7 +22,6 @@ from bridge.clock import Clock
 from bridge.settings import Settings
 from bridge.shadow.config import ShadowSettings
 from bridge.store import tables as t
-from bridge.store.database import create_engine
 from tests.cutover.conftest import (
     FixedClock,
     base_url,
@@ -31,6 +30,7 @@ from tests.cutover.conftest import (
     legacy_server,
     write_policy,
 )
+from tests.queries import value_at
 
 __all__ = ["legacy_server"]
 
@@ -105,12 +105,7 @@ def shadow_db(tmp_path: Path, home: str = "a") -> str:
 
 
 async def count_rows(url: str, table: sa.Table) -> int:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return int(await conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
-    finally:
-        await engine.dispose()
+    return int(await value_at(url, sa.select(sa.func.count()).select_from(table)) or 0)
 
 
 async def settle(url: str, expected: int, table: sa.Table = t.shadow_comparisons) -> None:

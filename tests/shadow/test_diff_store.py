@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bridge.store.database import create_engine
+from bridge.store.executor import open_database
 from bridge.store.shadow_diffs import (
     Comparison,
     FieldCount,
@@ -24,7 +24,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def diffs(database_url: str) -> AsyncIterator[ShadowDiffs]:
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     yield ShadowDiffs(engine, samples_per_field=2)
     await engine.dispose()
 

@@ -9,14 +9,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import Purchase
 from bridge.crypto import EmailCipher
 from bridge.errors import RuleError
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine, write_transaction
+from bridge.store.executor import Database, IntegrityError, change, open_database, read_value
 from bridge.store.idempotency import IdempotencyStore, KeyClaim, KeyTakenError
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
@@ -28,17 +27,17 @@ pytestmark = pytest.mark.both_engines
 
 @dataclass
 class Store:
-    engine: AsyncEngine
+    engine: Database
     catalog: Catalog
     local: LocalEngineStore
 
 
 @pytest.fixture
 async def store(database_url: str, email_key: str, demo_data: None) -> AsyncIterator[Store]:
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     cipher = EmailCipher([email_key])
     yield Store(engine, Catalog(engine, cipher), LocalEngineStore(engine, Ledger(engine, cipher)))
-    await engine.dispose()
+    await engine.close()
 
 
 async def purchase(store: Store, quantity: int = 1, customer: str = "demo-user-1") -> Purchase:
@@ -50,37 +49,35 @@ def claim(key: str = "k-1", days: int = 1) -> KeyClaim:
     return KeyClaim("demo", key, "f" * 64, "create_order", SEED_CREATED_AT, expires)
 
 
-async def write(engine: AsyncEngine, statement: sa.Executable) -> None:
-    async with write_transaction(engine) as conn:
-        await conn.execute(statement)
+async def write(engine: Database, statement: sa.Executable) -> None:
+    await change(engine, statement)
 
 
-async def count(engine: AsyncEngine, table: sa.Table) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
+async def count(engine: Database, table: sa.Table) -> int:
+    return int(await read_value(engine, sa.select(sa.func.count()).select_from(table)))
 
 
 async def test_a_negative_balance_is_refused_by_the_schema(store: Store) -> None:
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(IntegrityError):
         await write(store.engine, sa.update(t.points_accounts).values(balance=-1))
 
 
 async def test_negative_stock_is_refused_by_the_schema(store: Store) -> None:
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(IntegrityError):
         await write(store.engine, sa.update(t.offers).values(inventory=-1))
 
 
 async def test_an_unknown_key_status_is_refused_by_the_schema(store: Store) -> None:
     row = {"app": "demo", "key": "k", "fingerprint": "f", "operation": "create_order"}
     row |= {"status": "weird", "created_at": SEED_CREATED_AT, "expires_at": SEED_CREATED_AT}
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(IntegrityError):
         await write(store.engine, sa.insert(t.idempotency_keys).values(row))
 
 
 async def test_a_done_key_without_a_response_is_refused_by_the_schema(store: Store) -> None:
     row = {"app": "demo", "key": "k", "fingerprint": "f", "operation": "create_order"}
     row |= {"status": "done", "created_at": SEED_CREATED_AT, "expires_at": SEED_CREATED_AT}
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(IntegrityError):
         await write(store.engine, sa.insert(t.idempotency_keys).values(row))
 
 

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from bridge.store.database import create_engine
+from bridge.store.database import run_on_connection
 from bridge.store.migrate import alembic_config, downgrade, upgrade_async
 from bridge.store.tables import metadata
 
@@ -25,26 +25,22 @@ def revisions(url: str) -> list[tuple[str, str]]:
 
 
 async def table_names(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            names = await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names())
-    finally:
-        await engine.dispose()
+    names: list[str] = []
+    await run_on_connection(url, lambda sync: names.extend(sa.inspect(sync).get_table_names()))
     return set(names) - {"alembic_version"}
 
 
 async def schema_differences(url: str) -> list[object]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(
-                lambda sync: compare_metadata(
-                    MigrationContext.configure(sync, opts={"compare_type": True}), metadata
-                )
+    found: list[object] = []
+    await run_on_connection(
+        url,
+        lambda sync: found.extend(
+            compare_metadata(
+                MigrationContext.configure(sync, opts={"compare_type": True}), metadata
             )
-    finally:
-        await engine.dispose()
+        ),
+    )
+    return found
 
 
 def test_there_is_one_head(empty_database_url: str) -> None:

@@ -13,14 +13,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import Order, OrderFilter, OrderRef, Target
 from bridge.crypto import EmailCipher
 from bridge.store import outbox
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine
+from bridge.store.executor import Database, open_database, read_all
 from bridge.store.ledger import VOIDED, Ledger
 from bridge.store.remote_orders import UNDO_PURCHASE, RemoteOrders
 from tests.clocks import SEED_CREATED_AT
@@ -34,7 +33,7 @@ UNDO_AT = NOW + timedelta(seconds=40)
 
 @dataclass
 class Store:
-    engine: AsyncEngine
+    engine: Database
     ledger: Ledger
     catalog: Catalog
     orders: RemoteOrders
@@ -42,13 +41,13 @@ class Store:
 
 @pytest.fixture
 async def store(database_url: str, email_key: str, demo_data: None) -> AsyncIterator[Store]:
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     cipher = EmailCipher([email_key])
     ledger = Ledger(engine, cipher)
     yield Store(
         engine, ledger, Catalog(engine, cipher), RemoteOrders(engine, ledger, Target.INCENTIVES)
     )
-    await engine.dispose()
+    await engine.close()
 
 
 async def opened(store: Store, external_id: str | None = None) -> Order:
@@ -60,8 +59,7 @@ async def opened(store: Store, external_id: str | None = None) -> Order:
 async def jobs(store: Store) -> list[tuple[str, str]]:
     """(kind, status) of every outbox row, oldest first."""
     query = sa.select(t.outbox.c.kind, t.outbox.c.status).order_by(t.outbox.c.id)
-    async with store.engine.connect() as conn:
-        return [(row.kind, row.status) for row in await conn.execute(query)]
+    return [(row.kind, row.status) for row in await read_all(store.engine, query)]
 
 
 async def shown(store: Store, order: Order) -> tuple[bool, list[int]]:

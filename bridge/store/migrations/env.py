@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the async engine the bridge itself uses.
+"""Alembic environment: runs migrations on a SQLAlchemy connection (bridge/store/database.py).
 
 Offline (`--sql`) mode writes the SQL instead; the tests use it to build PostgreSQL schemas fast.
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy import Connection
 
-from bridge.store.database import create_engine, dispose
+from bridge.store.database import run_on_connection
 from bridge.store.tables import metadata
 
 config = context.config
@@ -33,13 +33,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
-    try:
-        async with engine.connect() as connection:
-            await connection.run_sync(_run)
-            await connection.commit()
-    finally:
-        await dispose(engine)
+    await run_on_connection(config.get_main_option("sqlalchemy.url") or "", _run)
 
 
 def _run_offline() -> None:
