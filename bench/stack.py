@@ -183,11 +183,23 @@ def start_bridge(
     return launch(name, argv, port, cpus, env, work / f"{name}.log")
 
 
-def start_bare_proxy(work: Path, upstream: str, cpus: str) -> Process:
+def start_bare_proxy(
+    work: Path, upstream: str, cpus: str, sequence: Path | None = None, name: str = "C"
+) -> Process:
     port = free_port()
     argv = [str(BIN / "python"), str(ROOT / "bench" / "proxy.py"), "--port", str(port)]
     argv += ["--upstream", upstream]
-    return start("C", argv, port, cpus, dict(os.environ), work / "C.log")
+    if sequence is not None:
+        argv += ["--sequence", str(sequence)]
+    return start(name, argv, port, cpus, dict(os.environ), work / f"{name}.log")
+
+
+def start_floor(name: str, work: Path, engine: str, database: str, cpus: str) -> Process:
+    """Arms F (bench/floor.py): a local create's transaction on the raw driver."""
+    port = free_port()
+    argv = [str(BIN / "python"), str(ROOT / "bench" / "floor.py"), "--engine", engine]
+    argv += ["--database", database, "--port", str(port)]
+    return launch(name, argv, port, cpus, dict(os.environ), work / f"{name}.log")
 
 
 def start_nginx(name: str, tools: Tools, conf: Path, port: int, cpus: str, work: Path) -> Process:
