@@ -102,8 +102,21 @@ class OrderRef(Canonical):
     external_id: str | None = None
 
 
+class VelocityLimit(Canonical):
+    """At most `max_orders` orders from one IP of one app since `since`; beyond it, an order
+    that would be approved is held for review. Decided by the store inside the order's own
+    write, so concurrent orders (any replica) cannot all pass the same count."""
+
+    max_orders: int
+    since: datetime
+
+
 class Purchase(Canonical):
-    """A validated request to place an order, ready for a backend."""
+    """A validated request to place an order, ready for a backend.
+
+    `status` is the review's decision; `velocity`, when set, may still turn an approved
+    order into one held for review (the store decides it with the write).
+    """
 
     app: str
     customer: Customer
@@ -117,6 +130,7 @@ class Purchase(Canonical):
     challenge_id: int | None
     external_id: str | None
     created_at: datetime
+    velocity: VelocityLimit | None = None
 
 
 class Order(Canonical):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bridge.backends.protocol import Backend
 from bridge.canonical import (
@@ -19,6 +19,7 @@ from bridge.canonical import (
     Purchase,
     ShippingAddress,
     Target,
+    VelocityLimit,
 )
 from bridge.clock import Clock
 from bridge.errors import RuleError
@@ -70,13 +71,14 @@ class OrderService:
             offer=offer,
             quantity=command.quantity,
             points=offer.points * command.quantity,
-            status=await self._review(app, offer, command, ip),
+            status=self._review(app, offer, command),
             email=command.email or customer.email,
             ip=ip,
             shipping_address=address,
             challenge_id=command.challenge_id,
             external_id=command.external_id,
             created_at=now,
+            velocity=self._velocity(app, ip, now),
         )
         order = await backend.purchase(purchase, claim)
         return await self._with_points(app, backend, customer, order)
@@ -165,17 +167,19 @@ class OrderService:
                 "A valid skills-test challenge is required for this contest.",
             )
 
-    async def _review(
-        self, app: AppConfig, offer: Offer, command: PlaceOrder, ip: str | None
-    ) -> OrderStatus:
+    @staticmethod
+    def _review(app: AppConfig, offer: Offer, command: PlaceOrder) -> OrderStatus:
         if command.hold_for_review:
             return OrderStatus.PENDING_APPROVAL
-        if app.velocity is not None and ip:
-            since = self._clock.now() - timedelta(seconds=app.velocity.window_seconds)
-            recent = await self._ledger.count_recent_from_ip(app.name, ip, since)
-            if recent >= app.velocity.max_orders:
-                return OrderStatus.PENDING_APPROVAL
         return decide(app.review, offer, command.quantity)
+
+    @staticmethod
+    def _velocity(app: AppConfig, ip: str | None, now: datetime) -> VelocityLimit | None:
+        """The app's velocity limit for this IP, counted by the store in the order's write."""
+        if app.velocity is None or not ip:
+            return None
+        since = now - timedelta(seconds=app.velocity.window_seconds)
+        return VelocityLimit(max_orders=app.velocity.max_orders, since=since)
 
     async def _with_points(
         self, app: AppConfig, backend: Backend, customer: Customer | None, order: Order

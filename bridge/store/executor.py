@@ -23,6 +23,7 @@ The SQL is SQLAlchemy Core compiled once per engine (`statements.py`). Exception
 
     StoreError
      +-- IntegrityError      a constraint refused a row (unique key, check, foreign key)
+     +-- RefusedError        a store function refused (PostgreSQL SQLSTATE class BR)
      +-- UnitAwaitedError    a unit awaited something other than its own statements
 """
 
@@ -46,6 +47,20 @@ class StoreError(Exception):
 
 class IntegrityError(StoreError):
     """A constraint refused the statement (the driver's error is the cause)."""
+
+    def __init__(self, message: str, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
+        """The constraint's name where the driver tells it (PostgreSQL)."""
+
+
+class RefusedError(StoreError):
+    """A store function refused the write (bridge/store/migrations 0007): `code` is the
+    SQLSTATE (BR001 no points or stock, BR002 a taken external id), the message its own."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class UnitAwaitedError(StoreError):
@@ -91,6 +106,11 @@ class Database(Protocol):
     async def read(self, unit: Unit[T]) -> T: ...
 
     async def write(self, unit: Unit[T]) -> T: ...
+
+    async def write_one(self, statement: Statement, params: Params | None = None) -> list[Any]:
+        """One statement as a write of its own; its rows. A statement is atomic by itself, so
+        PostgreSQL runs it without BEGIN and COMMIT: one round trip."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -150,9 +170,6 @@ async def change(db: Database, statement: Statement, params: Params | None = Non
 
 
 async def change_returning(db: Database, statement: Statement, params: Params | None = None) -> Any:
-    """One statement with RETURNING in its own write transaction; its first row, or None."""
-
-    async def unit(tx: Tx) -> Any:
-        return await tx.first(statement, params)
-
-    return await db.write(unit)
+    """One statement with RETURNING as a write of its own; its first row, or None."""
+    found = await db.write_one(statement, params)
+    return found[0] if found else None

@@ -32,7 +32,7 @@ from bridge.errors import RuleError
 from bridge.store import tables as t
 from bridge.store.executor import Database, IntegrityError, Tx, read_all, read_one, read_value
 from bridge.store.rows import order_from_row
-from bridge.store.statements import Query
+from bridge.store.statements import POSTGRESQL, Query
 
 VOIDED = "voided"
 """The store-only status of a row that never became an order (never read as an OrderStatus)."""
@@ -81,20 +81,25 @@ class Ledger:
         rows = await read_all(self._db, query, values)
         return [order_from_row(row) for row in rows]
 
-    async def count_recent_from_ip(self, app: str, ip: str, since: datetime) -> int:
-        values = {"app": app, "ip": ip, "since": since}
-        return int(await read_value(self._db, _RECENT_FROM_IP, values) or 0)
-
     async def insert(self, tx: Tx, purchase: Purchase, target: Target) -> Order:
         """Write the ledger row for a purchase inside the caller's transaction (a unit)."""
+        status = await _status_after_velocity(tx, purchase)
+        values = self.row_values(purchase, target, status)
+        if purchase.external_id is None:
+            return order_from_row(await tx.first(_INSERT, values))
+        row = await _insert_unique(tx, values, purchase.app, purchase.external_id)
+        return order_from_row(row)
+
+    def row_values(self, purchase: Purchase, target: Target, status: OrderStatus) -> dict[str, Any]:
+        """The ledger row of a purchase (its email encrypted), as the orders table holds it."""
         offer = purchase.offer
-        values: dict[str, Any] = {
+        return {
             "app": purchase.app,
             "customer_id": purchase.customer.id,
             "offer_id": offer.id,
             "quantity": purchase.quantity,
             "points": purchase.points,
-            "status": purchase.status.value,
+            "status": status.value,
             "target": target.value,
             "external_id": purchase.external_id,
             "name": offer.name,
@@ -112,10 +117,6 @@ class Ledger:
             "created_at": purchase.created_at,
             "updated_at": purchase.created_at,
         }
-        if purchase.external_id is None:
-            return order_from_row(await tx.first(_INSERT, values))
-        row = await _insert_unique(tx, values, purchase.app, purchase.external_id)
-        return order_from_row(row)
 
     @staticmethod
     async def transition(tx: Tx, order: Order, status: OrderStatus, now: datetime) -> Order:
@@ -161,6 +162,11 @@ _RECENT_FROM_IP = Query(
         t.orders.c.created_at >= sa.bindparam("since", type_=t.UtcDateTime),
     )
 )
+_LOCK_IP = Query(
+    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("lock_key"), 0)))
+)
+"""PostgreSQL: orders from one (app, IP) take their velocity count one at a time (released
+at commit)."""
 _TRANSITION = Query(
     sa.update(t.orders)
     .where(t.orders.c.id == sa.bindparam("b_id"), t.orders.c.status == sa.bindparam("b_old"))
@@ -204,6 +210,24 @@ _PAGES = {
 }
 
 
+async def _status_after_velocity(tx: Tx, purchase: Purchase) -> OrderStatus:
+    """An approved order over its IP's velocity limit is held for review instead.
+
+    Counted inside the order's own write: on SQLite under the write lock (one writer at a
+    time, every process), on PostgreSQL under a transaction lock on (app, IP), so that of
+    concurrent orders from one IP (any replica) at most the limit are approved.
+    """
+    velocity = purchase.velocity
+    if velocity is None or purchase.ip is None or purchase.status is not OrderStatus.APPROVED:
+        return purchase.status
+    values = {"app": purchase.app, "ip": purchase.ip, "since": velocity.since}
+    if tx.engine == POSTGRESQL:
+        await tx.run(_LOCK_IP, {"lock_key": f"velocity|{purchase.app}|{purchase.ip}"})
+    if int(await tx.scalar(_RECENT_FROM_IP, values) or 0) >= velocity.max_orders:
+        return OrderStatus.PENDING_APPROVAL
+    return purchase.status
+
+
 async def _insert_unique(tx: Tx, values: dict[str, Any], app: str, external_id: str) -> Any:
     """Insert an order that has an external id, refusing a duplicate with `validation`.
 
@@ -223,6 +247,10 @@ async def _insert_unique(tx: Tx, values: dict[str, Any], app: str, external_id: 
 
 async def _refuse_duplicate_external_id(tx: Tx, app: str, external_id: str) -> None:
     if await tx.scalar(_DUPLICATES, {"app": app, "key": external_id}):
-        raise RuleError(
-            ErrorCode.VALIDATION, f"An order with external_id {external_id!r} already exists."
-        )
+        raise duplicate_external_id(external_id)
+
+
+def duplicate_external_id(external_id: str) -> RuleError:
+    return RuleError(
+        ErrorCode.VALIDATION, f"An order with external_id {external_id!r} already exists."
+    )

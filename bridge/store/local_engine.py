@@ -17,12 +17,12 @@ import sqlalchemy as sa
 
 from bridge.canonical import ErrorCode, Order, OrderStatus, Purchase, Target
 from bridge.errors import RuleError
-from bridge.store import outbox
+from bridge.store import outbox, pg_placement
 from bridge.store import tables as t
-from bridge.store.executor import Database, Tx
+from bridge.store.executor import Database, Tx, Unit
 from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
 from bridge.store.ledger import Ledger
-from bridge.store.statements import Query
+from bridge.store.statements import POSTGRESQL, Query
 
 FULFILMENT_EMAIL = "fulfilment_email"
 
@@ -47,7 +47,18 @@ class LocalEngineStore:
         """Debit points, take stock, write the order and its ledger entries: all or nothing.
 
         The order carries the customer's balance after the debit as its `available_points`.
+        On PostgreSQL the same statements run as one (bridge/store/pg_placement.py).
         """
+        if self._db.engine == POSTGRESQL:
+            order = await pg_placement.place(self._db, self._ledger, purchase, claim)
+        else:
+            order = await self._db.write(self._placement(purchase, claim))
+        if order.status is OrderStatus.APPROVED:
+            self._notify_enqueued()
+        return order
+
+    def _placement(self, purchase: Purchase, claim: KeyClaim | None) -> Unit[Order]:
+        """The placement as a unit of work."""
 
         async def unit(tx: Tx) -> Order:
             await _claim(tx, claim)
@@ -62,10 +73,7 @@ class LocalEngineStore:
             await _attach(tx, claim, order.id)
             return order.model_copy(update={"available_points": balance})
 
-        order = await self._db.write(unit)
-        if order.status is OrderStatus.APPROVED:
-            self._notify_enqueued()
-        return order
+        return unit
 
     async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
         async def unit(tx: Tx) -> Order:

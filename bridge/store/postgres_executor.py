@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import sqlalchemy as sa
 
-from bridge.store.executor import IntegrityError, Listener, Statement, Unit
+from bridge.store.executor import IntegrityError, Listener, RefusedError, Statement, Unit
 from bridge.store.statements import POSTGRESQL, Params, compiled_for
 
 T = TypeVar("T")
@@ -31,6 +31,22 @@ def dsn(url: str) -> str:
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for name in ("json", "jsonb"):
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+BRIDGE_SQLSTATE_CLASS = "BR"
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """The driver's refusals as the store's own errors."""
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(str(exc), getattr(exc, "constraint_name", None)) from exc
+    except asyncpg.PostgresError as exc:
+        if not str(exc.sqlstate or "").startswith(BRIDGE_SQLSTATE_CLASS):
+            raise
+        raise RefusedError(exc.sqlstate, exc.message) from exc
 
 
 class PostgresTx:
@@ -50,10 +66,8 @@ class PostgresTx:
 
     async def all(self, statement: Statement, params: Params | None = None) -> list[Any]:
         compiled, args = self._prepare(statement, params)
-        try:
+        with _translated():
             records = await self._conn.fetch(compiled.sql, *args)
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
         make = compiled.row
         return [make(record) for record in records] if make else list(records)
 
@@ -67,10 +81,8 @@ class PostgresTx:
 
     async def run(self, statement: Statement, params: Params | None = None) -> int:
         compiled, args = self._prepare(statement, params)
-        try:
+        with _translated():
             status = await self._conn.execute(compiled.sql, *args)
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
         count = status.rsplit(" ", 1)[-1]
         return int(count) if count.isdigit() else 0
 
@@ -119,6 +131,13 @@ class PostgresDatabase:
     async def _write(self, unit: Unit[T]) -> T:
         async with (await self.pool()).acquire() as conn, conn.transaction():
             return await unit(PostgresTx(conn, self.listeners))
+
+    async def write_one(self, statement: Statement, params: Params | None = None) -> list[Any]:
+        return await asyncio.shield(self._write_one(statement, params))
+
+    async def _write_one(self, statement: Statement, params: Params | None) -> list[Any]:
+        async with (await self.pool()).acquire() as conn:  # autocommit: no BEGIN, no COMMIT
+            return await PostgresTx(conn, self.listeners).all(statement, params)
 
     async def close(self) -> None:
         if self._pool is not None:

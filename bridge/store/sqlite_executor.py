@@ -24,7 +24,14 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from bridge.store.executor import IntegrityError, Listener, Statement, Unit, UnitAwaitedError
+from bridge.store.executor import (
+    IntegrityError,
+    Listener,
+    Statement,
+    Tx,
+    Unit,
+    UnitAwaitedError,
+)
 from bridge.store.statements import SQLITE, Params, compiled_for
 
 T = TypeVar("T")
@@ -157,6 +164,12 @@ class SqliteDatabase:
 
     async def write(self, unit: Unit[T]) -> T:
         return await asyncio.shield(self.writer.submit(unit))
+
+    async def write_one(self, statement: Statement, params: Params | None = None) -> list[Any]:
+        async def unit(tx: Tx) -> list[Any]:
+            return await tx.all(statement, params)
+
+        return await self.write(unit)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.writer.close)
