@@ -47,6 +47,8 @@ LOCATED = web.RequestKey("located", Located)
 """What the ledger knew about the order a get/update names."""
 LOCATED_ORDER = web.RequestKey("located_order", Order)
 """The order the locator read, when its outcome is settled (a get need not read it again)."""
+ORDER_ID = web.RequestKey("order_id", int)
+"""The integer order id the path names, parsed once by the locator."""
 
 _LOCATED = {Target.LOCAL: Located.LOCAL, Target.INCENTIVES: Located.INCENTIVES}
 _KNOWN_CODES = frozenset(code.value for code in ErrorCode)
@@ -123,6 +125,8 @@ class Cutover:
         ref = _order_ref(request.match_info)
         if ref is None:
             return Located.UNKNOWN
+        if ref.order_id is not None:
+            request[ORDER_ID] = ref.order_id
         found = await self.ledger.locate(app.name, ref)
         if found is None:
             return Located.UNKNOWN

@@ -8,11 +8,10 @@ from aiohttp import web
 
 from bridge.legacy import parsing
 from bridge.legacy.auth import AppDirectory
-from bridge.legacy.cutover import LOCATED_ORDER, ROUTED_APP, routed
+from bridge.legacy.cutover import LOCATED_ORDER, ORDER_ID, ROUTED_APP, routed
 from bridge.legacy.idempotent import respond_once
 from bridge.legacy.openapi import add_document_route
 from bridge.legacy.responses import json_response
-from bridge.observability.context import APP_NAME, OPERATION, TARGET
 from bridge.orders.service import OrderService
 from bridge.policy import Operation
 from bridge.settings import AppConfig
@@ -38,20 +37,15 @@ def add_routes(app: web.Application) -> None:
     add_document_route(app)
 
 
-def _begin(request: web.Request, operation: str) -> tuple[OrderService, AppConfig]:
-    """Name the operation for logs and metrics, and authenticate the app."""
-    request[OPERATION] = operation
-    app = request.get(ROUTED_APP) or request.app[APPS].authenticate(
-        request.match_info["api_key"], request.headers.get("Authorization")
-    )
-    request[APP_NAME] = app.name
-    request[TARGET] = app.target.value
-    return request.app[SERVICE], app
+def _begin(request: web.Request) -> tuple[OrderService, AppConfig]:
+    """The order service and the app `routed` authenticated, its target the chosen one (the
+    operation, app and target are already on the request for logs and metrics)."""
+    return request.app[SERVICE], request[ROUTED_APP]
 
 
 @routed(Operation.CREATE_ORDER)
 async def create_order(request: web.Request) -> web.Response:
-    service, app = _begin(request, "create_order")
+    service, app = _begin(request)
     offer = parsing.offer_id(request.match_info)
     body = parsing.json_body(await request.read())
     command = parsing.place_order(request.match_info, offer, body)
@@ -62,7 +56,7 @@ async def create_order(request: web.Request) -> web.Response:
 
 @routed(Operation.LIST_ORDERS)
 async def list_orders(request: web.Request) -> web.Response:
-    service, app = _begin(request, "list_orders")
+    service, app = _begin(request)
     selection = order_filter_from_query(request.query)
     customer = parsing.customer_ref(request.match_info)
     return json_response(ok_orders(await service.list(app, customer, selection)))
@@ -70,8 +64,8 @@ async def list_orders(request: web.Request) -> web.Response:
 
 @routed(Operation.GET_ORDER)
 async def get_order(request: web.Request) -> web.Response:
-    service, app = _begin(request, "get_order")
-    order_id = parsing.order_id(request.match_info["order_id"])
+    service, app = _begin(request)
+    order_id = request.get(ORDER_ID) or parsing.order_id(request.match_info["order_id"])
     customer = parsing.customer_ref(request.match_info)
     found = request.get(LOCATED_ORDER)
     return json_response(ok_order(await service.get(app, customer, order_id, found)))
@@ -79,7 +73,7 @@ async def get_order(request: web.Request) -> web.Response:
 
 @routed(Operation.UPDATE_ORDER_STATUS)
 async def update_order_status(request: web.Request) -> web.Response:
-    service, app = _begin(request, "update_order_status")
+    service, app = _begin(request)
     ref = parsing.order_ref(request.match_info)
     body = parsing.json_body(await request.read())
     status = requested_status_from_wire(body)

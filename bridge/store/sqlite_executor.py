@@ -69,7 +69,7 @@ class SqliteTx:
     def __init__(self, conn: sqlite3.Connection, listeners: list[Listener]) -> None:
         self._conn = conn
         self._listeners = listeners
-        self._savepoints = itertools.count()
+        self._savepoints = 0
 
     def _execute(self, statement: Statement, params: Params | None) -> tuple[Any, sqlite3.Cursor]:
         compiled = compiled_for(statement, SQLITE, params)
@@ -107,7 +107,8 @@ class SqliteTx:
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        name = f"sp{next(self._savepoints)}"
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
         self._conn.execute(f"SAVEPOINT {name}")
         try:
             yield
@@ -155,12 +156,8 @@ class SqliteDatabase:
     async def read(self, unit: Unit[T]) -> T:
         if self._reader is None:
             self._reader = self.connect()
-        conn = self._reader
-        conn.execute("BEGIN")  # one snapshot for the unit's statements
-        try:
-            return drive(unit(SqliteTx(conn, self.listeners)))  # type: ignore[arg-type]
-        finally:
-            conn.execute("COMMIT")
+        # no BEGIN: each statement reads the newest committed state, as on PostgreSQL
+        return drive(unit(SqliteTx(self._reader, self.listeners)))  # type: ignore[arg-type]
 
     async def write(self, unit: Unit[T]) -> T:
         return await asyncio.shield(self.writer.submit(unit))

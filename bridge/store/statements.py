@@ -48,18 +48,17 @@ class Compiled:
     sql: str
     names: tuple[str, ...]
     literals: Mapping[str, Any]
-    binds: tuple[Processor, ...]
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
+    """(position, conversion) of the parameters that have one (SQLite)."""
     row: Callable[[Sequence[Any]], Any] | None
     """Builds a row (attribute access by column name, SQLite's conversions applied)."""
 
     def args(self, params: Params | None) -> list[Any]:
         values = self.literals if not params else {**self.literals, **params}
-        return [
-            value if process is None else process(value)
-            for value, process in zip(
-                (values[name] for name in self.names), self.binds, strict=True
-            )
-        ]
+        ordered = [values[name] for name in self.names]
+        for index, process in self.processed:
+            ordered[index] = process(ordered[index])
+        return ordered
 
 
 class Query:
@@ -119,7 +118,7 @@ def compile_statement(
         sql=compiled.string,
         names=names,
         literals=literals,
-        binds=processors,
+        processed=tuple((i, p) for i, p in enumerate(processors) if p is not None),
         row=_row_factory(statement, dialect, sqlite),
     )
 
@@ -144,14 +143,15 @@ def _row_factory(
         if sqlite
         else []
     )
-    if not any(converters):
+    pairs = tuple((i, convert) for i, convert in enumerate(converters) if convert is not None)
+    if not pairs:
         return row_type._make
-    pairs = list(zip(converters, range(len(columns)), strict=True))
 
     def make(values: Sequence[Any]) -> Any:
-        return row_type._make(
-            values[index] if convert is None or values[index] is None else convert(values[index])
-            for convert, index in pairs
-        )
+        row = list(values)
+        for index, convert in pairs:
+            if row[index] is not None:
+                row[index] = convert(row[index])
+        return row_type._make(row)
 
     return make
