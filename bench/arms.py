@@ -46,7 +46,17 @@ def upstream_loads(answers: dict[str, str], requests: dict[str, str]) -> dict[st
 
 
 def proxy_arms(loads: dict[str, Load]) -> list[Arm]:
-    return [Arm(f"{sut}-{op}", sut, op, load) for sut in "ABC" for op, load in loads.items()]
+    """A-C: the stub, nginx and the bare aiohttp proxy; C3: the bare proxy making a create's
+    upstream calls in sequence (the floor of D-create)."""
+    arms = [Arm(f"{sut}-{op}", sut, op, load) for sut in "ABC" for op, load in loads.items()]
+    return [*arms, Arm("C3-create", "C3", "create", CREATE)]
+
+
+def floor_arms() -> list[Arm]:
+    """F: a local create's transaction on the raw driver (the floor of the E arms)."""
+    return [
+        Arm(f"F-{engine}-create", f"F-{engine}", "create", CREATE) for engine in ("sqlite", "pg")
+    ]
 
 
 def bridge_arms(with_workers: bool) -> list[Arm]:

@@ -33,37 +33,41 @@ Create = tuple[str, int, int, str]
 """(customer, offer id, quantity, now as text)."""
 
 SQLITE_STATEMENTS = (
-    "UPDATE points_accounts SET balance = balance - ?2 * ?3"
-    " WHERE app = ?1 AND customer_id = ?4 AND balance >= ?2 * ?3 RETURNING balance",
-    "UPDATE offers SET inventory = CASE WHEN inventory IS NULL THEN NULL ELSE inventory - ?3 END"
-    " WHERE app = ?1 AND id = ?5 AND active AND (inventory IS NULL OR inventory >= ?3)",
+    "UPDATE points_accounts SET balance = balance - :price * :quantity"
+    " WHERE app = :app AND customer_id = :customer AND balance >= :price * :quantity"
+    " RETURNING balance",
+    "UPDATE offers SET inventory = CASE WHEN inventory IS NULL THEN NULL"
+    " ELSE inventory - :quantity END WHERE app = :app AND id = :offer AND active"
+    " AND (inventory IS NULL OR inventory >= :quantity)",
     "INSERT INTO orders (app, customer_id, offer_id, quantity, points, status, target, name,"
-    " offer_type, created_at, updated_at) VALUES (?1, ?4, ?5, ?3, ?2 * ?3, 'approved', 'local',"
-    " 'Electronic Giftcard', 'reward', ?6, ?6) RETURNING id",
+    " offer_type, created_at, updated_at) VALUES (:app, :customer, :offer, :quantity,"
+    " :price * :quantity, 'approved', 'local', 'Electronic Giftcard', 'reward', :now, :now)"
+    " RETURNING id",
     "INSERT INTO points_ledger (app, customer_id, order_id, kind, points, balance_after,"
-    " created_at) VALUES (?1, ?4, ?7, 'order_debit', -?2 * ?3, ?8, ?6)",
+    " created_at) VALUES (:app, :customer, :order_id, 'order_debit', -:price * :quantity,"
+    " :balance, :now)",
     "INSERT INTO outbox (app, order_id, kind, status, attempts, next_attempt_at, created_at)"
-    " VALUES (?1, ?7, 'fulfilment_email', 'pending', 0, ?6, ?6)",
+    " VALUES (:app, :order_id, 'fulfilment_email', 'pending', 0, :now, :now)",
 )
 PRICE = 100
 
 PG_CREATE = """
 WITH debit AS (
-  UPDATE points_accounts SET balance = balance - $2 * $3
-  WHERE app = $1 AND customer_id = $4 AND balance >= $2 * $3 RETURNING balance
+  UPDATE points_accounts SET balance = balance - $2::bigint * $3::bigint
+  WHERE app = $1 AND customer_id = $4 AND balance >= $2::bigint * $3::bigint RETURNING balance
 ), stock AS (
-  UPDATE offers SET inventory = CASE WHEN inventory IS NULL THEN NULL ELSE inventory - $3 END
-  WHERE app = $1 AND id = $5 AND active AND (inventory IS NULL OR inventory >= $3)
+  UPDATE offers SET inventory = CASE WHEN inventory IS NULL THEN NULL ELSE inventory - $3::bigint END
+  WHERE app = $1 AND id = $5 AND active AND (inventory IS NULL OR inventory >= $3::bigint)
     AND EXISTS (SELECT 1 FROM debit)
   RETURNING id
 ), placed AS (
   INSERT INTO orders (app, customer_id, offer_id, quantity, points, status, target, name,
                       offer_type, created_at, updated_at)
-  SELECT $1, $4, $5, $3, $2 * $3, 'approved', 'local', 'Electronic Giftcard', 'reward', $6, $6
+  SELECT $1::text, $4::text, $5::bigint, $3::bigint, $2::bigint * $3::bigint, 'approved', 'local', 'Electronic Giftcard', 'reward', $6, $6
   FROM stock RETURNING id
 ), entry AS (
   INSERT INTO points_ledger (app, customer_id, order_id, kind, points, balance_after, created_at)
-  SELECT $1, $4, placed.id, 'order_debit', -$2 * $3, debit.balance, $6 FROM placed, debit
+  SELECT $1, $4, placed.id, 'order_debit', -$2::bigint * $3::bigint, debit.balance, $6 FROM placed, debit
 ), mail AS (
   INSERT INTO outbox (app, order_id, kind, status, attempts, next_attempt_at, created_at)
   SELECT $1, placed.id, 'fulfilment_email', 'pending', 0, $6, $6 FROM placed
@@ -80,9 +84,7 @@ class SqliteFloor:
     """One writer thread, group commit, each create in its own savepoint."""
 
     def __init__(self, path: str) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Create, asyncio.Future[Any], Any]] = (
-            queue.SimpleQueue()
-        )
+        self._jobs: queue.SimpleQueue[tuple[Create, asyncio.Future[Any], Any]] = queue.SimpleQueue()
         self._path = path
         threading.Thread(target=self._run, daemon=True).start()
 
@@ -115,16 +117,23 @@ def _savepoint(conn: sqlite3.Connection, create: Create) -> tuple[bool, Any]:
     conn.execute("SAVEPOINT c")
     try:
         debit, stock, order, entry, mail = SQLITE_STATEMENTS
-        args: list[Any] = [APP, PRICE, quantity, customer, offer, now]
+        args: dict[str, Any] = {
+            "app": APP,
+            "price": PRICE,
+            "quantity": quantity,
+            "customer": customer,
+            "offer": offer,
+            "now": now,
+        }
         row = conn.execute(debit, args).fetchone()
         if row is None or conn.execute(stock, args).rowcount != 1:
             raise LookupError("offer_not_available")
-        (order_id,) = conn.execute(order, args).fetchone()
-        args += [order_id, row[0]]
+        (args["order_id"],) = conn.execute(order, args).fetchone()
+        args["balance"] = row[0]
         conn.execute(entry, args)
-        conn.execute(mail, args[:7])
+        conn.execute(mail, args)
         conn.execute("RELEASE c")
-        return True, order_id
+        return True, args["order_id"]
     except Exception as exc:
         conn.execute("ROLLBACK TO c")
         conn.execute("RELEASE c")

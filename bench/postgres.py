@@ -17,8 +17,8 @@ ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.
 
 
 class PostgresDatabase:
-    def __init__(self) -> None:
-        self.name = f"bench_{os.getpid()}_{int(time.time())}"
+    def __init__(self, label: str = "") -> None:
+        self.name = f"bench_{label}{os.getpid()}_{int(time.time())}"
         self.url = ADMIN_URL.rsplit("/", 1)[0] + f"/{self.name}"
 
     async def _run(self, statement: str) -> None:

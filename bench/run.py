@@ -35,6 +35,7 @@ from stack import (
     start,
     start_bare_proxy,
     start_bridge,
+    start_floor,
     start_nginx,
     stop_all,
 )
@@ -82,14 +83,26 @@ def call(port: int, load: Load, path: str) -> bytes:
         return body
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process now (MB), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
 def seed_orders(process: Process) -> None:
     """One order per bench customer: ids 1..16, the ids the get arm reads."""
     for path in a.CREATE.paths:
         call(process.port, a.CREATE, path)
 
 
-def record(work: Path, stack: ExitStack) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """Incentives answers (via the sandbox) and the bridge's own get/list answers."""
+Recorded = tuple[dict[str, str], dict[str, str], dict[str, str], list[list[str]]]
+
+
+def record(work: Path, stack: ExitStack) -> Recorded:
+    """Incentives answers (via the sandbox), the bridge's own get/list answers, and the
+    upstream calls of one create (of a customer already seen: what C3 repeats)."""
     sandbox_port, recorder_port = free_port(), free_port()
     out = work / "exchanges.jsonl"
     (work / "none.yaml").write_text("apps: []\n")
@@ -139,6 +152,10 @@ def record(work: Path, stack: ExitStack) -> tuple[dict[str, str], dict[str, str]
         for load in (a.GET, a.LIST):
             for path in load.paths:
                 legacy[path.split("?")[0]] = call(bridge.port, load, path).decode()
+        before = len(out.read_text().splitlines())
+        call(bridge.port, a.CREATE, a.CREATE.paths[0])
+        made = [json.loads(line) for line in out.read_text().splitlines()[before:]]
+        create_calls = [[e["method"], e["path"], e["request"]] for e in made]
     finally:
         bridge.stop()
     with sqlite3.connect(work / "record.db") as db:  # the template of the incentives bridges
@@ -147,12 +164,12 @@ def record(work: Path, stack: ExitStack) -> tuple[dict[str, str], dict[str, str]
     for line in out.read_text().splitlines():
         exchange = json.loads(line)
         requests[exchange["path"]] = exchange["request"]
-    return read_exchanges(out), legacy, requests
+    return read_exchanges(out), legacy, requests, create_calls
 
 
 def start_fixed(work: Path, tools: Tools, stack: ExitStack) -> tuple[dict[str, Process], dict]:
     """The stub (incentives + legacy shadow), B and C; the recorded loads for A-C."""
-    answers, legacy, requests = record(work, stack)
+    answers, legacy, requests, create_calls = record(work, stack)
     stub_port, shadow_port, b_port = free_port(), free_port(), free_port()
     stub_file = work / "stub.conf"
     stub_file.write_text(stub_conf(work, {stub_port: answers, shadow_port: legacy}))
@@ -164,6 +181,10 @@ def start_fixed(work: Path, tools: Tools, stack: ExitStack) -> tuple[dict[str, P
     stack.callback(processes["B"].stop)
     processes["C"] = start_bare_proxy(work, f"http://127.0.0.1:{stub_port}", SUT_CPUS)
     stack.callback(processes["C"].stop)
+    calls = work / "create-calls.json"
+    calls.write_text(json.dumps(create_calls))
+    processes["C3"] = start_bare_proxy(work, f"http://127.0.0.1:{stub_port}", SUT_CPUS, calls, "C3")
+    stack.callback(processes["C3"].stop)
     context = {
         "stub": stub_port,
         "shadow": shadow_port,
@@ -178,6 +199,7 @@ def start_bridges(work: Path, context: dict, plan: Plan, stack: ExitStack) -> di
     incentives = a.incentives_apps(work / "apps-incentives.yaml", stub, shadow)
     local = a.local_apps(work / "apps-local.yaml")
     postgres = stack.enter_context(PostgresDatabase())
+    floor_postgres = stack.enter_context(PostgresDatabase("floor"))
     specs: dict[str, tuple[Path, str, dict[str, str], list[str], str]] = {
         "D": (incentives, f"sqlite:///{work}/D.db", {}, [], SUT_CPUS),
         "D0": (incentives, f"sqlite:///{work}/D0.db", report.OBSERVABILITY_OFF, [], SUT_CPUS),
@@ -196,8 +218,12 @@ def start_bridges(work: Path, context: dict, plan: Plan, stack: ExitStack) -> di
     local_template = work / "local-template.db"
     prepare_database(bridge_env(work, local, f"sqlite:///{local_template}", 0), work / "E.log")
     prepare_database(bridge_env(work, local, postgres.url, 0), work / "E-pg.log")
+    prepare_database(bridge_env(work, local, floor_postgres.url, 0), work / "F-pg.log")
     processes: dict[str, Process] = {}
     stack.callback(stop_all, processes.values())  # the bridges stop side by side
+    shutil.copyfile(local_template, work / "F.db")
+    processes["F-sqlite"] = start_floor("F-sqlite", work, "sqlite", str(work / "F.db"), SUT_CPUS)
+    processes["F-pg"] = start_floor("F-pg", work, "pg", floor_postgres.url, SUT_CPUS)
     for name, (apps, url, extra, argv, cpus) in specs.items():
         if url.startswith("sqlite:///"):
             template = local_template if apps == local else work / "record.db"
@@ -302,7 +328,7 @@ def main() -> None:
     with ExitStack() as stack:
         processes, context = start_fixed(work, tools, stack)
         processes.update(start_bridges(work, context, plan, stack))
-        arms = a.proxy_arms(context["loads"]) + a.bridge_arms(plan.workers)
+        arms = a.proxy_arms(context["loads"]) + a.floor_arms() + a.bridge_arms(plan.workers)
         if args.arms:
             arms = [arm for arm in arms if arm.name in args.arms.split(",")]
         throughput = measure_all(tools, processes, arms, plan, work, args.profile)
@@ -313,7 +339,8 @@ def main() -> None:
                 for arm in ("C-read", "D-get")
             }
             latency = measure_open(processes, context, maxima, plan)
-    results = report.build(machine, asdict(plan), args.smoke, throughput, latency)
+        rss = {name: rss_mb(p.popen.pid) for name, p in processes.items() if name[0] in "DEFW"}
+    results = report.build(machine, asdict(plan), args.smoke, throughput, latency, rss)
     name = "smoke" if args.smoke else ("arms" if args.arms else "full")
     for target in (RESULTS / f"{stamp}-{name}", RESULTS / f"latest-{name}"):
         target.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
