@@ -39,7 +39,7 @@ from bridge.reconcile_upstream import read_facts
 from bridge.settings import AppConfig, Settings
 from bridge.shadow.report import parse_since
 from bridge.store.books import BookRow, Books
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database
 from bridge.store.ledger import Ledger
 from bridge.store.remote_orders import RemoteOrders
 
@@ -120,7 +120,7 @@ class Session:
 @asynccontextmanager
 async def _session(app: AppConfig, settings: Settings, *, repair: bool) -> AsyncIterator[Session]:
     """The store and the app's upstream, opened for one run and closed after it."""
-    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = open_database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     clock = SystemClock()
     metrics = Metrics(CollectorRegistry())
     cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
@@ -137,7 +137,7 @@ async def _session(app: AppConfig, settings: Settings, *, repair: bool) -> Async
         yield Session(books, tenant, repairs, _in_flight(app))
     finally:
         await backend.close()
-        await dispose(engine)
+        await engine.close()
 
 
 async def reconcile_app(

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from bridge.settings import ConfigurationError, Settings
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database, read_value
 
 PREFIX = "BRIDGE_"
 DATABASE_VARIABLE = "BRIDGE_DATABASE_URL"
@@ -78,10 +78,10 @@ def check_database(settings: Settings) -> None:
 
 
 async def _connect(url: str) -> None:
-    engine = create_engine(url)
+    db = open_database(url)
     try:
-        async with asyncio.timeout(CONNECT_SECONDS), engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        async with asyncio.timeout(CONNECT_SECONDS):
+            await read_value(db, sa.text("SELECT 1"))
     except Exception as exc:
         # Whatever the URL makes the driver raise (a refused login, a port past 65535, a
         # query argument it does not take) is the configuration's fault: named by type
@@ -89,7 +89,7 @@ async def _connect(url: str) -> None:
         reason = f"cannot connect ({type(_root(exc)).__name__})"
         raise ConfigurationError(DATABASE_VARIABLE, reason) from exc
     finally:
-        await dispose(engine)
+        await db.close()
 
 
 def _root(exc: BaseException) -> BaseException:

@@ -17,8 +17,8 @@ from bridge.crypto import EmailCipher
 from bridge.sandbox.config import SandboxConfig
 from bridge.sandbox.errors import SandboxError, connect_error, core_error
 from bridge.sandbox.routes import CLOCK, CONFIG, STORE, add_routes
-from bridge.store.executor import open_database
 from bridge.store.database import run_on_connection
+from bridge.store.executor import open_database
 from bridge.store.sandbox import SandboxStore, create_tables
 
 CORE_PREFIX = "/priv/"

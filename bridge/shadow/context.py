@@ -16,7 +16,6 @@ from datetime import date
 import aiohttp
 import structlog
 from aiohttp import web
-from bridge.store.executor import Database
 
 from bridge.backends.incentives import IncentivesBackend
 from bridge.backends.local import LocalBackend
@@ -36,7 +35,7 @@ from bridge.shadow.recorder import Recorder
 from bridge.shadow.rules import OperationRules, load_rules
 from bridge.shadow.runner import ShadowRunner
 from bridge.store.catalog import Catalog
-from bridge.store.executor import open_database
+from bridge.store.executor import Database, open_database
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from bridge.store.remote_orders import RemoteOrders

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canonical import Target
 from bridge.store import tables as t
-from bridge.store import units
+from bridge.store.executor import Database, change, read_all
 from bridge.store.ledger import VOIDED
 from bridge.store.outbox import PENDING, SENDING
 from bridge.store.remote_orders import FINISH_REJECT, UNDO_PURCHASE
@@ -50,8 +49,8 @@ _COMPENSATING = (
 
 
 class Books:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def customers(self, app: str, since: datetime | None) -> list[str]:
         """Customers with an Incentives row since `since`, and every customer the bridge's own
@@ -64,8 +63,7 @@ class Books:
             in_ledger = in_ledger.where(orders.created_at >= since)
         known = sa.select(t.customers.c.id).where(t.customers.c.app == app)
         query = sa.union(in_ledger, known)
-        async with self._engine.connect() as conn:
-            return sorted(str(value) for value in (await conn.execute(query)).scalars())
+        return sorted(str(row[0]) for row in await read_all(self._db, query))
 
     async def rows(self, app: str, customer_id: str, since: datetime | None) -> list[BookRow]:
         """The customer's Incentives rows created since `since`, oldest first."""
@@ -90,8 +88,7 @@ class Books:
         )
         if since is not None:
             query = query.where(orders.created_at >= since)
-        async with self._engine.connect() as conn:
-            found = (await conn.execute(query)).all()
+        found = await read_all(self._db, query)
         return [
             BookRow(
                 id=row.id,
@@ -115,5 +112,4 @@ class Books:
             .where(orders.app == app, orders.id == order_id, orders.status == status)
             .values(status=VOIDED, updated_at=now)
         )
-        result = await units.write(self._engine, lambda conn: conn.execute(statement))
-        return bool(result.rowcount == 1)
+        return await change(self._db, statement) == 1

@@ -55,7 +55,7 @@ class IntegrityError(StoreError):
 
 
 class RefusedError(StoreError):
-    """A store function refused the write (bridge/store/migrations 0007): `code` is the
+    """A store function refused the write (bridge/store/migrations 0008): `code` is the
     SQLSTATE (BR001 no points or stock, BR002 a taken external id), the message its own."""
 
     def __init__(self, code: str, message: str) -> None:

@@ -32,3 +32,4 @@ def refusal_of(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.PostgresError) and str(exc.sqlstate or "").startswith(
         DATA_EXCEPTION
     )
+

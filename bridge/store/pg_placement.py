@@ -1,4 +1,4 @@
-"""PostgreSQL: a local order placed by one statement, `bridge_place_order()` (migration 0007).
+"""PostgreSQL: a local order placed by one statement, `bridge_place_order()` (migration 0008).
 
 The function makes the SQLite unit of work's statements (bridge/store/local_engine.py) in the
 same order, inside the one statement: a statement is atomic on its own, so there is no BEGIN

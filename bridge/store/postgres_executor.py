@@ -42,7 +42,8 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except asyncpg.IntegrityConstraintViolationError as exc:
-        raise IntegrityError(str(exc), getattr(exc, "constraint_name", None)) from exc
+        constraint = getattr(exc, "constraint_name", None)  # the message may quote values
+        raise IntegrityError(f"constraint {constraint} refused the row", constraint) from exc
     except asyncpg.PostgresError as exc:
         if not str(exc.sqlstate or "").startswith(BRIDGE_SQLSTATE_CLASS):
             raise

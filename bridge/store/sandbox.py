@@ -118,9 +118,7 @@ class SandboxStore:
 
         await self._db.write(unit)
 
-    async def point_history(
-        self, app: str, customer_id: str
-    ) -> tuple[list[Order], list[Any]]:
+    async def point_history(self, app: str, customer_id: str) -> tuple[list[Order], list[Any]]:
         """Every purchase the customer made (revoked ones too) and every deposit, oldest first."""
         purchases = (
             sa.select(t.orders)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,6 @@ from structlog.testing import capture_logs
 from bridge import reconcile_commands
 from bridge.backends.incentives import write_id
 from bridge.cli import _parser
-from bridge.crypto import EmailCipher
 from bridge.reconcile import (
     CustomerBooks,
     Deposit,
@@ -34,14 +34,16 @@ from bridge.reconcile_commands import Report, reconcile_app
 from bridge.sandbox import ids
 from bridge.settings import Settings
 from bridge.store import tables as t
-from bridge.store.database import create_engine, dispose
+from bridge.store.database import run_on_connection
+from bridge.store.executor import change, open_database
 from bridge.store.ledger import VOIDED
 from bridge.store.outbox import enqueue
 from bridge.store.remote_orders import FINISH_REJECT
-from bridge.store.sandbox import REFERENCE_COLUMNS, SandboxStore, deposits
+from bridge.store.sandbox import REFERENCE_COLUMNS, create_tables, deposits
 from tests.conftest import PREFIX, basic_auth
 from tests.incentives.conftest import base_url, incentives_app
 from tests.incentives.test_lost_purchase import sandbox_call
+from tests.queries import rows_at
 
 pytestmark = pytest.mark.both_engines
 
@@ -60,13 +62,14 @@ async def place(bridge: TestClient[Any, Any]) -> int:
 
 
 async def execute(database_url: str, statement: Any) -> Any:
-    engine = create_engine(database_url)
+    if statement.is_select:
+        return await rows_at(database_url, statement)
+    db = open_database(database_url)
     try:
-        async with engine.begin() as conn:
-            result = await conn.execute(statement)
-            return result.all() if statement.is_select else None
+        await change(db, statement)
     finally:
-        await dispose(engine)
+        await db.close()
+    return None
 
 
 async def plant_drift(server: TestServer, bridge: TestClient[Any, Any], database_url: str) -> None:
@@ -327,17 +330,13 @@ async def test_sandbox_adds_the_deposit_reference_columns_to_an_older_database(
             if c.name not in REFERENCE_COLUMNS
         ),
     )
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(old.create_all)
-        await SandboxStore(engine, EmailCipher([email_key])).create_tables()
-        async with engine.connect() as conn:
-            columns = await conn.run_sync(
-                lambda sync: {c["name"] for c in sa.inspect(sync).get_columns(deposits.name)}
-            )
-    finally:
-        await dispose(engine)
+    columns: set[str] = set()
+    await run_on_connection(url, old.create_all)
+    await run_on_connection(url, create_tables)
+    await run_on_connection(
+        url,
+        lambda sync: columns.update(c["name"] for c in sa.inspect(sync).get_columns(deposits.name)),
+    )
     assert set(REFERENCE_COLUMNS) <= columns
 
 
@@ -354,14 +353,13 @@ async def test_a_row_whose_compensation_is_queued_is_left_to_the_bridge(
     await sandbox_call(sandbox, f"{OFFERS}/acquisition/revoke", {"user_offer_id": ref[0]})
     # a reject whose revoke answer was lost: its finish_reject job waits out the in-flight window
     due = datetime.now(UTC) + timedelta(hours=1)
-    engine = create_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
-        async with engine.begin() as conn:
-            await conn.run_sync(
-                lambda sync: enqueue(sync, "demo", order_id, FINISH_REJECT, due, due)
-            )
+        await engine.write(
+            partial(enqueue, app="demo", order_id=order_id, kind=FINISH_REJECT, now=due, due_at=due)
+        )
     finally:
-        await dispose(engine)
+        await engine.close()
 
     report = await reconcile(settings, repair=True)
 

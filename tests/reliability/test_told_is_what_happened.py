@@ -31,10 +31,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
 from bridge.app import INCENTIVES
-from bridge.health import ENGINE
+from bridge.health import DATABASE
 from bridge.incentives_config import BreakerPolicy
 from bridge.store import outbox
 from bridge.store import tables as t
+from bridge.store.executor import read_value
 from bridge.store.remote_orders import FINISH_REJECT, MANUAL_REDEEM, UNDO_PURCHASE
 from tests.clocks import ManualClock
 from tests.conftest import PREFIX, basic_auth, load_demo
@@ -210,8 +211,7 @@ async def listed(bridge: Bridge) -> list[tuple[int, str]]:
 async def newest_row(bridge: Bridge) -> int:
     """The newest ledger row's id (0 when the ledger is empty)."""
     query = sa.select(sa.func.coalesce(sa.func.max(t.orders.c.id), 0))
-    async with bridge.app[ENGINE].connect() as conn:
-        return int((await conn.execute(query)).scalar_one())
+    return int(await read_value(bridge.app[DATABASE], query))
 
 
 async def pending_upstream_jobs(bridge: Bridge) -> int:
@@ -219,8 +219,7 @@ async def pending_upstream_jobs(bridge: Bridge) -> int:
         t.outbox.c.status.in_((outbox.PENDING, outbox.SENDING)),
         t.outbox.c.kind.in_(UPSTREAM_KINDS),
     )
-    async with bridge.app[ENGINE].connect() as conn:
-        return int((await conn.execute(query)).scalar_one())
+    return int(await read_value(bridge.app[DATABASE], query))
 
 
 async def warm(world: World) -> None:

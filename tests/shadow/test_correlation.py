@@ -14,7 +14,7 @@ from bridge.canonical import Target
 from bridge.policy import Operation
 from bridge.shadow.correlation import Correlator, NotComparable
 from bridge.shadow.exchange import Answer, Exchange
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database
 from bridge.store.shadow_diffs import Comparison, IdPair, ShadowDiffs, Sides
 from tests.cutover.conftest import demo_apps
 
@@ -25,7 +25,7 @@ PATH = "/priv/v1/apps/demo-api-key/users/u%2F1/orders"
 
 @pytest.fixture
 async def correlator(database_url: str) -> AsyncIterator[Correlator]:
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     diffs = ShadowDiffs(engine)
     for primary, shadow in (("7", "3"), ("8", "4")):
         pair = IdPair(SIDES, primary, shadow)
@@ -33,7 +33,7 @@ async def correlator(database_url: str) -> AsyncIterator[Correlator]:
             Comparison("demo", "create_order", "incentives", "shadow", "match", NOW, pair=pair)
         )
     yield Correlator(diffs)
-    await dispose(engine)
+    await engine.close()
 
 
 def exchange(operation: Operation, raw_path: str, order_id: str | None, primary: Any) -> Exchange:

@@ -26,7 +26,7 @@ import bridge.shadow.context as context_module
 from bridge.sandbox.errors import SandboxError, connect_error
 from bridge.shadow.runner import ShadowRunner
 from bridge.store import tables as t
-from bridge.store.database import create_engine
+from bridge.store.executor import change, open_database
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import NOW, demo_apps
 from tests.incentives.conftest import (
@@ -36,6 +36,7 @@ from tests.incentives.conftest import (
     sandbox_database,
     start_sandbox,
 )
+from tests.queries import rows_at
 from tests.shadow.conftest import BridgeFactory, bridge_db, report, settle, shadow_db
 from tests.shadow.test_incentives_shadow import ADDRESS, USER
 
@@ -125,12 +126,7 @@ async def paired_stamps(tmp_path: Path) -> list[tuple[datetime, datetime]]:
 
 
 async def _rows(url: str, query: sa.Select[Any]) -> list[Any]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return list(await conn.execute(query))
-    finally:
-        await engine.dispose()
+    return await rows_at(url, query)
 
 
 async def test_stamps_across_a_second_boundary_match_on_every_operation(
@@ -260,14 +256,13 @@ async def test_a_stopped_sandbox_gives_errors_not_mismatches_and_an_undecidable_
 async def test_a_seeded_offer_name_change_shows_at_its_field_path(
     start: StartBridge, sandbox: TestServer, sandbox_database: str, tmp_path: Path
 ) -> None:
-    engine = create_engine(sandbox_database)
+    engine = open_database(sandbox_database)
     try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                sa.update(t.offers).where(t.offers.c.id == 1).values(name="Renamed in sandbox")
-            )
+        await change(
+            engine, sa.update(t.offers).where(t.offers.c.id == 1).values(name="Renamed in sandbox")
+        )
     finally:
-        await engine.dispose()
+        await engine.close()
     calls = await start(sandbox)
     order = await calls.create()
     await calls.create()

@@ -10,15 +10,15 @@ taken external id) or a unique violation (a claimed key; an external id taken by
 concurrent order), which the store turns into the same errors as on SQLite. SQLite has no
 such function: its unit of work runs on the writer thread.
 
-Revision ID: 0007_place_order_function
-Revises: 0006_shadow_pairs
+Revision ID: 0008_place_order_function
+Revises: 0007_outbox_order_index
 Create Date: 2026-12-05 01:30:00
 """
 
 from alembic import op
 
-revision = "0007_place_order_function"
-down_revision = "0006_shadow_pairs"
+revision = "0008_place_order_function"
+down_revision = "0007_outbox_order_index"
 branch_labels = None
 depends_on = None
 
