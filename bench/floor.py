@@ -56,18 +56,21 @@ WITH debit AS (
   UPDATE points_accounts SET balance = balance - $2::bigint * $3::bigint
   WHERE app = $1 AND customer_id = $4 AND balance >= $2::bigint * $3::bigint RETURNING balance
 ), stock AS (
-  UPDATE offers SET inventory = CASE WHEN inventory IS NULL THEN NULL ELSE inventory - $3::bigint END
+  UPDATE offers
+  SET inventory = CASE WHEN inventory IS NULL THEN NULL ELSE inventory - $3::bigint END
   WHERE app = $1 AND id = $5 AND active AND (inventory IS NULL OR inventory >= $3::bigint)
     AND EXISTS (SELECT 1 FROM debit)
   RETURNING id
 ), placed AS (
   INSERT INTO orders (app, customer_id, offer_id, quantity, points, status, target, name,
                       offer_type, created_at, updated_at)
-  SELECT $1::text, $4::text, $5::bigint, $3::bigint, $2::bigint * $3::bigint, 'approved', 'local', 'Electronic Giftcard', 'reward', $6, $6
+  SELECT $1::text, $4::text, $5::bigint, $3::bigint, $2::bigint * $3::bigint, 'approved',
+         'local', 'Electronic Giftcard', 'reward', $6, $6
   FROM stock RETURNING id
 ), entry AS (
   INSERT INTO points_ledger (app, customer_id, order_id, kind, points, balance_after, created_at)
-  SELECT $1, $4, placed.id, 'order_debit', -$2::bigint * $3::bigint, debit.balance, $6 FROM placed, debit
+  SELECT $1, $4, placed.id, 'order_debit', -$2::bigint * $3::bigint, debit.balance, $6
+  FROM placed, debit
 ), mail AS (
   INSERT INTO outbox (app, order_id, kind, status, attempts, next_attempt_at, created_at)
   SELECT $1, placed.id, 'fulfilment_email', 'pending', 0, $6, $6 FROM placed
