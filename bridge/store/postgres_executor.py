@@ -109,10 +109,13 @@ class PostgresDatabase:
         self.listeners: list[Listener] = []
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._closed = False
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
             async with self._opening:
+                if self._closed:  # a late unit (a background task) must not open a new pool
+                    raise asyncpg.InterfaceError("the database is closed")
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
                         self._dsn,
@@ -141,6 +144,9 @@ class PostgresDatabase:
             return await PostgresTx(conn, self.listeners).all(statement, params)
 
     async def close(self) -> None:
-        if self._pool is not None:
+        """Close the pool (once its connections are back), even one still being opened."""
+        async with self._opening:
+            self._closed = True
             pool, self._pool = self._pool, None
+        if pool is not None:
             await pool.close()

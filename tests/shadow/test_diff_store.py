@@ -26,7 +26,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 async def diffs(database_url: str) -> AsyncIterator[ShadowDiffs]:
     engine = open_database(database_url)
     yield ShadowDiffs(engine, samples_per_field=2)
-    await engine.dispose()
+    await engine.close()
 
 
 def mismatch(at: datetime, candidate: int, mode: str = "shadow") -> Comparison:
