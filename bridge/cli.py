@@ -19,7 +19,6 @@ import structlog
 import yaml
 from pydantic import ValidationError
 
-
 from bridge import cutover_commands, db_commands, incentives_commands, reconcile_commands, startup
 from bridge.app import create_app
 from bridge.canary import commands as canary_commands

@@ -21,7 +21,7 @@ from bridge.crypto import EmailCipher
 from bridge.dataload import DataFile, load_data, read_data_file
 from bridge.settings import Settings
 from bridge.store.catalog import Catalog
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database
 from bridge.store.history import raise_order_id_floor
 from bridge.store.migrate import alembic_config
 
@@ -104,19 +104,19 @@ def _counts(data: DataFile) -> str:
 
 
 async def _load(settings: Settings, data: DataFile) -> None:
-    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = open_database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
     try:
         await load_data(Catalog(engine, cipher), data)
     finally:
-        await dispose(engine)
+        await engine.close()
 
 
 async def _raise_floor(settings: Settings, floor: int) -> None:
     if floor <= 0:
         return
-    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    engine = open_database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         await raise_order_id_floor(engine, floor)
     finally:
-        await dispose(engine)
+        await engine.close()

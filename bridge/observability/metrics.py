@@ -236,7 +236,6 @@ class Metrics:
             registry=registry,
         )
 
-
     def _define_canary(self, registry: CollectorRegistry) -> None:
         self.canary_step = Gauge(
             "bridge_canary_step",

@@ -32,4 +32,3 @@ def refusal_of(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.PostgresError) and str(exc.sqlstate or "").startswith(
         DATA_EXCEPTION
     )
-

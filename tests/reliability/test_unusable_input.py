@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import gzip
 import io
+import sqlite3
 import zlib
 from typing import Any
 
+import asyncpg
 import orjson
 import pytest
 import sqlalchemy as sa
@@ -22,7 +24,7 @@ import structlog
 from aiohttp.test_utils import TestClient
 
 from bridge.observability.logging import configure_logging
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database, read_value
 from tests.conftest import PREFIX, basic_auth
 from tests.reliability.test_hardening import clean
 
@@ -307,14 +309,13 @@ async def test_a_failed_statement_logs_neither_its_parameters_nor_the_driver_quo
     statement = STATEMENTS[case].get(engine_name, STATEMENTS[case]["sqlite"])
     stream = io.BytesIO()
     configure_logging("json", stream=stream, cache_loggers=False)
-    engine = create_engine(database_url)
+    engine = open_database(database_url)
     try:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(statement), {"value": STREET})
-    except sa.exc.SQLAlchemyError:
+        await read_value(engine, sa.text(statement), {"value": STREET})
+    except (sqlite3.Error, asyncpg.PostgresError):
         structlog.get_logger().exception("request_failed")
     finally:
-        await dispose(engine)
+        await engine.close()
         configure_logging(log_format="json", cache_loggers=False)
     line = stream.getvalue().decode()
     assert "request_failed" in line
