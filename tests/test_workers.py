@@ -39,7 +39,7 @@ async def _ready(base: str, process: asyncio.subprocess.Process, log: Path) -> N
     raise AssertionError(_text(log))
 
 
-async def _start_two_workers(
+async def start_two_workers(
     database_url: str, email_key: str, log: Path
 ) -> tuple[asyncio.subprocess.Process, str]:
     """`serve --workers 2` on a free port, ready; the process and its base URL."""
@@ -70,7 +70,7 @@ async def _start_two_workers(
 async def test_two_workers_serve_one_port_and_stop_on_sigterm(
     database_url: str, email_key: str, tmp_path: Path
 ) -> None:
-    process, _ = await _start_two_workers(database_url, email_key, tmp_path / "serve.log")
+    process, _ = await start_two_workers(database_url, email_key, tmp_path / "serve.log")
     try:
         workers = _children(process.pid)
         assert len(workers) == 2
@@ -93,7 +93,7 @@ async def test_every_scrape_counts_the_calls_of_every_worker(
     database_url: str, email_key: str, tmp_path: Path
 ) -> None:
     calls = 24
-    process, base = await _start_two_workers(database_url, email_key, tmp_path / "serve.log")
+    process, base = await start_two_workers(database_url, email_key, tmp_path / "serve.log")
     try:
         auth = basic_auth()
         for _ in range(calls):  # a new connection each: the kernel spreads them

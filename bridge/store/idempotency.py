@@ -149,16 +149,7 @@ class IdempotencyStore:
 
     async def forget(self, claim: KeyClaim) -> None:
         """Delete the claim `claim`'s request holds: its write was known never to be sent."""
-        keys = t.idempotency_keys.c
-        await change(
-            self._db,
-            sa.delete(t.idempotency_keys).where(
-                keys.app == claim.app,
-                keys.key == claim.key,
-                keys.status == IN_PROGRESS,
-                keys.owner.is_not_distinct_from(claim.owner),
-            ),
-        )
+        await change(self._db, sa.delete(t.idempotency_keys).where(_held_by(claim)))
 
     async def record(
         self, claim: KeyClaim, status: int, body: str, order_id: int | None
@@ -173,12 +164,7 @@ class IdempotencyStore:
         response = {"status": DONE, "response_status": status, "response_body": body}
         update = (
             sa.update(t.idempotency_keys)
-            .where(
-                keys.app == claim.app,
-                keys.key == claim.key,
-                keys.status == IN_PROGRESS,
-                keys.owner.is_not_distinct_from(claim.owner),
-            )
+            .where(_held_by(claim))
             .values(**response, order_id=sa.func.coalesce(keys.order_id, order_id))
         )
         values = _claim_values(claim) | response | {"order_id": order_id}
@@ -201,17 +187,9 @@ class IdempotencyStore:
         A committed claim stays (it may name an order left unknown upstream), but a retry
         need not wait for a writer that has already answered: it recovers at once.
         """
-        keys = t.idempotency_keys.c
         await change(
             self._db,
-            sa.update(t.idempotency_keys)
-            .where(
-                keys.app == claim.app,
-                keys.key == claim.key,
-                keys.status == IN_PROGRESS,
-                keys.owner.is_not_distinct_from(claim.owner),
-            )
-            .values(owner=RELEASED),
+            sa.update(t.idempotency_keys).where(_held_by(claim)).values(owner=RELEASED),
         )
 
     async def reap(self, now: datetime) -> int:
@@ -220,6 +198,17 @@ class IdempotencyStore:
 
     async def _delete_expired(self, condition: sa.ColumnElement[bool]) -> int:
         return await change(self._db, sa.delete(t.idempotency_keys).where(condition))
+
+
+def _held_by(claim: KeyClaim) -> sa.ColumnElement[bool]:
+    """The key's row while `claim`'s request holds it (in progress, the same owner)."""
+    keys = t.idempotency_keys.c
+    return sa.and_(
+        keys.app == claim.app,
+        keys.key == claim.key,
+        keys.status == IN_PROGRESS,
+        keys.owner.is_not_distinct_from(claim.owner),
+    )
 
 
 def _claim_values(claim: KeyClaim) -> dict[str, object]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,9 +23,9 @@ from prometheus_client import CollectorRegistry
 
 from bridge.app import create_app
 from bridge.settings import Settings
-from tests.conftest import DEMO_APPS, PREFIX, ROOT, ClientFactory, basic_auth
+from tests.conftest import PREFIX, ClientFactory, basic_auth
 from tests.proofs.data import load
-from tests.server_process import free_port
+from tests.test_workers import start_two_workers
 
 pytestmark = [pytest.mark.both_engines, pytest.mark.slow]
 
@@ -96,26 +95,10 @@ async def test_two_replicas_share_the_limit(
 async def test_two_worker_processes_share_the_limit(
     database_url: str, email_key: str, burst_data: None, tmp_path: Path
 ) -> None:
-    port = free_port()
-    env = {
-        "BRIDGE_CONFIG_FILE": str(DEMO_APPS),
-        "BRIDGE_DATABASE_URL": database_url,
-        "BRIDGE_EMAIL_KEYS": email_key,
-        "BRIDGE_PORT": str(port),
-        "BRIDGE_LOG_FORMAT": "json",
-        "PATH": "/usr/bin:/bin",
-    }
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bridge", "serve", "--workers", "2",
-            env=env, cwd=ROOT, stdout=out, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    process, base = await start_two_workers(database_url, email_key, tmp_path / "serve.log")
     try:
         connector = aiohttp.TCPConnector(limit=BURST, force_close=True)  # both workers get some
         async with aiohttp.ClientSession(connector=connector) as session:
-            await ready(session, base, process, log)
 
             async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
                 async with session.post(base + path, json=body, headers=basic_auth()) as answer:
@@ -126,22 +109,3 @@ async def test_two_worker_processes_share_the_limit(
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 60)
-
-
-async def ready(
-    session: aiohttp.ClientSession, base: str, process: asyncio.subprocess.Process, log: Path
-) -> None:
-    for _ in range(600):  # a cold interpreter on a busy machine
-        assert process.returncode is None, text_of(log)
-        try:
-            async with session.get(f"{base}/readyz") as answer:
-                if answer.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(text_of(log))
-
-
-def text_of(log: Path) -> str:
-    return log.read_text()
