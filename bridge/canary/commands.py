@@ -25,7 +25,7 @@ from bridge.clock import SystemClock
 from bridge.policy import Policy, default_policy, load_policy
 from bridge.settings import Settings
 from bridge.store.canary import CanaryStore
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import open_database
 
 COMMANDS = frozenset({"canary"})
 ACTIONS = ("status", "pause", "resume", "promote", "history")
@@ -53,8 +53,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if settings.policy_file is not None
         else default_policy(now)
     )
-    engine = create_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    store = CanaryStore(engine)
+    db = open_database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    store = CanaryStore(db)
     try:
         if args.action == "status":
             rows = await _status(store, policy)
@@ -68,7 +68,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"orders-bridge canary {args.action}: {exc}", file=sys.stderr)
         return 2
     finally:
-        await dispose(engine)
+        await db.close()
     print(json.dumps(rows, indent=2) if args.json else aligned(rows))
     return 0
 

@@ -22,7 +22,7 @@ from bridge.canary.decider import Decider, ShadowCounts, analysed
 from bridge.canary.samples import CANARY_BOOK, SampleBook
 from bridge.canary.steps import CanarySteps
 from bridge.clock import Clock
-from bridge.health import ENGINE
+from bridge.health import DATABASE
 from bridge.observability.middleware import METRICS
 from bridge.shadow.pages import SHADOW_BOARD
 from bridge.store.canary import CanaryStore
@@ -39,7 +39,7 @@ def replica_name() -> str:
 
 def canary_context(clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
     async def canary(app: web.Application) -> AsyncIterator[None]:
-        store = CanaryStore(app[ENGINE])
+        store = CanaryStore(app[DATABASE])
         steps = CanarySteps(store, app[METRICS])
         book = SampleBook()
         app[CANARY_STORE] = store

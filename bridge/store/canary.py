@@ -13,7 +13,7 @@ Three tables (migration 0008):
   older step (a replica a poll behind) never count in the new one. A decision that starts a
   new step deletes the older steps' samples in the same unit; decisions are kept (the audit).
 
-One decider at a time: `change` runs in one write unit that locks the plan's row
+One decider at a time: `decide` runs in one write unit that locks the plan's row
 (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite has a single writer) and decides only when an
 interval has passed since the row's last decision, so however many replicas tick, each
 interval gets one decision.
@@ -29,12 +29,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canary.analysis import Cohort, Figures
 from bridge.canary.plan import PlanState, Status
 from bridge.store import tables as t
-from bridge.store import units
+from bridge.store.executor import Database, Tx
+from bridge.store.statements import POSTGRESQL, SQLITE, Query
 
 PlanKey = tuple[str, str]
 
@@ -79,27 +79,27 @@ None to leave the plan as it is."""
 
 
 class CanaryStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def record(self, samples: Sequence[Sample], replica: str, at: datetime) -> None:
         """Store one flush of a replica's samples."""
         if not samples:
             return
 
-        def unit(conn: sa.Connection) -> None:
+        async def unit(tx: Tx) -> None:
             for sample in samples:
-                conn.execute(_INSERT_SAMPLE, _sample_values(sample, replica, at))
+                await tx.run(_INSERT_SAMPLE, _sample_values(sample, replica, at))
 
-        await units.write(self._engine, unit)
+        await self._db.write(unit)
 
     async def plans(self) -> dict[PlanKey, PlanState]:
         """Every plan's state, as the replicas route by it."""
 
-        def unit(conn: sa.Connection) -> dict[PlanKey, PlanState]:
-            return {(row.app, row.operation): _state(row) for row in _all(conn, _PLANS)}
+        async def unit(tx: Tx) -> dict[PlanKey, PlanState]:
+            return {(row.app, row.operation): _state(row) for row in await tx.all(_PLANS)}
 
-        return await units.read(self._engine, unit)
+        return await self._db.read(unit)
 
     async def change(
         self,
@@ -112,11 +112,11 @@ class CanaryStore:
         """Lock the plan (creating it as `first` when new, recorded as `start`), let `change`
         decide, and store the new state and the decision together."""
 
-        def unit(conn: sa.Connection) -> Decision | None:
-            row = self._locked(conn, key, first, actor)
+        async def unit(tx: Tx) -> Decision | None:
+            row = await self._locked(tx, key, first, actor)
             state = _state(row)
             cohorts = (
-                _cohorts(conn, key, state.step_started_at)
+                await _cohorts(tx, key, state.step_started_at)
                 if with_cohorts
                 else Cohorts(Cohort(), Cohort())
             )
@@ -126,7 +126,7 @@ class CanaryStore:
             new, outcome, reason, figures = changed
             values = _plan_values(key, new)
             changes = {f"new_{name}": values[name] for name in _CHANGING}
-            conn.execute(_UPDATE_PLAN, {**changes, **_key(key)})
+            await tx.run(_UPDATE_PLAN, {**changes, **_key(key)})
             decision = Decision(
                 *key,
                 new.decided_at,
@@ -138,18 +138,18 @@ class CanaryStore:
                 actor,
                 figures,
             )
-            conn.execute(_INSERT_DECISION, _decision_values(decision))
+            await tx.run(_INSERT_DECISION, _decision_values(decision))
             if new.step_started_at != state.step_started_at:  # the old step's samples are done
-                conn.execute(_DROP_SAMPLES, {**_key(key), "step": new.step_started_at})
+                await tx.run(_DROP_SAMPLES, {**_key(key), "step": new.step_started_at})
             return decision
 
-        return await units.write(self._engine, unit)
+        return await self._db.write(unit)
 
-    def _locked(self, conn: sa.Connection, key: PlanKey, first: PlanState, actor: str) -> Any:
-        row = _first(conn, _LOCK_PLAN, _key(key))
+    async def _locked(self, tx: Tx, key: PlanKey, first: PlanState, actor: str) -> Any:
+        row = await tx.first(_LOCK_PLAN, _key(key))
         if row is not None:
             return row
-        inserted = conn.execute(_INSERT_PLAN[conn.dialect.name], _plan_values(key, first)).rowcount
+        inserted = await tx.run(_INSERT_PLAN[tx.engine], _plan_values(key, first))
         if inserted:
             start = Decision(
                 *key,
@@ -162,8 +162,8 @@ class CanaryStore:
                 actor,
                 {},
             )
-            conn.execute(_INSERT_DECISION, _decision_values(start))
-        return _first(conn, _LOCK_PLAN, _key(key))
+            await tx.run(_INSERT_DECISION, _decision_values(start))
+        return await tx.first(_LOCK_PLAN, _key(key))
 
     async def history(
         self, app: str | None = None, operation: str | None = None, limit: int = 50
@@ -176,32 +176,20 @@ class CanaryStore:
         if operation is not None:
             query = query.where(d.c.operation == operation)
 
-        def unit(conn: sa.Connection) -> list[Decision]:
-            return [_decision(row) for row in _all(conn, query)]
+        async def unit(tx: Tx) -> list[Decision]:
+            return [_decision(row) for row in await tx.all(query)]
 
-        return await units.read(self._engine, unit)
+        return await self._db.read(unit)
 
 
-def _cohorts(conn: sa.Connection, key: PlanKey, step_started_at: datetime) -> Cohorts:
+async def _cohorts(tx: Tx, key: PlanKey, step_started_at: datetime) -> Cohorts:
     """The sums of the samples routed by the current step, per cohort."""
     totals = {"canary": Cohort(), "baseline": Cohort()}
-    rows = _all(conn, _WINDOW, {**_key(key), "step": step_started_at})
+    rows = await tx.all(_WINDOW, {**_key(key), "step": step_started_at})
     for row in rows:
         figures = Cohort(row.calls, row.failures, row.refusals, tuple(row.latency))
         totals[row.cohort] = totals[row.cohort].plus(figures)
     return Cohorts(totals["canary"], totals["baseline"])
-
-
-def _all(
-    conn: sa.Connection, statement: sa.Executable, params: dict[str, Any] | None = None
-) -> list[Any]:
-    return list(conn.execute(statement, params or {}))
-
-
-def _first(
-    conn: sa.Connection, statement: sa.Executable, params: dict[str, Any] | None = None
-) -> Any:
-    return conn.execute(statement, params or {}).first()
 
 
 def _utc(value: datetime) -> datetime:
@@ -291,26 +279,30 @@ _CHANGING = ("step", "percent", "status", "version", "step_started_at", "decided
 _IS_KEY = sa.and_(
     _p.c.app == sa.bindparam("key_app"), _p.c.operation == sa.bindparam("key_operation")
 )
-_PLANS = sa.select(_p)
-_LOCK_PLAN = sa.select(_p).where(_IS_KEY).with_for_update()
-_UPDATE_PLAN = (
+_PLANS = Query(sa.select(_p))
+_LOCK_PLAN = Query(sa.select(_p).where(_IS_KEY).with_for_update())
+_UPDATE_PLAN = Query(
     sa.update(_p)
     .where(_IS_KEY)
     .values({name: sa.bindparam(f"new_{name}", type_=_p.c[name].type) for name in _CHANGING})
 )
 _INSERT_PLAN = {
-    "sqlite": (sqlite_insert(_p).on_conflict_do_nothing()),
-    "postgresql": (postgresql_insert(_p).on_conflict_do_nothing()),
+    SQLITE: Query(sqlite_insert(_p).on_conflict_do_nothing()),
+    POSTGRESQL: Query(postgresql_insert(_p).on_conflict_do_nothing()),
 }
-_INSERT_DECISION = sa.insert(canary_decisions)
-_INSERT_SAMPLE = sa.insert(_s)
-_WINDOW = sa.select(_s.c.cohort, _s.c.calls, _s.c.failures, _s.c.refusals, _s.c.latency).where(
-    _s.c.app == sa.bindparam("key_app"),
-    _s.c.operation == sa.bindparam("key_operation"),
-    _s.c.step_started_at == sa.bindparam("step", type_=t.UtcDateTime),
+_INSERT_DECISION = Query(sa.insert(canary_decisions))
+_INSERT_SAMPLE = Query(sa.insert(_s))
+_WINDOW = Query(
+    sa.select(_s.c.cohort, _s.c.calls, _s.c.failures, _s.c.refusals, _s.c.latency).where(
+        _s.c.app == sa.bindparam("key_app"),
+        _s.c.operation == sa.bindparam("key_operation"),
+        _s.c.step_started_at == sa.bindparam("step", type_=t.UtcDateTime),
+    )
 )
-_DROP_SAMPLES = sa.delete(_s).where(
-    _s.c.app == sa.bindparam("key_app"),
-    _s.c.operation == sa.bindparam("key_operation"),
-    _s.c.step_started_at < sa.bindparam("step", type_=t.UtcDateTime),
+_DROP_SAMPLES = Query(
+    sa.delete(_s).where(
+        _s.c.app == sa.bindparam("key_app"),
+        _s.c.operation == sa.bindparam("key_operation"),
+        _s.c.step_started_at < sa.bindparam("step", type_=t.UtcDateTime),
+    )
 )

@@ -9,14 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bridge.canary.analysis import Cohort, Figures, Outcome
 from bridge.canary.plan import PlanState, after_analysis, start
 from bridge.store import tables as t
-from bridge.store import units
 from bridge.store.canary import CanaryStore, Cohorts, Sample
-from bridge.store.database import create_engine, dispose
+from bridge.store.executor import Database, open_database, read_value
 
 pytestmark = pytest.mark.both_engines
 
@@ -26,12 +24,12 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def databases(database_url: str) -> AsyncIterator[list[AsyncEngine]]:
-    """Two engines on one database: two replicas."""
-    opened = [create_engine(database_url), create_engine(database_url)]
+async def databases(database_url: str) -> AsyncIterator[list[Database]]:
+    """Two executors on one database: two replicas."""
+    opened = [open_database(database_url), open_database(database_url)]
     yield opened
     for db in opened:
-        await dispose(db)
+        await db.close()
 
 
 def advance_when_due(now: datetime, seen: list[Cohorts]):  # type: ignore[no-untyped-def]
@@ -45,7 +43,7 @@ def advance_when_due(now: datetime, seen: list[Cohorts]):  # type: ignore[no-unt
 
 
 async def test_a_new_plan_starts_at_the_first_step_with_its_audit_row(
-    databases: list[AsyncEngine],
+    databases: list[Database],
 ) -> None:
     store = CanaryStore(databases[0])
     decision = await store.change(KEY, start(STEPS, T0), advance_when_due(T0, []), "r1")
@@ -56,7 +54,7 @@ async def test_a_new_plan_starts_at_the_first_step_with_its_audit_row(
 
 
 async def test_two_replicas_deciding_at_once_make_one_decision(
-    databases: list[AsyncEngine],
+    databases: list[Database],
 ) -> None:
     stores = [CanaryStore(db) for db in databases]
     await stores[0].change(KEY, start(STEPS, T0), advance_when_due(T0, []), "r1")
@@ -76,7 +74,7 @@ async def test_two_replicas_deciding_at_once_make_one_decision(
 
 
 async def test_the_cohorts_are_the_current_steps_samples_of_every_replica(
-    databases: list[AsyncEngine],
+    databases: list[Database],
 ) -> None:
     stores = [CanaryStore(db) for db in databases]
     await stores[0].change(KEY, start(STEPS, T0), advance_when_due(T0, []), "r1")
@@ -97,20 +95,21 @@ async def test_the_cohorts_are_the_current_steps_samples_of_every_replica(
     now = T0 + timedelta(seconds=60)
     await stores[1].change(KEY, start(STEPS, now), advance_when_due(now, seen), "r1")
     assert seen == [Cohorts(canary.plus(canary), baseline.plus(baseline))]
-    counted = sa.select(sa.func.count()).select_from(t.canary_samples)
-    remaining = await units.read(databases[0], lambda conn: conn.execute(counted).scalar())
+    remaining = await read_value(
+        databases[0], sa.select(sa.func.count()).select_from(t.canary_samples)
+    )
     assert remaining == 1  # the other operation's; this plan's older steps are gone
 
 
-async def test_a_restart_keeps_the_step(database_url: str, databases: list[AsyncEngine]) -> None:
+async def test_a_restart_keeps_the_step(database_url: str, databases: list[Database]) -> None:
     now = T0 + timedelta(seconds=60)
     await CanaryStore(databases[0]).change(KEY, start(STEPS, T0), advance_when_due(T0, []), "r1")
     await CanaryStore(databases[0]).change(KEY, start(STEPS, now), advance_when_due(now, []), "r")
-    await dispose(databases[0])
-    reopened = create_engine(database_url)
+    await databases[0].close()
+    reopened = open_database(database_url)
     try:
         plans = await CanaryStore(reopened).plans()
     finally:
-        await dispose(reopened)
+        await reopened.close()
     assert plans[KEY].percent == 10.0
     assert plans[KEY].step_started_at == now

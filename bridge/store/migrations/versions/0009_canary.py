@@ -3,16 +3,16 @@
 Where each analysed canary's plan stands (shared by every replica), every decision with its
 reason and figures, and the replicas' per-flush cohort aggregates (bridge/store/canary.py).
 
-Revision ID: 0008_canary
-Revises: 0007_outbox_order_index
+Revision ID: 0009_canary
+Revises: 0008_place_order_function
 Create Date: 2026-12-05 02:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_canary"
-down_revision = "0007_outbox_order_index"
+revision = "0009_canary"
+down_revision = "0008_place_order_function"
 branch_labels = None
 depends_on = None
 
