@@ -184,7 +184,8 @@ class SqliteWriter:
     def __init__(self, database: SqliteDatabase, max_batch: int = MAX_BATCH) -> None:
         self._database = database
         self._max_batch = max_batch
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        """Units to commit; None wakes an idle thread to end now (close)."""
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
@@ -206,6 +207,7 @@ class SqliteWriter:
         with self._lock:
             thread = self._thread
         if thread is not None:
+            self._jobs.put(None)  # end now, not after IDLE_SECONDS
             thread.join()
         if self._conn is not None:
             self._conn.close()
@@ -216,18 +218,27 @@ class SqliteWriter:
             try:
                 first = self._jobs.get(timeout=IDLE_SECONDS)
             except queue.Empty:
+                first = None
+            if first is None:  # idle, or asked to end: end unless work arrived meanwhile
                 with self._lock:
                     if self._jobs.empty():
                         self._thread = None
                         return
                 continue
             batch = [first]
+            ending = False
             while len(batch) < self._max_batch:
                 try:
-                    batch.append(self._jobs.get_nowait())
+                    job = self._jobs.get_nowait()
                 except queue.Empty:
                     break
+                if job is None:
+                    ending = True
+                else:
+                    batch.append(job)
             self._commit(batch)
+            if ending:
+                self._jobs.put(None)
 
     def _commit(self, batch: list[_Job]) -> None:
         if self._conn is None:
