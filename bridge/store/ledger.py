@@ -175,7 +175,7 @@ _TRANSITION = Query(
 )
 _EMAIL = Query(sa.select(t.orders.c.email_enc).where(t.orders.c.id == sa.bindparam("b_id")))
 _DUPLICATES = Query(
-    sa.select(sa.func.count()).where(
+    sa.select(is_order(t.orders.c)).where(
         t.orders.c.app == sa.bindparam("app"), t.orders.c.external_id == sa.bindparam("key")
     )
 )
@@ -246,8 +246,17 @@ async def _insert_unique(tx: Tx, values: dict[str, Any], app: str, external_id: 
 
 
 async def _refuse_duplicate_external_id(tx: Tx, app: str, external_id: str) -> None:
-    if await tx.scalar(_DUPLICATES, {"app": app, "key": external_id}):
+    """An order holds the external id: refused. A purchase whose outcome is still unknown
+    holds it (issue 14): not_available, since it may yet be undone and free the id."""
+    holder = await tx.scalar(_DUPLICATES, {"app": app, "key": external_id})
+    if holder is None:
+        return
+    if holder:
         raise duplicate_external_id(external_id)
+    raise RuleError(
+        ErrorCode.NOT_AVAILABLE,
+        f"An order with external_id {external_id!r} is still being settled; try again later.",
+    )
 
 
 def duplicate_external_id(external_id: str) -> RuleError:

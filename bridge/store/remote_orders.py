@@ -217,10 +217,6 @@ class RemoteOrders:
 
         await self._db.write(unit)
 
-    async def abandon_reject(self, order: Order, now: datetime) -> None:
-        """The revoke certainly did nothing: the order stays as it was; the job is cancelled."""
-        await change(self._db, _cancellation(order.id, FINISH_REJECT, now))
-
     async def reject(self, order: Order, now: datetime, claim: KeyClaim | None) -> Order:
         """Reject in the ledger once the upstream has revoked and refunded; the job is done."""
 

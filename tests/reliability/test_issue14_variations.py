@@ -112,7 +112,6 @@ async def test_more_faults(
     await checks[operation](world, case, key_use)
 
 
-@pytest.mark.xfail(strict=True, reason="store defect: ledger's duplicate check counts unknown rows")
 async def test_an_external_id_held_by_an_unknown_purchase_is_not_said_to_exist(
     world: World,  # noqa: F811 - the fixture
 ) -> None:
