@@ -76,12 +76,19 @@ class Correlator:
         named = exchange.match_info.get(ORDER_ID)
         if named is None:
             return exchange
-        answered = _order_id(exchange.primary.document())
-        primary_id = str(answered) if answered is not None else named
+        primary_id = _named_order(exchange, named)
         found = await self._diffs.shadow_ids(sides_of(exchange, target), [primary_id])
         if primary_id not in found:
             raise NotComparable("the shadow side never saw this order")
         return renamed(exchange, named, found[primary_id])
+
+    async def retire(self, exchange: Exchange, target: Target) -> None:
+        """A shadowed write to an order failed on the shadow side: the two copies may now
+        differ for good (an update the shadow never applied), so the order is no longer
+        compared (its later gets and lists are not comparable, never mismatches)."""
+        named = exchange.match_info.get(ORDER_ID)
+        if named is not None:
+            await self._diffs.retire(sides_of(exchange, target), _named_order(exchange, named))
 
     async def align(
         self, exchange: Exchange, target: Target, primary: Any, candidate: Any
@@ -175,6 +182,13 @@ def _orders(document: Any) -> list[dict[str, Any]] | None:
     if not isinstance(orders, list) or not all(isinstance(item, dict) for item in orders):
         return None
     return orders
+
+
+def _named_order(exchange: Exchange, named: str) -> str:
+    """The primary id of the order a call names: the one the primary answered with (`007`
+    names order 7), else the path's."""
+    answered = _order_id(exchange.primary.document())
+    return str(answered) if answered is not None else named
 
 
 def _ids(orders: list[dict[str, Any]]) -> list[str]:

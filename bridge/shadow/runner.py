@@ -31,7 +31,7 @@ import structlog
 from bridge.canonical import Target
 from bridge.clock import Clock
 from bridge.observability.metrics import Metrics
-from bridge.policy import WRITES, Shadow
+from bridge.policy import WRITES, Operation, Shadow
 from bridge.settings import AppConfig
 from bridge.shadow.comparison import (
     ERROR,
@@ -190,6 +190,7 @@ class ShadowRunner:
             return
         answer = await self._call(job, sent)
         if answer is None:
+            await self._failed_write(job)
             await self._store(job, _nothing(ERROR))
             return
         documents = Documents.of(exchange.primary, answer)
@@ -202,9 +203,15 @@ class ShadowRunner:
         )
         if outcome.result == ERROR:
             self._call_failed(job, f"http_{answer.status}")
+            await self._failed_write(job)
         if not aligned.comparable:
             outcome = _nothing(NOT_COMPARABLE)
         await self._store(job, outcome, aligned.pair, "order_unseen" if aligned.left_out else None)
+
+    async def _failed_write(self, job: Job) -> None:
+        """A status update the shadow side may not have applied: its order is retired."""
+        if job.mode == SHADOW and job.exchange.operation is Operation.UPDATE_ORDER_STATUS:
+            await self._correlator.retire(job.exchange, job.target)
 
     async def _sent(self, job: Job) -> Exchange:
         """The call to make: a shadow names orders by the shadow side's ids."""

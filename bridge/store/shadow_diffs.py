@@ -136,6 +136,21 @@ class ShadowDiffs:
 
         return {str(row[0]): str(row[1]) for row in await read_all(self._db, query)}
 
+    async def retire(self, sides: Sides, primary_id: str) -> None:
+        """Forget an order's pair: it is no longer compared (bridge/shadow/correlation.py)."""
+        p = t.shadow_id_pairs
+        statement = sa.delete(p).where(
+            p.c.app == sides.app,
+            p.c.primary_target == sides.primary_target,
+            p.c.shadow_target == sides.shadow_target,
+            p.c.primary_id == primary_id,
+        )
+
+        async def unit(tx: Tx) -> None:
+            await tx.run(statement)
+
+        await self._db.write(unit)
+
     async def reap(self, older_than: datetime) -> int:
         """Delete every row older than the retention horizon; return how many went."""
 

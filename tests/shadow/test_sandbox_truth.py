@@ -305,3 +305,23 @@ async def test_a_restarted_bridge_or_another_replica_reads_the_same_pairs(
         "list_orders": (1, 0, 0, 0),
         "update_order_status": (0, 0, 0, 0),
     }
+
+
+async def test_a_failed_shadow_update_retires_its_order_instead_of_mismatching_later(
+    start: StartBridge, sandbox: TestServer, tmp_path: Path
+) -> None:
+    """The sandbox is down when an order is rejected: the shadow's copy stays pending. Its
+    later gets and lists are not comparable (the pair is retired), never mismatches."""
+    calls = await start(sandbox)
+    order = await calls.create(status="pending_approval")
+    await settle(bridge_db(tmp_path), calls.made)
+    await sandbox.close()
+    answer = await calls.call("PUT", f"{PREFIX}/orders/{order}", {"order": {"status": "rejected"}})
+    assert answer["order"]["status"] == "rejected", answer
+    await settle(bridge_db(tmp_path), calls.made)
+    await calls.get(order)
+    await calls.list()
+    found = counts(await outcomes(calls, tmp_path))
+    assert found["update_order_status"] == (0, 0, 1, 0)
+    assert found["get_order"] == (0, 0, 0, 1)
+    assert found["list_orders"][1] == 0, found
