@@ -92,6 +92,14 @@ def _production_logging() -> None:
     configure_logging(log_format="json", cache_loggers=False)
 
 
+@pytest.fixture(autouse=True)
+def _cli_keeps_test_logging(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command run in this process (`bridge.cli.main`) keeps the logging set up above: its
+    own configure_logging caches loggers on first use, and a cached logger escapes every
+    later test's capture_logs (the order tests happen to run in decided which failed)."""
+    monkeypatch.setattr("bridge.cli.configure_logging", lambda *args, **kwargs: None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _postgres_schemas() -> Iterator[None]:
     """Drop every PostgreSQL schema the session built when it ends."""

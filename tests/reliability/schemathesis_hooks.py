@@ -34,6 +34,8 @@ def legacy_error_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
         return None
     if set(case.query or {}) - QUERY_NAMES:
         return None  # an unknown query parameter is ignored (docs/reliability.md)
+    if any(value in (None, "", [], {}) for value in (case.query or {}).values()):
+        return None  # sent as `name=` or not at all: "not given" (docs/clients.md), any type
     if {name.lower() for name in case.headers or {}} - HEADER_NAMES:
         return None  # so is an unknown header
     body = response.json()
