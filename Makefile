@@ -115,7 +115,7 @@ contracts: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .data .mypy_cache .ruff_cache .pytest_cache
