@@ -139,6 +139,7 @@ def test_cli_refuses_an_app_without_legacy(
     customers = tmp_path / "customers.txt"
     customers.write_text("demo-user-1\n")
     monkeypatch.setenv("BRIDGE_CONFIG_FILE", "demo/apps.yaml")
+    monkeypatch.setenv("BRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'bridge.db'}")
     assert main(["backfill", "--app", "demo", "--customers", str(customers)]) == 2
     assert "has no legacy_base_url" in capsys.readouterr().err
 
