@@ -9,8 +9,6 @@ from datetime import timedelta
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from bridge.admin import ADMIN_TOKEN, POLICY_SOURCE, add_admin_routes
-from bridge.backends.incentives import IncentivesBackend
 from bridge.backends.local import LocalBackend
 from bridge.backends.passthrough import LegacyPassthrough, passthrough_session
 from bridge.backends.protocol import Backend
@@ -20,7 +18,9 @@ from bridge.canary.samples import canary_middleware
 from bridge.canonical import Target
 from bridge.clock import Clock, SystemClock
 from bridge.crypto import EmailCipher
-from bridge.health import DATABASE, add_health_routes
+from bridge.cutover.router import Router
+from bridge.cutover.source import PolicyReloader, PolicySource
+from bridge.incentives.backend import IncentivesBackend
 from bridge.legacy.auth import AppDirectory
 from bridge.legacy.cutover import CUTOVER, Cutover
 from bridge.legacy.idempotent import IDEMPOTENCY
@@ -35,8 +35,8 @@ from bridge.orders.idempotency import Idempotency, reap_periodically
 from bridge.orders.outbox_sender import Handler, OutboxSender, SenderPolicy
 from bridge.orders.redemption import RedemptionDelivery
 from bridge.orders.service import OrderService
-from bridge.policy_source import PolicyReloader, PolicySource
-from bridge.router import Router
+from bridge.runtime.admin import ADMIN_TOKEN, POLICY_SOURCE, add_admin_routes
+from bridge.runtime.health import DATABASE, add_health_routes
 from bridge.settings import Settings
 from bridge.shadow.context import shadow_context
 from bridge.shadow.middleware import shadow_middleware

@@ -19,18 +19,22 @@ import structlog
 import yaml
 from pydantic import ValidationError
 
-from bridge import cutover_commands, db_commands, incentives_commands, reconcile_commands, startup
 from bridge.app import create_app
 from bridge.canary import commands as canary_commands
 from bridge.crypto import EmailCipher
+from bridge.cutover import commands as cutover_commands
+from bridge.cutover.policy import PolicyError
+from bridge.incentives import commands as incentives_commands
 from bridge.observability.logging import configure_logging
-from bridge.policy import PolicyError
-from bridge.serving import serve
+from bridge.reconcile import commands as reconcile_commands
+from bridge.runtime import startup
+from bridge.runtime.serving import serve
+from bridge.runtime.workers import serve_workers
 from bridge.settings import Settings
 from bridge.shadow import commands as shadow_commands
+from bridge.store import commands as db_commands
 from bridge.store.executor import IntegrityError, open_database
 from bridge.store.key_rotation import rotate_email_keys
-from bridge.workers import serve_workers
 
 COMMAND_MODULES = (
     db_commands,

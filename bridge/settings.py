@@ -27,7 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bridge.canonical import Target
-from bridge.incentives_config import IncentivesConfig
+from bridge.incentives.config import IncentivesConfig
 from bridge.shadow.config import ShadowSettings
 
 
@@ -94,7 +94,7 @@ class AppConfig(ConfigModel):
     legacy_base_url: str | None = None
     """Base URL of the app's real legacy Orders API (passthrough target and order locator)."""
     incentives: IncentivesConfig | None = None
-    """The app's Incentives upstream (bridge/incentives_config.py); needed by that target."""
+    """The app's Incentives upstream (bridge/incentives/config.py); needed by that target."""
 
     @model_validator(mode="after")
     def _check_incentives(self) -> AppConfig:

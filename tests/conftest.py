@@ -16,10 +16,10 @@ from prometheus_client import CollectorRegistry
 from bridge.app import create_app
 from bridge.clock import Clock
 from bridge.crypto import EmailCipher
-from bridge.dataload import DataFile, load_data, read_data_file
 from bridge.observability.logging import configure_logging
 from bridge.settings import Settings, read_apps_file
 from bridge.store.catalog import Catalog
+from bridge.store.dataload import DataFile, load_data, read_data_file
 from bridge.store.executor import open_database
 from tests.clocks import ManualClock
 from tests.contract import Contract, read_document

@@ -6,9 +6,9 @@ from typing import Any
 
 from bridge.canonical import OrderStatus, Purchase
 from bridge.crypto import EmailCipher
-from bridge.dataload import DataFile, load_data
 from bridge.settings import AppConfig, read_apps_file
 from bridge.store.catalog import Catalog
+from bridge.store.dataload import DataFile, load_data
 from bridge.store.executor import open_database
 from tests.clocks import SEED_CREATED_AT
 from tests.conftest import DEMO_APPS

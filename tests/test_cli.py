@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bridge.cli import _listening, _parser
-from bridge.db_commands import shown
 from bridge.settings import Settings
+from bridge.store.commands import shown
 from tests.conftest import DEMO_APPS, DEMO_DATA
 from tests.reliability.server_process import free_port
 

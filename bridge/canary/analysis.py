@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-from bridge.policy import CanaryAnalysis
+from bridge.cutover.policy import CanaryAnalysis
 
 FAILURE_CODES = frozenset({"not_available", "internal_server_error"})
 """Legacy error codes that mean the bridge or its upstream failed (not a business refusal)."""

@@ -21,10 +21,10 @@ from typing import Any
 from bridge.canary.decider import analysed
 from bridge.canary.operator import command as apply_command
 from bridge.canary.plan import Command, CommandRefused
+from bridge.canary.store import CanaryStore
 from bridge.clock import SystemClock
-from bridge.policy import Policy, default_policy, load_policy
+from bridge.cutover.policy import Policy, default_policy, load_policy
 from bridge.settings import Settings
-from bridge.store.canary import CanaryStore
 from bridge.store.executor import open_database
 
 COMMANDS = frozenset({"canary"})

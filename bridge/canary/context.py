@@ -17,15 +17,15 @@ from contextlib import suppress
 import structlog
 from aiohttp import web
 
-from bridge.admin import POLICY_SOURCE
 from bridge.canary.decider import Decider, ShadowCounts, analysed
 from bridge.canary.samples import CANARY_BOOK, SampleBook
 from bridge.canary.steps import CanarySteps
+from bridge.canary.store import CanaryStore
 from bridge.clock import Clock
-from bridge.health import DATABASE
 from bridge.observability.middleware import METRICS
+from bridge.runtime.admin import POLICY_SOURCE
+from bridge.runtime.health import DATABASE
 from bridge.shadow.pages import SHADOW_BOARD
-from bridge.store.canary import CanaryStore
 
 CANARY_STEPS = web.AppKey("canary_steps", CanarySteps)
 CANARY_STORE = web.AppKey("canary_store", CanaryStore)

@@ -1,7 +1,7 @@
 """The decider: each tick, flush this replica's samples, decide what is due, refresh steps.
 
 Every replica runs one (idle while the policy declares no analysed canary: no store access);
-the store's locked, interval-checked unit (bridge/store/canary.py)
+the store's locked, interval-checked unit (bridge/canary/store.py)
 makes sure each plan gets one decision per interval whichever replica ticks first. A tick
 that fails (the store briefly gone) is logged and the next one tries again.
 """
@@ -20,10 +20,10 @@ from bridge.canary.analysis import Signals, analyse
 from bridge.canary.plan import PlanState, after_analysis, start
 from bridge.canary.samples import SampleBook
 from bridge.canary.steps import CanarySteps
+from bridge.canary.store import CanaryStore, Cohorts, Decision
 from bridge.clock import Clock
+from bridge.cutover.policy import CanaryAnalysis, Operation, OperationPolicy, Policy
 from bridge.observability.metrics import Metrics
-from bridge.policy import CanaryAnalysis, Operation, OperationPolicy, Policy
-from bridge.store.canary import CanaryStore, Cohorts, Decision
 from bridge.store.shadow_diffs import Scope
 
 MAX_POLL_SECONDS = 1.0

@@ -1,7 +1,7 @@
 """Operator commands on an automated canary: they win over the analysis, and are audited.
 
 `pause`, `resume` and `promote [full]` change the shared plan in the same locked unit the
-decider uses (bridge/store/canary.py), with reason `operator` and the operator's name.
+decider uses (bridge/canary/store.py), with reason `operator` and the operator's name.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import datetime
 
 from bridge.canary.analysis import Figures, Reason
 from bridge.canary.plan import Command, PlanState, after_command, start
-from bridge.policy import CanaryAnalysis
-from bridge.store.canary import CanaryStore, Cohorts, Decision, PlanKey
+from bridge.canary.store import CanaryStore, Cohorts, Decision, PlanKey
+from bridge.cutover.policy import CanaryAnalysis
 
 
 async def command(

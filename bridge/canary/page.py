@@ -12,11 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.admin import _refused as refused_without_token
 from bridge.canary.context import CANARY_STORE
 from bridge.canary.plan import PlanState
+from bridge.canary.store import Decision, PlanKey
 from bridge.legacy.responses import json_response
-from bridge.store.canary import Decision, PlanKey
+from bridge.runtime.admin import _refused as refused_without_token
 
 HISTORY_LIMIT = 200
 

@@ -5,7 +5,7 @@ bucket fell in the canary, `baseline` when the policy's target served it (calls 
 sent elsewhere are neither). A failure is an answer with a code of `FAILURE_CODES`, a 5xx
 without one, or a call the fallback target had to serve (the chosen target failed it); any
 other error code is a business refusal. The decider flushes the book to the store
-(bridge/store/canary.py) on every tick, so the cohorts are shared across replicas.
+(bridge/canary/store.py) on every tick, so the cohorts are shared across replicas.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bridge.canary.analysis import FAILURE_CODES, LATENCY_BOUNDS, Cohort, latency_bin
+from bridge.canary.store import Sample
+from bridge.cutover.router import Reason
 from bridge.legacy.cutover import ROUTE
 from bridge.observability.context import APP_NAME, LEGACY_CODE, OPERATION, call_facts
-from bridge.router import Reason
-from bridge.store.canary import Sample
 
 TallyKey = tuple[str, str, str]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from bridge.canary.plan import PlanState
+from bridge.canary.store import CanaryStore, PlanKey
+from bridge.cutover.policy import Operation
 from bridge.observability.metrics import Metrics
-from bridge.policy import Operation
-from bridge.store.canary import CanaryStore, PlanKey
 
 
 class CanarySteps:

@@ -22,8 +22,10 @@ import structlog
 from aiohttp import web
 
 from bridge.backends.passthrough import ForwardLostError, LegacyPassthrough
-from bridge.backfill import HistoryOrderWire, history_order
 from bridge.canonical import ErrorCode, Order, OrderRef, Target
+from bridge.cutover.backfill import HistoryOrderWire, history_order
+from bridge.cutover.policy import WRITES, Operation
+from bridge.cutover.router import Located, Reason, Route, Router, customer_key
 from bridge.errors import RuleError, UpstreamError
 from bridge.legacy import parsing
 from bridge.legacy.auth import AppDirectory
@@ -31,8 +33,6 @@ from bridge.legacy.idempotent import KEY_HEADER
 from bridge.legacy.keyed_passthrough import LegacyKeys
 from bridge.observability.context import APP_NAME, LEGACY_CODE, OPERATION, TARGET, call_facts
 from bridge.observability.metrics import Metrics
-from bridge.policy import WRITES, Operation
-from bridge.router import Located, Reason, Route, Router, customer_key
 from bridge.settings import AppConfig
 from bridge.store.history import HistoryStore
 from bridge.store.ledger import Ledger

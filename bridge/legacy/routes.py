@@ -6,6 +6,7 @@ from functools import partial
 
 from aiohttp import web
 
+from bridge.cutover.policy import Operation
 from bridge.legacy import parsing
 from bridge.legacy.auth import AppDirectory
 from bridge.legacy.cutover import LOCATED_ORDER, ORDER_ID, ROUTED_APP, routed
@@ -13,7 +14,6 @@ from bridge.legacy.idempotent import respond_once
 from bridge.legacy.openapi import add_document_route
 from bridge.legacy.responses import json_response
 from bridge.orders.service import OrderService
-from bridge.policy import Operation
 from bridge.settings import AppConfig
 from mappings.legacy.list_orders import order_filter_from_query
 from mappings.legacy.order import ok_order, ok_orders

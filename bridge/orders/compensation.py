@@ -34,11 +34,11 @@ from collections.abc import Awaitable
 
 import structlog
 
-from bridge.backends.incentives import IncentivesBackend, write_id
-from bridge.backends.incentives_tenant import Tenant
 from bridge.canonical import OrderStatus
 from bridge.clock import Clock
 from bridge.errors import RuleError
+from bridge.incentives.backend import IncentivesBackend, write_id
+from bridge.incentives.tenant import Tenant
 from bridge.observability.metrics import Metrics
 from bridge.orders.outbox_sender import Outcome, UndeliverableError
 from bridge.store.outbox import OutboxMessage

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import structlog
 
-from bridge.backends.incentives import IncentivesBackend
 from bridge.errors import RuleError
+from bridge.incentives.backend import IncentivesBackend
 from bridge.observability.metrics import Metrics
 from bridge.orders.outbox_sender import Outcome, UndeliverableError
 from bridge.store.outbox import OutboxMessage

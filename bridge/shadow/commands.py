@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from bridge.clock import SystemClock
-from bridge.policy import PolicyError, default_policy, load_policy
+from bridge.cutover.policy import PolicyError, default_policy, load_policy
 from bridge.settings import Settings
 from bridge.shadow.replay import ReplayPlan, read_recording, replay
 from bridge.shadow.report import gather_report, render_table

@@ -17,16 +17,16 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from bridge.backends.incentives import IncentivesBackend
 from bridge.backends.local import LocalBackend
 from bridge.backends.protocol import Backend
 from bridge.canonical import Target
 from bridge.clock import Clock
 from bridge.crypto import EmailCipher
-from bridge.health import DATABASE
+from bridge.incentives.backend import IncentivesBackend
 from bridge.legacy.routes import SERVICE
 from bridge.observability.middleware import METRICS
 from bridge.orders.service import OrderService
+from bridge.runtime.health import DATABASE
 from bridge.settings import Settings
 from bridge.shadow.executor import ShadowExecutor
 from bridge.shadow.middleware import RECORDER, SHADOW_RUNNER

@@ -28,8 +28,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from bridge.canonical import OrderFilter, Target
+from bridge.cutover.policy import Operation
 from bridge.errors import RequestError
-from bridge.policy import Operation
 from bridge.shadow.exchange import Exchange
 from bridge.store.shadow_diffs import IdPair, ShadowDiffs, Sides
 from mappings.legacy.list_orders import order_filter_from_query

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from bridge.canonical import Target
-from bridge.policy import Operation
+from bridge.cutover.policy import Operation
 from bridge.settings import AppConfig
 
 

@@ -22,11 +22,11 @@ import orjson
 from yarl import URL
 
 from bridge.canonical import Target
+from bridge.cutover.policy import WRITES, Operation
 from bridge.errors import BridgeError
 from bridge.legacy import parsing
 from bridge.legacy.responses import error_response
 from bridge.orders.service import OrderService
-from bridge.policy import WRITES, Operation
 from bridge.settings import AppConfig
 from bridge.shadow.exchange import Answer, Exchange
 from mappings.legacy.list_orders import order_filter_from_query

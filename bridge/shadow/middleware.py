@@ -14,10 +14,10 @@ from aiohttp.typedefs import Handler
 
 from bridge.backends.passthrough import forwarded_headers
 from bridge.canonical import Target
+from bridge.cutover.policy import Operation
+from bridge.cutover.router import Route
 from bridge.legacy.cutover import ROUTE
 from bridge.observability.context import OPERATION, TARGET, call_facts
-from bridge.policy import Operation
-from bridge.router import Route
 from bridge.shadow.exchange import Answer, Exchange
 from bridge.shadow.recorder import Recorder
 from bridge.shadow.runner import ShadowRunner

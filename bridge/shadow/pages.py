@@ -22,10 +22,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.admin import ADMIN_TOKEN, POLICY_SOURCE
 from bridge.canonical import ErrorCode
 from bridge.clock import Clock
 from bridge.legacy.responses import error_response, json_response
+from bridge.runtime.admin import ADMIN_TOKEN, POLICY_SOURCE
 from bridge.shadow.config import ShadowSettings
 from bridge.shadow.report import gather_report
 from bridge.shadow.rules import OperationRules

@@ -21,7 +21,7 @@ import aiohttp
 import orjson
 from tqdm import tqdm
 
-from bridge.policy import WRITES, Operation
+from bridge.cutover.policy import WRITES, Operation
 from bridge.settings import AppConfig
 from bridge.shadow.comparison import compare
 from bridge.shadow.config import ShadowSettings

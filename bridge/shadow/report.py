@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from bridge.policy import Operation
+from bridge.cutover.policy import Operation
 from bridge.shadow.comparison import ERROR, MATCH, MISMATCH, NOT_COMPARABLE
 from bridge.shadow.config import ShadowSettings
 from bridge.shadow.rules import OperationRules

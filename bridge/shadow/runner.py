@@ -30,8 +30,8 @@ import structlog
 
 from bridge.canonical import Target
 from bridge.clock import Clock
+from bridge.cutover.policy import WRITES, Operation, Shadow
 from bridge.observability.metrics import Metrics
-from bridge.policy import WRITES, Operation, Shadow
 from bridge.settings import AppConfig
 from bridge.shadow.comparison import (
     ERROR,

@@ -4,7 +4,7 @@ A row whose compensation is still queued in the outbox is flagged: the bridge is
 
 Rows are read as stored (a `voided` row, or one whose purchase is still unknown, is no order,
 so the order repositories never return it; the books must see every row). The comparison is in
-bridge/reconcile.py.
+bridge/reconcile/books.py.
 """
 
 from __future__ import annotations

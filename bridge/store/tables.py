@@ -230,7 +230,7 @@ shadow_id_pairs = sa.Table(
 )
 
 
-# The automated canary (bridge/store/canary.py; migration 0008)
+# The automated canary (bridge/canary/store.py; migration 0008)
 CanaryId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 canary_plans = sa.Table(

@@ -13,9 +13,9 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.canary.context import CANARY_DECIDER, CANARY_STEPS, CANARY_STORE
+from bridge.canary.store import Decision
 from bridge.canonical import Target
 from bridge.settings import Settings
-from bridge.store.canary import Decision
 from tests.clocks import ManualClock
 from tests.conftest import PREFIX, basic_auth
 from tests.factories import demo_app
@@ -107,7 +107,7 @@ def store_of(client: TestClient[Any, Any]) -> Any:
 
 
 def percent_of(client: TestClient[Any, Any]) -> float:
-    from bridge.policy import Operation
+    from bridge.cutover.policy import Operation
 
     return client.server.app[CANARY_STEPS].percent("demo", Operation(OPERATION))
 

@@ -16,7 +16,7 @@ from bridge.canary.analysis import (
     quantile,
     slower_p_value,
 )
-from bridge.policy import CanaryAnalysis, CanaryLimits
+from bridge.cutover.policy import CanaryAnalysis, CanaryLimits
 
 PLAN = CanaryAnalysis(min_calls=50)
 BINS = len(LATENCY_BOUNDS) + 1

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from bridge.app import create_app
 from bridge.canary.operator import command
 from bridge.canary.plan import Command
-from bridge.policy import CanaryAnalysis
+from bridge.cutover.policy import CanaryAnalysis
 from bridge.settings import Settings
 from tests.canary.conftest import (
     INTERVAL,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bridge.policy import Operation, PolicyError
+from bridge.cutover.policy import Operation, PolicyError
 from tests.cutover.test_policy import make_app, parse
 
 

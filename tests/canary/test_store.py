@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from bridge.canary.analysis import Cohort, Figures, Outcome
 from bridge.canary.plan import PlanState, after_analysis, start
+from bridge.canary.store import CanaryStore, Cohorts, Sample
 from bridge.store import tables as t
-from bridge.store.canary import CanaryStore, Cohorts, Sample
 from bridge.store.executor import Database, open_database, read_value
 
 pytestmark = pytest.mark.both_engines

@@ -21,9 +21,9 @@ from prometheus_client import CollectorRegistry
 
 from bridge.app import create_app
 from bridge.crypto import EmailCipher
-from bridge.dataload import load_data, read_data_file
 from bridge.settings import AppConfig, Settings, read_apps_file
 from bridge.store.catalog import Catalog
+from bridge.store.dataload import load_data, read_data_file
 from bridge.store.executor import open_database
 from tests.conftest import DEMO_APPS, DEMO_DATA
 from tests.engines import sqlite_database

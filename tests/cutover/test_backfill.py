@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge.backfill import Backfill, Summary
 from bridge.cli import main
+from bridge.cutover.backfill import Backfill, Summary
 from bridge.store.executor import open_database
 from bridge.store.history import HistoryStore
 from tests.cutover.conftest import ServerFactory, base_url, demo_apps

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bridge.backfill import Summary
-from bridge.backfill_commands import _json, _table
+from bridge.cutover.backfill import Summary
+from bridge.cutover.backfill_commands import _json, _table
 
 
 def summary(done: int, inserted: int, conflict: int, pages: int) -> Summary:

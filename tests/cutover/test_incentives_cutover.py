@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge.admin import POLICY_SOURCE
+from bridge.runtime.admin import POLICY_SOURCE
 from tests.cutover.conftest import ServerFactory, base_url, demo_apps, write_policy
 from tests.cutover.test_backfill import CUSTOMERS, backfill, legacy_with_history, without_points
 from tests.cutover.test_fallback import sample

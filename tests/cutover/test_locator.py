@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 from aiohttp.test_utils import TestClient
 
-from bridge.admin import POLICY_SOURCE
 from bridge.observability.middleware import METRICS
+from bridge.runtime.admin import POLICY_SOURCE
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import ServerFactory, base_url, write_policy
 

@@ -10,7 +10,7 @@ import yaml
 from pydantic import SecretStr
 
 from bridge.canonical import Target
-from bridge.policy import Operation, PolicyError, default_policy, parse_policy
+from bridge.cutover.policy import Operation, PolicyError, default_policy, parse_policy
 from bridge.settings import AppConfig
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from bridge.cli import _parser
-from bridge.policy import parse_policy
+from bridge.cutover.policy import parse_policy
 from tests.cutover.test_policy import NOW, make_app
 from tests.docs.markdown import code_blocks, read_doc
 

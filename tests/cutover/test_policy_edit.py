@@ -9,8 +9,7 @@ import yaml
 
 from bridge.canonical import Target
 from bridge.cli import main
-from bridge.policy import Operation, PolicyError, load_policy
-from bridge.policy_edit import (
+from bridge.cutover.edit import (
     Edit,
     canary_edit,
     edit_policy_file,
@@ -19,6 +18,7 @@ from bridge.policy_edit import (
     shadow_edit,
     target_edit,
 )
+from bridge.cutover.policy import Operation, PolicyError, load_policy
 from tests.cutover.test_policy import NOW, make_app
 
 CANARY = {

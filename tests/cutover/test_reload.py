@@ -14,11 +14,11 @@ import yaml
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
-from bridge.admin import POLICY_SOURCE
+from bridge.cutover.edit import write_atomically
+from bridge.cutover.policy import Operation, content_hash, parse_policy
+from bridge.cutover.router import Router
 from bridge.observability.middleware import METRICS
-from bridge.policy import Operation, content_hash, parse_policy
-from bridge.policy_edit import write_atomically
-from bridge.router import Router
+from bridge.runtime.admin import POLICY_SOURCE
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import NOW, ServerFactory, base_url
 from tests.cutover.test_locator import send

@@ -7,8 +7,8 @@ from typing import Any
 import yaml
 
 from bridge.canonical import Target
-from bridge.policy import Operation, parse_policy
-from bridge.router import Located, Reason, Route, Router, bucket, customer_key
+from bridge.cutover.policy import Operation, parse_policy
+from bridge.cutover.router import Located, Reason, Route, Router, bucket, customer_key
 from tests.cutover.test_policy import NOW, make_app
 
 CUSTOMERS = [f"u:customer-{n}" for n in range(10_000)]

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bridge.app import create_app
-from bridge.policy import load_policy
+from bridge.cutover.policy import load_policy
 from bridge.settings import read_apps_file
 from tests.conftest import basic_auth
 from tests.deploy.promql import DASHBOARD, DEPLOY

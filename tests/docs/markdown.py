@@ -23,14 +23,20 @@ def read_doc(name: str) -> str:
 
 
 def table_rows(text: str, first_header: str) -> list[list[str]]:
-    """Body rows of every table whose first header cell is `first_header`, cells stripped."""
+    """Body rows of every table whose first header cell is `first_header`, cells stripped.
+
+    A cell's escaped pipe (`\\|`, as GitHub writes a pipe inside a table) is a pipe.
+    """
     rows: list[list[str]] = []
     in_table = False
     for line in text.splitlines():
         if not line.startswith("|"):
             in_table = False
             continue
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        cells = [
+            cell.strip().replace(r"\|", "|")
+            for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))
+        ]
         if cells[0] == first_header:
             in_table = True
         elif in_table and not set(cells[0]) <= set("-: "):
@@ -46,7 +52,10 @@ def table_records(text: str, first_header: str) -> list[dict[str, str]]:
         if not line.startswith("|"):
             headers = []
             continue
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        cells = [
+            cell.strip().replace(r"\|", "|")
+            for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))
+        ]
         if cells[0] == first_header:
             headers = cells
         elif headers and not set(cells[0]) <= set("-: "):

@@ -10,9 +10,9 @@ import yaml
 from pydantic.fields import FieldInfo
 
 from bridge.crypto import EmailCipher
-from bridge.dataload import ChallengeData, CustomerData, DataFile, OfferData, load_data
 from bridge.store import tables
 from bridge.store.catalog import Catalog
+from bridge.store.dataload import ChallengeData, CustomerData, DataFile, OfferData, load_data
 from bridge.store.executor import open_database
 from tests.docs.markdown import code_blocks, read_doc, rendered_default, table_rows, unticked
 from tests.queries import rows_at

@@ -22,11 +22,11 @@ from aiohttp.test_utils import TestServer
 
 from bridge.app import create_app
 from bridge.crypto import EmailCipher
-from bridge.dataload import load_data, read_data_file
 from bridge.sandbox.app import create_sandbox_app
 from bridge.sandbox.config import SandboxConfig
 from bridge.settings import AppConfig, Settings, read_apps_file
 from bridge.store.catalog import Catalog
+from bridge.store.dataload import load_data, read_data_file
 from bridge.store.executor import open_database
 from bridge.store.migrate import upgrade_async
 from tests.docs.markdown import ROOT, code_blocks, read_doc, table_rows, unticked

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from bridge.app import create_app
 from bridge.canonical import Target
 from bridge.clock import Clock
-from bridge.incentives_config import BreakerPolicy, IncentivesConfig, OfferLink, RetryPolicy
+from bridge.incentives.config import BreakerPolicy, IncentivesConfig, OfferLink, RetryPolicy
 from bridge.sandbox import ids
 from bridge.sandbox.app import create_sandbox_app
 from bridge.sandbox.config import DEMO_CONNECT_KEY, DEMO_CONNECT_SECRET, SandboxConfig

@@ -11,10 +11,10 @@ import pytest
 from aioresponses import aioresponses
 from yarl import URL
 
-from bridge.backends.incentives_client import CallOptions, UpstreamClient, UpstreamFailure
 from bridge.canonical import ErrorCode
 from bridge.errors import BridgeError, RuleError
-from bridge.incentives_config import BreakerPolicy, RetryPolicy
+from bridge.incentives.client import CallOptions, UpstreamClient, UpstreamFailure
+from bridge.incentives.config import BreakerPolicy, RetryPolicy
 from mappings.incentives.errors import BY_CODE, BY_HTTP_STATUS
 
 BASE = "http://incentives.test"

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from aioresponses import aioresponses
 
-from bridge.backends.incentives_client import UpstreamFailure
 from bridge.errors import RuleError
-from bridge.incentives_config import RetryPolicy
+from bridge.incentives.client import UpstreamFailure
+from bridge.incentives.config import RetryPolicy
 from tests.incentives.test_client import (
     CALL,
     OPTIONS,

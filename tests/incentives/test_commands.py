@@ -10,9 +10,9 @@ from aiohttp.test_utils import TestServer
 
 from bridge.cli import main
 from bridge.clock import SystemClock
-from bridge.coverage import coverage_report
-from bridge.incentives_commands import sync_offers
-from bridge.offer_sync import match_offers
+from bridge.incentives.commands import sync_offers
+from bridge.incentives.coverage import coverage_report
+from bridge.incentives.offer_sync import match_offers
 from bridge.settings import Settings
 from mappings.incentives.errors import BY_CODE
 from tests.conftest import ROOT

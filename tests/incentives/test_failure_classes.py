@@ -13,14 +13,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bridge.backends.incentives_client import (
+from bridge.errors import RuleError
+from bridge.incentives.client import (
     CallOptions,
     UpstreamClient,
     UpstreamFailure,
     known_not_sent,
 )
-from bridge.errors import RuleError
-from bridge.incentives_config import BreakerPolicy, RetryPolicy
+from bridge.incentives.config import BreakerPolicy, RetryPolicy
 
 OPTIONS = CallOptions({}, aiohttp.ClientTimeout(total=1, sock_read=0.3))
 PATH = "/offers/api/2.0/offers/rewardstores/purchase_offer"

@@ -18,7 +18,7 @@ from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry
 
 from bridge.app import OUTBOX_SENDER, create_app
-from bridge.health import DATABASE
+from bridge.runtime.health import DATABASE
 from bridge.sandbox.errors import SandboxError, connect_error
 from bridge.settings import Settings
 from bridge.store.outbox import Outbox

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
-from bridge import reconcile_commands
-from bridge.backends.incentives import write_id
 from bridge.cli import _parser
-from bridge.reconcile import (
+from bridge.incentives.backend import write_id
+from bridge.reconcile import commands as reconcile_commands
+from bridge.reconcile.books import (
     CustomerBooks,
     Deposit,
     DriftKind,
@@ -30,7 +30,7 @@ from bridge.reconcile import (
     UpstreamPurchase,
     compare,
 )
-from bridge.reconcile_commands import Report, reconcile_app
+from bridge.reconcile.commands import Report, reconcile_app
 from bridge.sandbox import ids
 from bridge.settings import Settings
 from bridge.store import tables as t

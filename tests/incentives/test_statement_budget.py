@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
 
-from bridge.health import DATABASE
+from bridge.runtime.health import DATABASE
 from bridge.store import tables
 from bridge.store.executor import Database, read_one
 from tests.clocks import ManualClock

@@ -7,9 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from bridge.crypto import EmailCipher
-from bridge.dataload import DataFile, load_data
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
+from bridge.store.dataload import DataFile, load_data
 from bridge.store.executor import open_database
 from tests.queries import value_at
 

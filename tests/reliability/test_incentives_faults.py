@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
-from bridge.incentives_config import BreakerPolicy, RetryPolicy
+from bridge.incentives.config import BreakerPolicy, RetryPolicy
 from tests.conftest import PREFIX, basic_auth
 from tests.incentives.test_lost_purchase import wallet_and_points
 from tests.reliability.conftest import sample

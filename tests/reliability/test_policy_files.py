@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from bridge.admin import POLICY_SOURCE
 from bridge.canonical import Target
-from bridge.policy import Operation
+from bridge.cutover.policy import Operation
+from bridge.runtime.admin import POLICY_SOURCE
 from tests.conftest import DEMO_APPS
 from tests.cutover.test_reload import LEGACY, Bridge, rewrite, version
 from tests.test_cli import run_cli

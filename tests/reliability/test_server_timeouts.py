@@ -1,6 +1,6 @@
 """`serve`'s connections are timed, and aiohttp's own refusals answer the legacy envelope.
 
-The app runs under `bridge.serving.runner_for` (what `orders-bridge serve` uses) on a real
+The app runs under `bridge.runtime.serving.runner_for` (what `orders-bridge serve` uses) on a real
 port; the clients are raw sockets, so that they can stay silent, trickle, or send bytes no
 HTTP client would. Timeouts are set to fractions of a second; a test waits for the server
 to close the socket, bounded by a generous limit, and never measures a duration.
@@ -18,7 +18,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from bridge.app import create_app
-from bridge.serving import runner_for
+from bridge.runtime.serving import runner_for
 from bridge.settings import Settings
 from tests.conftest import PREFIX, basic_auth
 

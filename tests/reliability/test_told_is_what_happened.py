@@ -31,8 +31,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
 from bridge.app import INCENTIVES
-from bridge.health import DATABASE
-from bridge.incentives_config import BreakerPolicy
+from bridge.incentives.config import BreakerPolicy
+from bridge.runtime.health import DATABASE
 from bridge.store import outbox
 from bridge.store import tables as t
 from bridge.store.executor import read_value

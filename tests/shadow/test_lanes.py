@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from bridge.canonical import Target
-from bridge.policy import Operation
+from bridge.cutover.policy import Operation
 from bridge.shadow.exchange import Answer, Exchange
 from bridge.shadow.runner import ordering_key
 from tests.cutover.conftest import demo_apps

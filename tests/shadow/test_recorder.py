@@ -4,7 +4,7 @@ test_personal_data.py)."""
 from __future__ import annotations
 
 from bridge.canonical import Target
-from bridge.policy import Operation
+from bridge.cutover.policy import Operation
 from bridge.shadow.exchange import Answer, Exchange
 from bridge.shadow.recorder import record_line, redacted_path
 from tests.cutover.conftest import demo_apps

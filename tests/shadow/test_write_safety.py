@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
-from bridge.policy import PolicyError
+from bridge.cutover.policy import PolicyError
 from bridge.store import tables as t
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import echo_app

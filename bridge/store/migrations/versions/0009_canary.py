@@ -1,7 +1,7 @@
 """canary: the automated canary's plans, decisions (the audit) and cohort samples
 
 Where each analysed canary's plan stands (shared by every replica), every decision with its
-reason and figures, and the replicas' per-flush cohort aggregates (bridge/store/canary.py).
+reason and figures, and the replicas' per-flush cohort aggregates (bridge/canary/store.py).
 
 Revision ID: 0009_canary
 Revises: 0008_place_order_function

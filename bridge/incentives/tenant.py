@@ -16,11 +16,11 @@ import structlog
 from cachetools import TTLCache
 from pydantic import BaseModel, ValidationError
 
-from bridge.backends.incentives_client import CallOptions, UpstreamClient, UpstreamFailure
 from bridge.canonical import Customer, CustomerRef, ErrorCode, Offer, Order
 from bridge.clock import Clock
 from bridge.errors import RuleError, UpstreamError
-from bridge.incentives_config import IncentivesConfig, OfferLink
+from bridge.incentives.client import CallOptions, UpstreamClient, UpstreamFailure
+from bridge.incentives.config import IncentivesConfig, OfferLink
 from bridge.mapping import Mapping
 from bridge.observability.metrics import Metrics
 from bridge.settings import AppConfig

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import structlog
 
-from bridge.backends.incentives_tenant import Tenant
 from bridge.clock import Clock
 from bridge.errors import RuleError, UpstreamError
+from bridge.incentives.tenant import Tenant
 from bridge.orders.compensation import Compensation
 from bridge.orders.outbox_sender import UndeliverableError
-from bridge.reconcile import Drift, Repair
+from bridge.reconcile.books import Drift, Repair
 from bridge.store.books import Books
 from bridge.store.ledger import VOIDED
 from mappings.incentives import all_balances, deposit

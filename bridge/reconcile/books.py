@@ -3,7 +3,7 @@
 `compare` takes what the ledger says (the app's rows on the Incentives target) and what the
 upstream says (purchases from the points history and wallet, deposits from the points history)
 and returns the drift between them, each record with the repair that undoes it. No I/O here:
-bridge/reconcile_commands.py reads both sides, applies the repairs and reports
+bridge/reconcile/commands.py reads both sides, applies the repairs and reports
 (docs/reconcile.md).
 
 A ledger row *stands* when it is an order (approved, pending approval or redemption error)

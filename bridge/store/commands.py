@@ -18,9 +18,9 @@ from alembic import command
 from alembic.script import ScriptDirectory
 
 from bridge.crypto import EmailCipher
-from bridge.dataload import DataFile, load_data, read_data_file
 from bridge.settings import Settings
 from bridge.store.catalog import Catalog
+from bridge.store.dataload import DataFile, load_data, read_data_file
 from bridge.store.executor import open_database
 from bridge.store.history import raise_order_id_floor
 from bridge.store.migrate import alembic_config

@@ -41,11 +41,11 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from bridge.backends.incentives_client import UpstreamClient, known_not_sent
-from bridge.backends.incentives_tenant import Tenant
 from bridge.canonical import Customer, CustomerRef, ErrorCode, Offer, Order, Purchase
 from bridge.clock import Clock
 from bridge.errors import BridgeError, RuleError, UpstreamError
+from bridge.incentives.client import UpstreamClient, known_not_sent
+from bridge.incentives.tenant import Tenant
 from bridge.observability.metrics import Metrics
 from bridge.settings import AppConfig
 from bridge.store.idempotency import KeyClaim

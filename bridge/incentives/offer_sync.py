@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bridge.backends.incentives_tenant import Tenant
 from bridge.clock import Clock
-from bridge.incentives_config import OfferLink
+from bridge.incentives.config import OfferLink
+from bridge.incentives.tenant import Tenant
 from bridge.settings import AppConfig
 from mappings.incentives.reward_store_offers import StoreOffer
 

@@ -33,9 +33,9 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
 from bridge.canonical import ErrorCode
-from bridge.health import DRAINING
 from bridge.legacy.middleware import BODY_TIMEOUT, HTTP_ERRORS
 from bridge.legacy.responses import error_response
+from bridge.runtime.health import DRAINING
 from bridge.settings import Settings
 
 log = structlog.get_logger()
@@ -44,7 +44,7 @@ log = structlog.get_logger()
 def serve(app: web.Application, settings: Settings, *, reuse_port: bool = False) -> None:
     """Serve until SIGTERM or SIGINT, then stop gracefully.
 
-    `reuse_port` lets several worker processes listen on one port (bridge/workers.py).
+    `reuse_port` lets several worker processes listen on one port (bridge/runtime/workers.py).
     """
     asyncio.run(_serve(app, settings, reuse_port))
 

@@ -8,7 +8,7 @@ app's own `target` from the apps file, as before the policy existed.
 
 A file must name what it means: an empty file, a file without an `apps` mapping, or an app
 named with nothing after it (what a cut-off write leaves) is refused, and a running bridge
-keeps its policy (bridge/policy_source.py). `apps: {}` says "no overrides" explicitly.
+keeps its policy (bridge/cutover/source.py). `apps: {}` says "no overrides" explicitly.
 
 Safety rules enforced at load:
 - `legacy` (as target or canary target) needs the app's `legacy_base_url`.

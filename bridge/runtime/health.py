@@ -20,7 +20,7 @@ MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 DATABASE = web.AppKey("database", Database)
 PING = Query(sa.select(sa.literal(1)))
 DRAINING = web.AppKey("draining", asyncio.Event)
-"""Set when the process is stopping (bridge/serving.py): readiness then answers 503."""
+"""Set when the process is stopping (bridge/runtime/serving.py): readiness then answers 503."""
 
 
 def add_health_routes(app: web.Application) -> None:
@@ -50,7 +50,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """This process's registry; with `serve --workers N`, every worker's (bridge/workers.py)."""
+    """This process's registry; with `serve --workers N`, every worker's (runtime/workers.py)."""
     registry = request.app[METRICS].registry
     if MULTIPROCESS_DIR in os.environ:
         registry = CollectorRegistry()

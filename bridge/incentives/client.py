@@ -14,7 +14,7 @@ One `UpstreamClient` per upstream base URL, opened and closed with the app:
   whose outcome is unknown must be settled, one known not sent can be dropped at once;
 - reads are retried (stamina: jittered exponential backoff, at most 3 attempts, a 429's
   Retry-After honoured) while a retry budget lasts; writes are never retried here, their
-  safety comes from idempotency ids and the reconciler (bridge/backends/incentives.py);
+  safety comes from idempotency ids and the reconciler (bridge/incentives/backend.py);
 - a circuit breaker (purgatory) per upstream counts failures, not refusals, and fails fast
   while open; after `reset_seconds` one trial call is let through (half-open).
 """
@@ -37,7 +37,7 @@ from pydantic import ValidationError
 
 from bridge.canonical import ErrorCode
 from bridge.errors import BridgeError, RuleError, UpstreamError
-from bridge.incentives_config import BreakerPolicy, RetryPolicy
+from bridge.incentives.config import BreakerPolicy, RetryPolicy
 from bridge.observability.metrics import Metrics
 from bridge.observability.upstream import (
     CircuitState,

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import aiohttp
 
-from bridge.backfill import Backfill, BackfillError, Outcome, Summary, read_customers
+from bridge.cutover.backfill import Backfill, BackfillError, Outcome, Summary, read_customers
 from bridge.settings import AppConfig, Settings
 from bridge.store.executor import open_database
 from bridge.store.history import HistoryStore

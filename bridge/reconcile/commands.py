@@ -25,17 +25,17 @@ import structlog
 from prometheus_client import CollectorRegistry, write_to_textfile
 from tqdm import tqdm
 
-from bridge.backends.incentives import IncentivesBackend, write_id
-from bridge.backends.incentives_tenant import Tenant
 from bridge.canonical import Target
 from bridge.clock import SystemClock
 from bridge.crypto import EmailCipher
 from bridge.errors import RuleError, UpstreamError
+from bridge.incentives.backend import IncentivesBackend, write_id
+from bridge.incentives.tenant import Tenant
 from bridge.observability.metrics import Metrics, ReconcileMetrics
 from bridge.orders.compensation import Compensation
-from bridge.reconcile import UNDONE, CustomerBooks, Drift, DriftKind, LedgerRow, compare
-from bridge.reconcile_repair import Repairs
-from bridge.reconcile_upstream import read_facts
+from bridge.reconcile.books import UNDONE, CustomerBooks, Drift, DriftKind, LedgerRow, compare
+from bridge.reconcile.repair import Repairs
+from bridge.reconcile.upstream import read_facts
 from bridge.settings import AppConfig, Settings
 from bridge.shadow.report import parse_since
 from bridge.store.books import BookRow, Books

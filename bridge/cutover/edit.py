@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from bridge.canonical import Target
-from bridge.policy import Operation, Policy, PolicyError, parse_policy
+from bridge.cutover.policy import Operation, Policy, PolicyError, parse_policy
 from bridge.settings import AppConfig
 
 Document = dict[str, Any]

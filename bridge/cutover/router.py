@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bridge.canonical import Target
-from bridge.policy import WRITES, Canary, Operation, Policy, Shadow
+from bridge.cutover.policy import WRITES, Canary, Operation, Policy, Shadow
 from bridge.settings import AppConfig
 
 BUCKETS = 10_000

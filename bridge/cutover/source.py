@@ -20,8 +20,8 @@ from pathlib import Path
 import structlog
 
 from bridge.clock import Clock
+from bridge.cutover.policy import Policy, PolicyError, default_policy, load_policy
 from bridge.observability.metrics import Metrics
-from bridge.policy import Policy, PolicyError, default_policy, load_policy
 from bridge.settings import AppConfig
 
 FileStamp = tuple[int, int, int]

@@ -3,7 +3,7 @@
 `policy set --app NAME --target legacy` is the kill switch: it rewrites the policy file
 atomically and the running bridges apply it within `BRIDGE_POLICY_POLL_SECONDS` (or at once
 on SIGHUP, or `POST /_bridge/policy/reload`). See docs/runbook.md. `backfill` is in
-bridge/backfill_commands.py.
+bridge/cutover/backfill_commands.py.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from bridge import backfill_commands
 from bridge.canonical import Target
 from bridge.clock import SystemClock
-from bridge.policy import Operation, Policy, PolicyError, load_policy
-from bridge.policy_edit import Edit, canary_edit, edit_policy_file, shadow_edit, target_edit
+from bridge.cutover import backfill_commands
+from bridge.cutover.edit import Edit, canary_edit, edit_policy_file, shadow_edit, target_edit
+from bridge.cutover.policy import Operation, Policy, PolicyError, load_policy
 from bridge.settings import Settings
 
 COMMANDS = frozenset({"policy", "backfill"})

@@ -4,7 +4,7 @@ A Python process serves on one core. With N workers, the parent forks N children
 event loop, thread or connection exists; each child builds its own app (store engine,
 upstream sessions, metrics registry) and listens on the same host and port with
 SO_REUSEPORT, so the kernel spreads new connections across them. SIGTERM or SIGINT to the
-parent is passed on to every child, which stops gracefully (bridge/serving.py); the parent
+parent is passed on to every child, which stops gracefully (bridge/runtime/serving.py); the parent
 exits when all have, with the worst exit code.
 
 Metrics are exact across workers: the parent switches prometheus-client to its multiprocess
@@ -27,8 +27,8 @@ from types import FrameType
 from aiohttp import web
 from prometheus_client import multiprocess, values
 
-from bridge.health import MULTIPROCESS_DIR
-from bridge.serving import serve
+from bridge.runtime.health import MULTIPROCESS_DIR
+from bridge.runtime.serving import serve
 from bridge.settings import Settings
 
 

@@ -20,15 +20,15 @@ import yaml
 from aiohttp import web
 
 from bridge.clock import SystemClock
-from bridge.coverage import coverage_report
 from bridge.crypto import EmailCipher
-from bridge.dataload import DataFile, load_data, read_data_file
-from bridge.offer_sync import match_offers
+from bridge.incentives.coverage import coverage_report
+from bridge.incentives.offer_sync import match_offers
 from bridge.sandbox import ids
 from bridge.sandbox.app import create_sandbox_app
 from bridge.sandbox.config import DEMO_CONNECT_KEY, DEMO_CONNECT_SECRET, SandboxConfig
 from bridge.settings import Settings
 from bridge.store.catalog import Catalog
+from bridge.store.dataload import DataFile, load_data, read_data_file
 from bridge.store.executor import open_database
 from bridge.store.migrate import upgrade
 

@@ -15,8 +15,8 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bridge.canonical import ErrorCode
+from bridge.cutover.source import PolicySource
 from bridge.legacy.responses import error_response, json_response
-from bridge.policy_source import PolicySource
 
 POLICY_SOURCE = web.AppKey("policy_source", PolicySource)
 ADMIN_TOKEN = web.AppKey("admin_token", SecretStr)

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bridge.backends.incentives_tenant import Tenant
 from bridge.canonical import ErrorCode
 from bridge.errors import RuleError
-from bridge.reconcile import Deposit, UpstreamPurchase
+from bridge.incentives.tenant import Tenant
+from bridge.reconcile.books import Deposit, UpstreamPurchase
 from mappings.incentives import point_audit_logs, user_offers
 
 

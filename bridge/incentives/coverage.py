@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from bridge.canonical import ErrorCode
-from bridge.incentives_config import OfferLink
+from bridge.incentives.config import OfferLink
 from bridge.mapping import Mapping
 from bridge.sandbox.errors import ERROR_STATUS
 from bridge.store import tables
