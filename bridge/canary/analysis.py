@@ -98,7 +98,7 @@ class Signals:
     shadow_compared: int = 0
     shadow_mismatches: int = 0
     drift: int | None = None
-    """Drift rows of the app's last reconcile run in the window (None: no run)."""
+    """Drift rows of the app's last reconcile run (None: no run, or the plan sets no limit)."""
 
 
 @dataclass(frozen=True, slots=True)

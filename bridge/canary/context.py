@@ -26,6 +26,7 @@ from bridge.observability.middleware import METRICS
 from bridge.runtime.admin import POLICY_SOURCE
 from bridge.runtime.health import DATABASE
 from bridge.shadow.pages import SHADOW_BOARD
+from bridge.store.reconcile_runs import ReconcileRuns
 
 CANARY_STEPS = web.AppKey("canary_steps", CanarySteps)
 CANARY_STORE = web.AppKey("canary_store", CanaryStore)
@@ -58,6 +59,7 @@ def canary_context(clock: Clock) -> Callable[[web.Application], AsyncIterator[No
             clock,
             app[METRICS],
             replica_name(),
+            ReconcileRuns(app[DATABASE]),
             shadow,
         )
         app[CANARY_DECIDER] = decider

@@ -1,9 +1,12 @@
 """The decider: each tick, flush this replica's samples, decide what is due, refresh steps.
 
 Every replica runs one (idle while the policy declares no analysed canary: no store access);
-the store's locked, interval-checked unit (bridge/canary/store.py)
-makes sure each plan gets one decision per interval whichever replica ticks first. A tick
-that fails (the store briefly gone) is logged and the next one tries again.
+the store's locked, interval-checked unit (bridge/canary/store.py) makes sure each plan gets
+one decision per interval whichever replica ticks first. Besides the cohorts it reads, per
+plan, the shadow's comparisons on the canary's target (when the shadow points there) and the
+app's last reconcile run's drift (when the plan has a `reconcile_drift` limit; the reconcile
+command records it, bridge/store/reconcile_runs.py). A tick that fails (the store briefly
+gone) is logged and the next one tries again.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from bridge.canary.store import CanaryStore, Cohorts, Decision
 from bridge.clock import Clock
 from bridge.cutover.policy import CanaryAnalysis, Operation, OperationPolicy, Policy
 from bridge.observability.metrics import Metrics
+from bridge.store.reconcile_runs import ReconcileRuns
 from bridge.store.shadow_diffs import Scope
 
 MAX_POLL_SECONDS = 1.0
@@ -70,6 +74,7 @@ class Decider:
         clock: Clock,
         metrics: Metrics,
         replica: str,
+        runs: ReconcileRuns,
         shadow: Callable[[], ShadowCounts | None] = lambda: None,
     ) -> None:
         self._store = store
@@ -79,6 +84,7 @@ class Decider:
         self._clock = clock
         self._metrics = metrics
         self._replica = replica
+        self._runs = runs
         self._shadow = shadow
 
     async def tick(self) -> list[Decision]:
@@ -109,11 +115,12 @@ class Decider:
     async def _decide(self, plan: Analysed, now: datetime) -> Decision | None:
         analysis = plan.analysis
         compared, mismatches = await self._shadow_figures(plan, now)
+        drift = await self._drift(plan)
 
         def change(state: PlanState, cohorts: Cohorts) -> tuple[PlanState, str, str, dict] | None:  # type: ignore[type-arg]
             if not state.due(now, analysis.interval_seconds):
                 return None
-            signals = Signals(cohorts.canary, cohorts.baseline, compared, mismatches)
+            signals = Signals(cohorts.canary, cohorts.baseline, compared, mismatches, drift)
             verdict = analyse(signals, analysis)
             new = after_analysis(state, verdict.outcome, analysis.steps, now)
             return new, verdict.outcome.value, verdict.reason.value, verdict.figures
@@ -132,6 +139,14 @@ class Decider:
                 mismatches = scope.results.get("mismatch", 0)
                 return scope.results.get("match", 0) + mismatches, mismatches
         return 0, 0
+
+    async def _drift(self, plan: Analysed) -> int | None:
+        """The drift rows of the app's last reconcile run, when the plan limits them (None:
+        not limited, or no run yet)."""
+        if plan.analysis.limits.reconcile_drift is None:
+            return None
+        run = await self._runs.last(plan.app)
+        return run.drift if run is not None else None
 
     def _announce(self, decision: Decision) -> None:
         self._metrics.canary_decisions.labels(

@@ -41,6 +41,7 @@ from bridge.shadow.report import parse_since
 from bridge.store.books import BookRow, Books
 from bridge.store.executor import open_database
 from bridge.store.ledger import Ledger
+from bridge.store.reconcile_runs import ReconcileRun, ReconcileRuns
 from bridge.store.remote_orders import RemoteOrders
 
 COMMANDS = frozenset({"reconcile"})
@@ -115,6 +116,7 @@ class Session:
     tenant: Tenant
     repairs: Repairs | None
     in_flight: timedelta
+    runs: ReconcileRuns
 
 
 @asynccontextmanager
@@ -134,7 +136,7 @@ async def _session(app: AppConfig, settings: Settings, *, repair: bool) -> Async
     await backend.open()
     try:
         repairs = Repairs(books, tenant, compensation, clock) if repair else None
-        yield Session(books, tenant, repairs, _in_flight(app))
+        yield Session(books, tenant, repairs, _in_flight(app), ReconcileRuns(engine))
     finally:
         await backend.close()
         await engine.close()
@@ -148,7 +150,8 @@ async def reconcile_app(
     *,
     repair: bool,
 ) -> Report:
-    """Compare (and repair) every customer of the app: the ledger's, and those named."""
+    """Compare (and repair) every customer of the app: the ledger's, and those named; record
+    the run's drift count (bridge/store/reconcile_runs.py)."""
     report = Report(app.name, since)
     lookback = None if since is None else since - _landing_window(app, settings)
     async with _session(app, settings, repair=repair) as session:
@@ -160,6 +163,15 @@ async def reconcile_app(
             except (RuleError, UpstreamError) as exc:  # refused, or not reachable
                 log.warning("reconcile_customer_unreadable", app=app.name, code=exc.code.value)
                 report.unreadable.append(customer)
+        await session.runs.record(  # the automated canary's `reconcile_drift` reads it
+            ReconcileRun(
+                app.name,
+                SystemClock().now(),
+                report.customers,
+                len(report.outcomes),
+                len(report.unreadable),
+            )
+        )
     return report
 
 

@@ -230,7 +230,7 @@ shadow_id_pairs = sa.Table(
 )
 
 
-# The automated canary (bridge/canary/store.py; migration 0008)
+# The automated canary (bridge/canary/store.py; migration 0009)
 CanaryId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 canary_plans = sa.Table(
@@ -280,4 +280,19 @@ canary_samples = sa.Table(
     sa.CheckConstraint("cohort IN ('canary', 'baseline')", name="cohort_known"),
     sa.Index("ix_canary_samples_scope", "app", "operation", "step_started_at"),
     sa.Index("ix_canary_samples_at", "at"),
+)
+
+
+# Each reconcile run's drift, read by the automated canary (bridge/store/reconcile_runs.py;
+# migration 0010)
+reconcile_runs = sa.Table(
+    "reconcile_runs",
+    metadata,
+    sa.Column("id", CanaryId, primary_key=True, autoincrement=True),
+    sa.Column("app", sa.String(64), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("customers", sa.Integer, nullable=False),
+    sa.Column("drift", sa.Integer, nullable=False),
+    sa.Column("unreadable", sa.Integer, nullable=False),
+    sa.Index("ix_reconcile_runs_app", "app", "at"),
 )
