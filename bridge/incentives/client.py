@@ -5,8 +5,8 @@ One `UpstreamClient` per upstream base URL, opened and closed with the app:
 - one aiohttp `ClientSession`; HTTP Basic per call (each app has its own key and secret);
   explicit timeouts per call (never aiohttp's 300 s default);
 - the envelope is unwrapped here and every error answer becomes a `BridgeError` through the
-  tables in `mappings/incentives/errors.py`: a refusal (`RuleError`, e.g. not enough points)
-  or a failure (`UpstreamFailure`, answered as `not_available`);
+  tables in `mappings/incentives/errors.py`: a refusal (a domain error, a `RuleError`, e.g.
+  `InsufficientPoints`) or a failure (`UpstreamFailure`, answered as `not_available`);
 - every failure says whether the request is **known not sent** (`UpstreamFailure.not_sent`:
   connection refused or DNS failure, connect timeout, breaker open, client closed, a 429 that
   the upstream refused before doing anything) or may have been acted on (a read timeout, a
@@ -35,7 +35,6 @@ from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 from pydantic import ValidationError
 
-from bridge.canonical import ErrorCode
 from bridge.errors import BridgeError, RuleError, UpstreamError
 from bridge.incentives.config import BreakerPolicy, RetryPolicy
 from bridge.observability.metrics import Metrics
@@ -45,7 +44,7 @@ from bridge.observability.upstream import (
     record_circuit_state,
     record_upstream_call,
 )
-from mappings.incentives.errors import UPSTREAM_DOWN, legacy_error
+from mappings.incentives.errors import UPSTREAM_DOWN, refusal
 from mappings.incentives.wire import Envelope
 
 log = structlog.get_logger()
@@ -294,10 +293,10 @@ class UpstreamClient:
         code = envelope.errors.code if envelope is not None and envelope.errors else None
         if envelope is None and 200 <= status < 300:
             raise self._failure(path, status, "malformed answer", False, outcome="invalid_response")
-        legacy, message = legacy_error(code, status)
-        if legacy is not ErrorCode.NOT_AVAILABLE:
+        refused = refusal(code, status)
+        if refused is not None:
             log.info("upstream_refused", path=path, status=status, code=code)
-            raise RuleError(legacy, message)
+            raise refused
         retryable = status == 429 or status >= 500
         failure = self._failure(path, status, code or "error answer", retryable, retry_after)
         failure.not_sent = status == TOO_MANY_REQUESTS

@@ -9,12 +9,18 @@ checked for shape.
 from __future__ import annotations
 
 import re
-from typing import NoReturn
 
 import pycountry
 
-from bridge.canonical import ErrorCode, ShippingAddress
-from bridge.errors import RequestError
+from bridge.canonical import ShippingAddress
+from bridge.errors import (
+    AddressFieldMissing,
+    AddressFieldTooLong,
+    InvalidPostalCode,
+    MissingShippingAddress,
+    UnknownCountry,
+    UnknownSubdivision,
+)
 
 REQUIRED = ("addressee", "street1", "city", "country", "postal_code")
 COUNTRIES_WITH_STATES = frozenset({"US", "CA"})
@@ -25,26 +31,25 @@ POSTAL_CODES = {
 MAX_FIELD_LENGTH = 255
 
 
-def validate_address(address: ShippingAddress | None) -> ShippingAddress:
+def validate_address(offer_id: int, address: ShippingAddress | None) -> ShippingAddress:
+    """The address with its country upper-cased; refused if offer `offer_id` (a physical
+    reward) cannot be shipped to it."""
     if address is None:
-        raise RequestError(
-            ErrorCode.MISSING_DATA,
-            "A shipping address is required for a physical reward.",
-            field="shipping_address",
-        )
+        raise MissingShippingAddress(offer_id)
     _require(address, REQUIRED)
     country = (address.country or "").upper()
     if pycountry.countries.get(alpha_2=country) is None:
-        _invalid("country", "must be an ISO 3166-1 alpha-2 country code")
+        raise UnknownCountry(address.country or "")
     if country in COUNTRIES_WITH_STATES:
         _require(address, ("state_province",))
         state = (address.state_province or "").upper()
         subdivision = pycountry.subdivisions.get(code=f"{country}-{state}")  # type: ignore[no-untyped-call]  # pycountry ships no types for subdivisions
         if subdivision is None:
-            _invalid("state_province", f"must be an ISO 3166-2 subdivision of {country}")
+            raise UnknownSubdivision(country, address.state_province or "")
+    postal_code = address.postal_code or ""
     pattern = POSTAL_CODES.get(country)
-    if pattern is not None and not pattern.fullmatch((address.postal_code or "").strip()):
-        _invalid("postal_code", f"is not a valid {country} postal code")
+    if pattern is not None and not pattern.fullmatch(postal_code.strip()):
+        raise InvalidPostalCode(country, postal_code)
     return address.model_copy(update={"country": country})
 
 
@@ -52,18 +57,6 @@ def _require(address: ShippingAddress, fields: tuple[str, ...]) -> None:
     for field in fields:
         value = getattr(address, field)
         if value is None or not value.strip():
-            raise RequestError(
-                ErrorCode.MISSING_DATA,
-                f"shipping_address.{field} is required.",
-                field=f"shipping_address.{field}",
-            )
+            raise AddressFieldMissing(field)
         if len(value) > MAX_FIELD_LENGTH:
-            _invalid(field, f"is longer than {MAX_FIELD_LENGTH} characters")
-
-
-def _invalid(field: str, reason: str) -> NoReturn:
-    raise RequestError(
-        ErrorCode.VALIDATION,
-        f"shipping_address.{field} {reason}.",
-        field=f"shipping_address.{field}",
-    )
+            raise AddressFieldTooLong(field, MAX_FIELD_LENGTH)

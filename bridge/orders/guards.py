@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from bridge.canonical import ErrorCode
-from bridge.errors import RequestError
+from bridge.errors import BlockedIp, InvalidIp, QuantityOverLimit
 from bridge.settings import AppConfig
 
 IPV4_IN_IPV6 = (
@@ -64,13 +63,9 @@ def check_ip(app: AppConfig, ip: str | None) -> str | None:
         address = canonical_ip(ip)
         written = ipaddress.ip_address(ip.strip().partition("%")[0])
     except ValueError as exc:
-        raise RequestError(
-            ErrorCode.VALIDATION, "order.ip is not a valid IP address.", "order.ip"
-        ) from exc
+        raise InvalidIp(ip) from exc
     if any(_blocked(app, form) for form in (written, address, *ipv4_forms(written))):
-        raise RequestError(
-            ErrorCode.VALIDATION, "Orders from this IP address are not accepted.", "order.ip"
-        )
+        raise BlockedIp(ip)
     return str(address)
 
 
@@ -98,8 +93,4 @@ def _as_ipv4(
 
 def check_quantity(app: AppConfig, quantity: int) -> None:
     if quantity > app.max_quantity:
-        raise RequestError(
-            ErrorCode.VALIDATION,
-            f"order.quantity must be at most {app.max_quantity}.",
-            "order.quantity",
-        )
+        raise QuantityOverLimit(quantity, app.max_quantity)

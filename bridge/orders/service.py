@@ -9,7 +9,6 @@ from bridge.backends.protocol import Backend
 from bridge.canonical import (
     Customer,
     CustomerRef,
-    ErrorCode,
     Offer,
     Order,
     OrderFilter,
@@ -22,7 +21,15 @@ from bridge.canonical import (
     VelocityLimit,
 )
 from bridge.clock import Clock
-from bridge.errors import RuleError
+from bridge.errors import (
+    ChallengeRequired,
+    InvalidStatusTransition,
+    OfferInactive,
+    UnknownCustomer,
+    UnknownOffer,
+    UnknownOrder,
+    UnregisteredCustomer,
+)
 from bridge.orders import guards
 from bridge.orders.address import validate_address
 from bridge.orders.review import decide
@@ -58,8 +65,10 @@ class OrderService:
         backend = self._backends[app.target]
         customer = await self._registered_customer(backend, app, command.customer)
         offer = await backend.get_offer(app.name, command.offer_id)
-        if offer is None or not offer.active:
-            raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
+        if offer is None:
+            raise UnknownOffer(command.offer_id)
+        if not offer.active:
+            raise OfferInactive(offer.id)
         guards.check_quantity(app, command.quantity)
         ip = guards.check_ip(app, command.ip)
         address = self._shipping_address(offer, command.shipping_address)
@@ -104,7 +113,7 @@ class OrderService:
         else:
             order = await self._ledger.get(app.name, OrderRef(order_id=order_id))
         if order is None or order.customer_id != customer.id:
-            raise RuleError(ErrorCode.NOT_FOUND, f"Order {order_id} was not found.")
+            raise UnknownOrder(order_id)
         return await self._with_points(app, backend, customer, order)
 
     async def settle(self, order: Order) -> Order | None:
@@ -116,13 +125,9 @@ class OrderService:
     ) -> Order:
         order = await self._ledger.get(app.name, ref)
         if order is None:
-            name = ref.order_id if ref.order_id is not None else repr(ref.external_id)
-            raise RuleError(ErrorCode.NOT_FOUND, f"Order {name} was not found.")
+            raise UnknownOrder(ref.order_id if ref.order_id is not None else ref.external_id or "")
         if status not in TRANSITIONS.get(order.status, frozenset()):
-            raise RuleError(
-                ErrorCode.INVALID_ORDER_STATUS,
-                f"An order that is {order.status.value} cannot become {status.value}.",
-            )
+            raise InvalidStatusTransition(order.id, order.status, status)
         backend = self._backends[order.target]
         now = self._clock.now()
         if status is OrderStatus.APPROVED:
@@ -135,7 +140,7 @@ class OrderService:
     async def _customer(self, backend: Backend, app: AppConfig, ref: CustomerRef) -> Customer:
         customer = await backend.resolve_customer(app.name, ref)
         if customer is None:
-            raise RuleError(ErrorCode.USER_NOT_FOUND, "The customer was not found.")
+            raise UnknownCustomer(ref.user_id if ref.user_id is not None else ref.external_id)
         return customer
 
     async def _registered_customer(
@@ -143,15 +148,13 @@ class OrderService:
     ) -> Customer:
         customer = await self._customer(backend, app, ref)
         if not customer.registered:
-            raise RuleError(
-                ErrorCode.REQUIRES_REGISTERED_USER, "The customer must be registered to order."
-            )
+            raise UnregisteredCustomer(customer.id)
         return customer
 
     @staticmethod
     def _shipping_address(offer: Offer, address: ShippingAddress | None) -> ShippingAddress | None:
         """Physical rewards need a valid address; for others an address is kept as given."""
-        return validate_address(address) if offer.physical else address
+        return validate_address(offer.id, address) if offer.physical else address
 
     async def _check_challenge(
         self, app: AppConfig, customer: Customer, offer: Offer, challenge_id: int | None
@@ -162,10 +165,7 @@ class OrderService:
         if challenge_id is None or not await self._catalog.challenge_is_valid(
             app.name, challenge_id, customer.id, offer.id
         ):
-            raise RuleError(
-                ErrorCode.CHALLENGE_NOT_FOUND,
-                "A valid skills-test challenge is required for this contest.",
-            )
+            raise ChallengeRequired(customer.id, offer.id, challenge_id)
 
     @staticmethod
     def _review(app: AppConfig, offer: Offer, command: PlaceOrder) -> OrderStatus:

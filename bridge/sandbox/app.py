@@ -14,8 +14,9 @@ from aiohttp.typedefs import Handler, Middleware
 
 from bridge.clock import Clock, SystemClock
 from bridge.crypto import EmailCipher
+from bridge.errors import DomainError
 from bridge.sandbox.config import SandboxConfig
-from bridge.sandbox.errors import SandboxError, connect_error, core_error
+from bridge.sandbox.errors import SandboxError, connect_error, connect_refusal, core_error
 from bridge.sandbox.routes import CLOCK, CONFIG, STORE, add_routes
 from bridge.store.database import run_on_connection
 from bridge.store.executor import open_database
@@ -32,6 +33,8 @@ async def sandbox_errors(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     except SandboxError as exc:
         return render(exc)
+    except DomainError as exc:
+        return render(connect_refusal(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

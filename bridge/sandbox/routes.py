@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bridge.canonical import Customer, Offer, Order, OrderStatus, Purchase
 from bridge.clock import Clock
-from bridge.errors import RuleError
+from bridge.errors import InsufficientPoints, OfferInactive, OutOfStock, UnknownCustomer
 from bridge.sandbox import ids
 from bridge.sandbox.config import SandboxConfig, SandboxTenant
 from bridge.sandbox.errors import SandboxError, ok
@@ -106,7 +106,7 @@ def _number(body: dict[str, Any], name: str, default: int | None = None) -> int:
 async def _customer(store: SandboxStore, tenant: SandboxTenant, user_id: str) -> Customer:
     customer = await store.catalog.customer(tenant.app, user_id)
     if customer is None:
-        raise SandboxError("user_not_found", "No such user.")
+        raise UnknownCustomer(user_id)
     return customer
 
 
@@ -152,11 +152,12 @@ async def _new_purchase(
     if quantity < 1:
         raise SandboxError("validation", "quantity must be positive.")
     if not offer.active:
-        raise SandboxError("offer_not_active", "The offer is not active.")
-    if await store.catalog.balance(tenant.app, customer.id) < offer.points * quantity:
-        raise SandboxError("insufficient_points", "Not enough points.")
+        raise OfferInactive(offer.id)
+    balance, cost = await store.catalog.balance(tenant.app, customer.id), offer.points * quantity
+    if balance < cost:
+        raise InsufficientPoints(customer.id, balance, cost)
     if offer.inventory is not None and offer.inventory < quantity:
-        raise SandboxError("offer_out_of_stock", "The offer is out of stock.")
+        raise OutOfStock(offer.id, offer.inventory, quantity)
     purchase = Purchase(
         app=tenant.app,
         customer=customer,
@@ -171,11 +172,7 @@ async def _new_purchase(
         external_id=key,
         created_at=request.app[CLOCK].now(),
     )
-    try:
-        return await store.place(purchase)
-    except RuleError as exc:
-        code = "insufficient_points" if "points" in exc.message else "offer_out_of_stock"
-        raise SandboxError(code, exc.message) from exc
+    return await store.place(purchase)  # a refusal it races into is a domain error too
 
 
 def _offer(tenant: SandboxTenant, offer: Offer) -> dict[str, Any]:
@@ -348,7 +345,9 @@ async def core_user(request: web.Request) -> web.Response:
         external_id = request.match_info["external_id"]
         customer = await store.catalog.customer_by_external_id(tenant.app, external_id)
     if customer is None:
-        raise SandboxError("user_not_found", "No such user.")
+        raise UnknownCustomer(
+            request.match_info.get("user_id", request.match_info.get("external_id"))
+        )
     user = {
         "id": customer.id,
         "external_id": customer.external_id,

@@ -55,8 +55,9 @@ class IntegrityError(StoreError):
 
 
 class RefusedError(StoreError):
-    """A store function refused the write (bridge/store/migrations 0008): `code` is the
-    SQLSTATE (BR001 no points or stock, BR002 a taken external id), the message its own."""
+    """A store function refused the write (bridge/store/migrations 0008, 0011): `code` is
+    the SQLSTATE (BR001 no points, BR002 a taken external id, BR003 no stock), the message
+    its own."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -28,7 +28,7 @@ from bridge.canonical import (
     Target,
 )
 from bridge.crypto import EmailCipher
-from bridge.errors import RuleError
+from bridge.errors import DuplicateExternalId, RuleError
 from bridge.store import tables as t
 from bridge.store.executor import Database, IntegrityError, Tx, read_all, read_one, read_value
 from bridge.store.rows import order_from_row
@@ -260,6 +260,4 @@ async def _refuse_duplicate_external_id(tx: Tx, app: str, external_id: str) -> N
 
 
 def duplicate_external_id(external_id: str) -> RuleError:
-    return RuleError(
-        ErrorCode.VALIDATION, f"An order with external_id {external_id!r} already exists."
-    )
+    return DuplicateExternalId(external_id)

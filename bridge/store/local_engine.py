@@ -15,8 +15,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bridge.canonical import ErrorCode, Order, OrderStatus, Purchase, Target
-from bridge.errors import RuleError
+from bridge.canonical import Order, OrderStatus, Purchase, Target
+from bridge.errors import InsufficientPoints, OutOfStock
 from bridge.store import outbox, pg_placement
 from bridge.store import tables as t
 from bridge.store.executor import Database, Tx, Unit
@@ -173,10 +173,7 @@ async def _debit(tx: Tx, purchase: Purchase) -> int:
     }
     balance = await tx.scalar(_DEBIT, values)
     if balance is None:
-        raise RuleError(
-            ErrorCode.OFFER_NOT_AVAILABLE,
-            "The customer does not have enough points for this order.",
-        )
+        raise InsufficientPoints(purchase.customer.id, cost=purchase.points)
     return int(balance)
 
 
@@ -187,7 +184,7 @@ async def _take_stock(tx: Tx, purchase: Purchase) -> None:
         "b_quantity": purchase.quantity,
     }
     if await tx.run(_TAKE_STOCK, values) != 1:
-        raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is out of stock.")
+        raise OutOfStock(purchase.offer.id, quantity=purchase.quantity)
 
 
 async def _credit(tx: Tx, order: Order) -> int:

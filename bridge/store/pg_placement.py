@@ -1,4 +1,4 @@
-"""PostgreSQL: a local order placed by one statement, `bridge_place_order()` (migration 0008).
+"""PostgreSQL: a local order placed by one statement, `bridge_place_order()` (0008, 0011).
 
 The function makes the SQLite unit of work's statements (bridge/store/local_engine.py) in the
 same order, inside the one statement: a statement is atomic on its own, so there is no BEGIN
@@ -13,8 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.canonical import ErrorCode, Order, Purchase, Target
-from bridge.errors import RuleError
+from bridge.canonical import Order, Purchase, Target
+from bridge.errors import InsufficientPoints, OutOfStock
 from bridge.store.executor import Database, IntegrityError, RefusedError
 from bridge.store.idempotency import KeyClaim, KeyTakenError
 from bridge.store.ledger import Ledger, duplicate_external_id
@@ -30,8 +30,9 @@ PLACE = Query(
         " :operation, :key_created_at, :key_expires_at, :key_owner)"
     )
 )
-NO_POINTS_OR_STOCK = "BR001"
+NO_POINTS = "BR001"
 EXTERNAL_ID_TAKEN = "BR002"
+NO_STOCK = "BR003"
 KEY_CONSTRAINT = "pk_idempotency_keys"
 EXTERNAL_ID_CONSTRAINT = "uq_orders_app_external_id"
 
@@ -70,8 +71,10 @@ def _claim(claim: KeyClaim | None) -> dict[str, Any]:
 
 
 def _refusal(exc: RefusedError, purchase: Purchase) -> Exception:
-    if exc.code == NO_POINTS_OR_STOCK:
-        return RuleError(ErrorCode.OFFER_NOT_AVAILABLE, str(exc))
+    if exc.code == NO_POINTS:
+        return InsufficientPoints(purchase.customer.id, cost=purchase.points)
+    if exc.code == NO_STOCK:
+        return OutOfStock(purchase.offer.id, quantity=purchase.quantity)
     if exc.code == EXTERNAL_ID_TAKEN:
         return duplicate_external_id(purchase.external_id or "")
     return exc
