@@ -1,6 +1,7 @@
 """The bench: every arm side by side in one run, interleaved and repeated (docs/performance.md).
 
 Run: .venv/bin/python bench/run.py [--smoke]   (`make bench`, `make bench-smoke`)
+     .venv/bin/python bench/run.py --open-loop-only --repeats 3   (the shadow's cost: Dsh/D p99)
 Writes bench/results/<stamp>.json and .md, and copies them to latest.json / latest.md.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -44,6 +46,8 @@ from stub import proxy_conf, read_exchanges, stub_conf
 SUT_CPUS = "0"
 LOAD_CPUS = "1"
 RESULTS = ROOT / "bench" / "results"
+SHED_CPU_SHARE = os.environ.get("BENCH_SHED_CPU_SHARE", "0.6")
+"""Dsh sheds its shadows above this CPU share (docs/shadowing.md, "Yielding to the primary")."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +210,10 @@ def start_bridges(work: Path, context: dict, plan: Plan, stack: ExitStack) -> di
         "Dsh": (
             incentives,
             f"sqlite:///{work}/Dsh.db",
-            {"BRIDGE_POLICY_FILE": str(a.shadow_policy(work / "policy.json"))},
+            {
+                "BRIDGE_POLICY_FILE": str(a.shadow_policy(work / "policy.json")),
+                "BRIDGE_SHADOW__SHED_CPU_SHARE": SHED_CPU_SHARE,
+            },
             [],
             SUT_CPUS,
         ),
@@ -278,17 +285,22 @@ def measure_all(
 
 
 def measure_open(
-    processes: dict[str, Process], context: dict, maxima: dict[str, float], plan: Plan
+    processes: dict[str, Process],
+    context: dict,
+    maxima: dict[str, float],
+    plan: Plan,
+    shadow_only: bool = False,
 ) -> list[dict[str, object]]:
     """Open-loop latency of B, C, D and Dsh (reads) at 25/50/75 % of C's throughput, and of
-    B, D and Dsh at 50 % of D's own (the rates D can serve: where latency means something)."""
+    B, D and Dsh at 50 % of D's own (the rates D can serve: where latency means something).
+    `shadow_only`: B, D and Dsh at 50 % of D's own only (the shadow's cost, side by side)."""
     series = [
         ("B-read", "B", context["loads"]["read"]),
         ("C-read", "C", context["loads"]["read"]),
         ("D-get", "D", a.GET),
         ("Dsh-get", "Dsh", a.GET),
     ]
-    plans = [("C-read", share, series) for share in plan.shares]
+    plans = [] if shadow_only else [("C-read", share, series) for share in plan.shares]
     plans.append(("D-get", 0.5, [entry for entry in series if entry[0] != "C-read"]))
     rows: list[dict[str, object]] = []
     for repeat in range(plan.repeats):
@@ -316,6 +328,11 @@ def main() -> None:
         "--arms", metavar="A,B", help="measure only these closed-loop arms (no open loop)"
     )
     parser.add_argument("--repeats", type=int, help="repeats of every arm (default: the plan's)")
+    parser.add_argument(
+        "--open-loop-only",
+        action="store_true",
+        help="D-get closed loop (D's maximum), then B, D and Dsh open loop at 50 %% of it",
+    )
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
     if args.repeats:
@@ -329,8 +346,9 @@ def main() -> None:
         processes, context = start_fixed(work, tools, stack)
         processes.update(start_bridges(work, context, plan, stack))
         arms = a.proxy_arms(context["loads"]) + a.floor_arms() + a.bridge_arms(plan.workers)
-        if args.arms:
-            arms = [arm for arm in arms if arm.name in args.arms.split(",")]
+        if args.arms or args.open_loop_only:
+            chosen = "D-get" if args.open_loop_only else args.arms
+            arms = [arm for arm in arms if arm.name in chosen.split(",")]
         throughput = measure_all(tools, processes, arms, plan, work, args.profile)
         latency: list[dict[str, object]] = []
         if not args.arms:
@@ -338,10 +356,11 @@ def main() -> None:
                 arm: report.median([r["rps"] for r in throughput if r["arm"] == arm])
                 for arm in ("C-read", "D-get")
             }
-            latency = measure_open(processes, context, maxima, plan)
+            latency = measure_open(processes, context, maxima, plan, args.open_loop_only)
         rss = {name: rss_mb(p.popen.pid) for name, p in processes.items() if name[0] in "DEFW"}
     results = report.build(machine, asdict(plan), args.smoke, throughput, latency, rss)
     name = "smoke" if args.smoke else ("arms" if args.arms else "full")
+    name = "open" if args.open_loop_only else name
     for target in (RESULTS / f"{stamp}-{name}", RESULTS / f"latest-{name}"):
         target.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
         target.with_suffix(".md").write_text(report.markdown(results))

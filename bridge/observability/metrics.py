@@ -173,6 +173,13 @@ class Metrics:
             ["app", "operation", "target", "result"],
             registry=registry,
         )
+        self.shadow_dropped = Counter(
+            "bridge_shadow_dropped_total",
+            "Shadows never compared, by app, operation, shadow target and reason "
+            "(shed|queue_full|stopping|skipped).",
+            ["app", "operation", "target", "reason"],
+            registry=registry,
+        )
         self.shadow_mismatched_fields = Counter(
             "bridge_shadow_mismatched_fields_total",
             "Differences found by the shadow comparison, by app, operation, field path "

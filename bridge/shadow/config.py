@@ -19,6 +19,11 @@ class ShadowSettings(BaseModel):
     queue_size: int = Field(default=1000, gt=0)
     workers: int = Field(default=4, gt=0)
     timeout_seconds: float = Field(default=5.0, gt=0)
+    shed_cpu_share: float = Field(default=0.0, ge=0, le=1)
+    """Shadows are shed while the process used at least this share of one CPU (the shadow
+    yields to the primary). 0: never shed (docs/shadowing.md says why it is not the default)."""
+    load_window_seconds: float = Field(default=0.1, gt=0)
+    """The window that share is measured over."""
     drain_seconds: float = Field(default=2.0, ge=0)
     """On shutdown, queued shadows get this long to finish; the rest are dropped and counted."""
     calibration_rate: float = Field(default=0.0, ge=0, le=1)

@@ -3,8 +3,14 @@
 Scientist's rule: the primary's answer is the only one the integrator ever gets; the
 candidate's answer, its errors and its slowness are recorded, never raised. Concretely:
 - `offer` is synchronous and O(1): it samples (the policy's `sample_rate` per app and
-  operation) and puts the job on a bounded queue; a full queue drops the job and counts it
-  (`bridge_shadow_comparisons_total{result="dropped"}`). It never waits.
+  operation), sheds the call while the process is busy (bridge/shadow/load.py) and puts the
+  job on a bounded queue; a full queue drops it. It never waits. Every drop is counted
+  twice: `bridge_shadow_comparisons_total{result="dropped"}` and
+  `bridge_shadow_dropped_total{reason}` (`shed`, `queue_full`, `stopping`, `skipped`).
+- the shadow yields to the primary: a worker also sheds a job it is about to start while
+  the process is busy, so under load coverage drops (counted) instead of the primary
+  slowing. A status update is never shed: the shadow's copy would keep its old status and
+  later reads would mismatch.
 - a fixed number of worker tasks take jobs, each from its own lane (a bounded queue); one
   customer's jobs always take the same lane, so they run in the order the calls were
   answered; each shadow call has its own timeout; a failure or timeout is an `error`
@@ -47,6 +53,7 @@ from bridge.shadow.correlation import Aligned, Correlator, NotComparable
 from bridge.shadow.differ import Difference
 from bridge.shadow.exchange import Answer, Exchange
 from bridge.shadow.executor import ShadowExecutor, ShadowSkipped
+from bridge.shadow.load import LoadSignal, load_signal
 from bridge.shadow.masking import masked_json
 from bridge.shadow.rules import NO_RULES, OperationRules
 from bridge.store.shadow_diffs import Comparison, FieldDifference, IdPair, ShadowDiffs
@@ -55,6 +62,9 @@ log = structlog.get_logger()
 
 SHADOW = "shadow"
 CALIBRATION = "calibration"
+SHED, QUEUE_FULL, STOPPING, SKIPPED = "shed", "queue_full", "stopping", "skipped"
+"""Why a shadow was dropped (the `reason` of `bridge_shadow_dropped_total`)."""
+SHEDDABLE = frozenset(Operation) - {Operation.UPDATE_ORDER_STATUS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +85,7 @@ class ShadowRunner:
         config: ShadowSettings,
         apps: Iterable[AppConfig] = (),
         sample: Callable[[], float] = random.random,
+        load: LoadSignal | None = None,
     ) -> None:
         self._executor = executor
         self._apps = {app.api_key: app for app in apps}
@@ -85,6 +96,7 @@ class ShadowRunner:
         self._clock = clock
         self._config = config
         self._sample = sample
+        self._load = load or load_signal(config.shed_cpu_share, config.load_window_seconds)
         lane_size = max(1, config.queue_size // config.workers)
         self._lanes: list[asyncio.Queue[Job | None]] = [
             asyncio.Queue(maxsize=lane_size) for _ in range(config.workers)
@@ -101,12 +113,15 @@ class ShadowRunner:
         return self._apps[api_key]
 
     def offer(self, exchange: Exchange, shadow: Shadow) -> bool:
-        """Queue the shadow of one answered call if sampled; never blocks, never raises."""
+        """Queue the shadow of one answered call if sampled and not shed; never blocks."""
         if shadow.target is exchange.primary_target:
             return False  # the locator or a fallback served the call on the shadow target
         if self._sample() >= shadow.sample_rate:
             return False
-        accepted = self._put(Job(exchange, shadow.target, SHADOW))
+        job = Job(exchange, shadow.target, SHADOW)
+        if self._shed(job):
+            return False
+        accepted = self._put(job)
         rate = self._config.calibration_rate
         if accepted and exchange.operation not in WRITES and rate and self._sample() < rate:
             self._put(Job(exchange, exchange.primary_target, CALIBRATION))
@@ -135,7 +150,7 @@ class ShadowRunner:
                 job = lane.get_nowait()
                 lane.task_done()
                 if job is not None:
-                    self._count_dropped(job)
+                    self._job_dropped(job, STOPPING)
                     dropped += 1
             await lane.put(None)
         self._stopping.set()
@@ -145,22 +160,29 @@ class ShadowRunner:
 
     def _put(self, job: Job) -> bool:
         if self._closed:
-            self._count_dropped(job)
+            self._job_dropped(job, STOPPING)
             return False
         lane = self._lanes[zlib.crc32(ordering_key(job.exchange).encode()) % len(self._lanes)]
         try:
             lane.put_nowait(job)
         except asyncio.QueueFull:
-            self._count_dropped(job)
+            self._job_dropped(job, QUEUE_FULL)
             return False
         return True
 
-    def _count_dropped(self, job: Job) -> None:
+    def _job_dropped(self, job: Job, reason: str) -> None:
         if job.mode == SHADOW:
             exchange = job.exchange
-            self._metrics.shadow_comparisons.labels(
-                exchange.app.name, exchange.operation.value, job.target.value, "dropped"
-            ).inc()
+            labels = (exchange.app.name, exchange.operation.value, job.target.value)
+            self._metrics.shadow_comparisons.labels(*labels, "dropped").inc()
+            self._metrics.shadow_dropped.labels(*labels, reason).inc()
+
+    def _shed(self, job: Job) -> bool:
+        """Shed a job about to start while the process is busy (the primary goes first)."""
+        if job.exchange.operation not in SHEDDABLE or not self._load.busy():
+            return False
+        self._job_dropped(job, SHED)
+        return True
 
     async def _work(self, lane: asyncio.Queue[Job | None]) -> None:
         while True:
@@ -169,9 +191,10 @@ class ShadowRunner:
                 lane.task_done()
                 return
             try:
-                await self._run(job)
+                if not self._shed(job):
+                    await self._run(job)
             except ShadowSkipped as exc:
-                self._count_dropped(job)
+                self._job_dropped(job, SKIPPED)
                 log.info("shadow_skipped", operation=job.exchange.operation.value, reason=str(exc))
             except Exception:  # a shadow must never take a worker down
                 log.exception("shadow_job_failed", operation=job.exchange.operation.value)
@@ -344,9 +367,12 @@ def ordering_key(exchange: Exchange) -> str:
     shadow of the create it names (so its pair exists when it runs). Every order in an answer
     carries its customer's `user_id` whichever route the call took (`users/{user_id}`,
     `external/users/{external_id}`, `orders/{order_id}`), so the answer names the customer
-    first: a path's `external_id` is another spelling of the same customer.
+    first: a path's `external_id` is another spelling of the same customer. A path's
+    `user_id` is the one its answer names, so that answer is not parsed on the request path.
     """
     info = exchange.match_info
+    if "user_id" in info:  # the answer names this customer too: no need to parse it
+        return f"{exchange.app.name}\x00user_id\x00{info['user_id']}"
     customer = _answered_customer(exchange)
     if customer is not None:
         return f"{exchange.app.name}\x00user_id\x00{customer}"

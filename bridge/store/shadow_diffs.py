@@ -89,6 +89,34 @@ class Scope:
 ScopeKey = tuple[str, str, str]
 
 
+_MOST_IDS = 32
+"""Ids looked up per statement; a longer page takes several."""
+_PAIR_LOOKUPS: dict[tuple[str, int], Query] = {}
+"""Pair lookups compiled once per direction and padded id count (1, 2, 4 ... 32): a get or a
+list page names its ids on every shadow, and compiling a statement per call cost more than
+running it."""
+
+
+def _padded(count: int) -> int:
+    """The smallest power of two holding `count` ids (the last id repeats in the padding)."""
+    return 1 << (count - 1).bit_length()
+
+
+def _pair_lookup(known: sa.Column[str], wanted: sa.Column[str], size: int) -> Query:
+    key = (known.name, size)
+    found = _PAIR_LOOKUPS.get(key)
+    if found is None:
+        p = t.shadow_id_pairs
+        statement = sa.select(known, wanted).where(
+            p.c.app == sa.bindparam("app"),
+            p.c.primary_target == sa.bindparam("primary_target"),
+            p.c.shadow_target == sa.bindparam("shadow_target"),
+            known.in_([sa.bindparam(f"id_{n}") for n in range(size)]),
+        )
+        found = _PAIR_LOOKUPS[key] = Query(statement)
+    return found
+
+
 class ShadowDiffs:
     def __init__(self, db: Database, samples_per_field: int = 5) -> None:
         self._db = db
@@ -124,17 +152,22 @@ class ShadowDiffs:
         wanted: sa.Column[str],
         values: Collection[str],
     ) -> dict[str, str]:
-        if not values:
-            return {}
-        p = t.shadow_id_pairs
-        query = sa.select(known, wanted).where(
-            p.c.app == sides.app,
-            p.c.primary_target == sides.primary_target,
-            p.c.shadow_target == sides.shadow_target,
-            known.in_(sorted(set(values))),
-        )
-
-        return {str(row[0]): str(row[1]) for row in await read_all(self._db, query)}
+        ids = sorted(set(values))
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), _MOST_IDS):
+            chunk = ids[start : start + _MOST_IDS]
+            size = _padded(len(chunk))
+            params = {
+                "app": sides.app,
+                "primary_target": sides.primary_target,
+                "shadow_target": sides.shadow_target,
+                **{f"id_{n}": chunk[min(n, len(chunk) - 1)] for n in range(size)},
+            }
+            query = _pair_lookup(known, wanted, size)
+            found.update(
+                (str(row[0]), str(row[1])) for row in await read_all(self._db, query, params)
+            )
+        return found
 
     async def retire(self, sides: Sides, primary_id: str) -> None:
         """Forget an order's pair: it is no longer compared (bridge/shadow/correlation.py)."""

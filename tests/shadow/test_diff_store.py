@@ -123,3 +123,11 @@ async def test_not_comparable_is_an_outcome_of_its_own_and_pairs_are_reaped(
     assert scopes == {"get_order": {"not_comparable": 1}, "create_order": {"match": 1}}
     assert await diffs.reap(NOW + timedelta(seconds=1)) == 3
     assert await diffs.shadow_ids(SIDES, ["7"]) == {}
+
+
+async def test_a_page_of_ids_longer_than_one_lookup_is_read_whole(diffs: ShadowDiffs) -> None:
+    for n in range(1, 41):  # 40 ids: one lookup of 32, one of 8 (padded lookups, cached)
+        await diffs.record(created(str(n), str(100 + n)))
+    wanted = [str(n) for n in range(1, 46)]  # five have no pair
+    assert await diffs.shadow_ids(SIDES, wanted) == {str(n): str(100 + n) for n in range(1, 41)}
+    assert await diffs.primary_ids(SIDES, ["103", "105", "105", "999"]) == {"103": "3", "105": "5"}
