@@ -1,34 +1,51 @@
 """The mapping vocabulary: the small declared objects every mapping module is built from.
 
 A mapping module declares, for one upstream call and one direction, a `Mapping`: the model it
-reads (`source`), the model it builds (`target`) and one line per target field:
+reads (`source`), the model it builds (`target`) and one line per target field that does not
+simply keep its name:
 
-    same("user_id")                                         target.user_id <- source.user_id
     rename("user_offer_id", "user_offer.user_offer_id")     target <- a dotted source path
     rename("acquired_at", "user_offer.acquire_date", ISO)   ... through a named converter
     rename("culture", "culture", default="en-US")           ... with a default for a missing value
+    same("country", UPPER)                                  same name, through a converter
     const("reason", "rejected")                             a constant
     computed("points", total_available, reads=("details",)) a small named function of the source
     each("offers", "reward_store_offers", OFFER)            a list, item by item, with a Mapping
 
+`same()` is the default: a target field with no line takes the source field of the same name,
+looked for in the source itself and then under each path of `same_from` (a request reads the
+call's inputs, then the tenant config: `same_from=("tenant",)`). A field neither written nor
+found keeps the target model's default.
+
 Definitions are checked when they are created, so a broken mapping fails at import (that is,
 at start-up) with a `MappingError` naming the module, the direction and the field: unknown
-source or target paths, a target field set twice, a required target field left unset, a custom
-step without a docstring.
+source or target paths, a target field set twice, a required target field left unset (nested
+models included), a custom step without a docstring.
 
-A mapping made only of renames and lists whose converters can be inverted is *reversible*:
-`reverse()` gives the other direction, which the golden tests use to prove round trips.
+A mapping made only of renames and lists whose converters can be inverted, whose other
+direction sets every field its target requires, is *reversible*: `reverse()` gives the other
+direction (declared once, used both ways). A source field read by two lines (a copy) is
+restored from the first. The reverse may read a more tolerant model with the same paths
+(`reverse(source=...)`) and take values the forward side does not carry from its caller
+(`reverse(supplied=("app",))`, then `apply(wire, app=...)`).
+
+`Call` declares one upstream call: its name (the metric and log label), method, path, the
+request and response mappings and the error table its answers are read with.
 
 This module is pure (no I/O, clock or logging); an import-linter contract keeps it so.
 """
 
 from __future__ import annotations
 
+import re
+import string
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping as Table
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
@@ -56,6 +73,8 @@ class Converter:
     backward: Callable[[Any], Any] | None = None
 
     def inverse(self) -> Converter:
+        if self.forward is self.backward:
+            return self  # its own inverse (as is, or a symmetric conversion)
         if self.backward is None:
             raise MappingError(f"converter {self.name!r} has no inverse")
         return Converter(f"inverse of {self.name}", self.backward, self.forward)
@@ -105,8 +124,34 @@ class Field:
             suffix += f" (default {self.default!r})"
         return f"{self.source}{suffix}"
 
+    def step(self) -> Callable[[Any], Any]:
+        """The line as one function of the source, its path split once (apply runs it often)."""
+        if self.value is not MISSING:
+            constant = self.value
+            return lambda _source: constant
+        if self.compute is not None:
+            return self.compute
+        parts = tuple((self.source or "").split("."))
+        item, convert, default = self.item, self.convert, self.default
+        if item is not None:
+            return lambda source: _each(item, _get(source, parts))
+        if default is not MISSING:
+            return lambda source: _or_default(convert, _get(source, parts), default)
+        if convert is IDENTITY:
+            return lambda source: _get(source, parts)
+        return lambda source: convert(_get(source, parts))
+
+
+def _each(item: Mapping[Any], raw: Any) -> Any:
+    return None if raw is None else [item.apply(element) for element in raw]
+
+
+def _or_default(convert: Converter, raw: Any, default: Any) -> Any:
+    return default if raw is None else convert(raw)
+
 
 def same(name: str, convert: Converter = IDENTITY, *, default: Any = MISSING) -> Field:
+    """Same name on both sides, through a converter or with a default (otherwise implicit)."""
     return Field(target=name, source=name, convert=convert, default=default)
 
 
@@ -137,14 +182,31 @@ class Mapping(Generic[T]):
     source: type[BaseModel]
     target: type[T]
     fields: tuple[Field, ...]
+    """The declared lines; `lines` adds the implicit `same()` ones."""
+    same_from: tuple[str, ...] = ()
+    """Source paths searched, after the source itself, for a field that keeps its name."""
+    supplied: tuple[str, ...] = ()
+    """Target fields the caller of `apply` gives, by keyword."""
+    lines: tuple[Field, ...] = field(init=False, repr=False, compare=False)
+    _steps: tuple[tuple[tuple[str, ...], Callable[[Any], Any]], ...] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        seen: set[str] = set()
+        seen: set[str] = set(self.supplied)
         for line in self.fields:
             self._check_line(line, seen)
-        for name, info in self.target.model_fields.items():
-            if info.is_required() and name not in {path.split(".")[0] for path in seen}:
-                raise self._error(name, "required target field is never set")
+        order = {name: index for index, name in enumerate(self.target.model_fields)}
+        lines = tuple(
+            sorted(
+                self.fields + self._implicit(seen),
+                key=lambda line: order[line.target.split(".")[0]],
+            )
+        )
+        self._check_required(self.target, {line.target for line in lines} | seen, "")
+        object.__setattr__(self, "lines", lines)
+        steps = tuple((tuple(line.target.split(".")), line.step()) for line in lines)
+        object.__setattr__(self, "_steps", steps)
 
     def _error(self, field: str, reason: str) -> MappingError:
         return MappingError(f"{self.module} [{self.direction}] field {field!r}: {reason}")
@@ -161,52 +223,144 @@ class Mapping(Generic[T]):
         if line.compute is not None and not (line.compute.__doc__ or "").strip():
             raise self._error(line.target, f"step {line.compute.__name__} needs a docstring")
 
-    def apply(self, source: BaseModel) -> T:
-        """Build the target model from a source model."""
-        built: dict[str, Any] = {}
-        for line in self.fields:
-            _put(built, line.target, self._value(line, source))
-        return self.target.model_validate(built)
+    def _implicit(self, seen: set[str]) -> tuple[Field, ...]:
+        """`same()` for every target field no line sets, where the source has that name."""
+        tops = {path.split(".")[0] for path in seen}
+        lines = []
+        for name in self.target.model_fields:
+            if name in tops:
+                continue
+            for prefix in ("", *self.same_from):
+                path = f"{prefix}.{name}" if prefix else name
+                if _resolves(self.source, path):
+                    lines.append(rename(name, path))
+                    break
+        return tuple(lines)
 
-    def _value(self, line: Field, source: BaseModel) -> Any:
-        if line.kind == "const":
-            return line.value
-        if line.compute is not None:
-            return line.compute(source)
-        raw = _get(source, line.source or "")
-        if line.item is not None:
-            item = line.item
-            return None if raw is None else [item.apply(element) for element in raw]
-        if raw is None and line.default is not MISSING:
-            return line.default
-        return line.convert(raw)
+    def _check_required(self, model: type[BaseModel], paths: set[str], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            path = prefix + name
+            if path in paths or not info.is_required():
+                continue
+            nested = _model_of(info.annotation)
+            below = {p for p in paths if p.startswith(path + ".")}
+            if nested is None or not below:
+                raise self._error(path, "required target field is never set")
+            self._check_required(nested, paths, path + ".")
+
+    def apply(self, source: BaseModel, **supplied: Any) -> T:
+        """Build the target model from a source model (and the `supplied` values)."""
+        if (supplied or self.supplied) and supplied.keys() != set(self.supplied):
+            raise self._error(", ".join(sorted(supplied)), f"supply exactly {self.supplied}")
+        built: dict[str, Any] = dict(supplied)
+        for target, step in self._steps:
+            _put(built, target, step(source))
+        return self.target.model_validate(built)
 
     @property
     def reversible(self) -> bool:
-        """Only renames and lists, every converter invertible, every nested list reversible."""
-        return all(
-            (line.kind == "rename" and line.convert.backward is not None)
-            or (line.kind == "each" and line.item is not None and line.item.reversible)
-            for line in self.fields
-        )
+        """Whether `reverse()` gives a mapping that can build this mapping's source."""
+        try:
+            self.reverse()
+        except MappingError:
+            return False
+        return True
 
-    def reverse(self) -> Mapping[Any]:
-        """The other direction; a MappingError when this mapping is not reversible."""
-        if not self.reversible:
-            raise self._error("*", "mapping is not reversible")
-        lines = tuple(_reverse_line(line) for line in self.fields)
-        return Mapping(self.module, f"{self.direction}, reversed", self.target, self.source, lines)
+    def reverse(
+        self, *, source: type[BaseModel] | None = None, supplied: tuple[str, ...] = ()
+    ) -> Mapping[Any]:
+        """The other direction: only renames with invertible converters and reversible lists.
+
+        `source`: a model with this mapping's target paths to read instead (a tolerant one);
+        `supplied`: fields of this mapping's source the caller gives instead."""
+        lines: list[Field] = []
+        restored: set[str] = set()
+        for line in self.lines:
+            if line.kind not in ("rename", "each"):
+                raise self._error(line.target, f"mapping is not reversible (a {line.kind} line)")
+            if line.source in restored:
+                continue  # a copy: restored from the first line that reads it
+            assert line.source is not None
+            restored.add(line.source)
+            lines.append(_reverse_line(line, self._error))
+        return Mapping(
+            self.module,
+            f"{self.direction}, reversed",
+            source or self.target,
+            self.source,
+            tuple(lines),
+            supplied=supplied,
+        )
 
     def sources(self) -> dict[str, str]:
         """Target field -> where its value comes from (the coverage matrix's cells)."""
-        return {line.target: line.describe() for line in self.fields}
+        return {line.target: line.describe() for line in self.lines}
 
 
-def _reverse_line(line: Field) -> Field:
+def _reverse_line(line: Field, error: Callable[[str, str], MappingError]) -> Field:
     assert line.source is not None
     if line.item is not None:
         return each(line.source, line.target, line.item.reverse())
+    if line.convert.backward is None:
+        raise error(
+            line.target, f"mapping is not reversible ({line.convert.name!r} has no inverse)"
+        )
     return rename(line.source, line.target, line.convert.inverse())
+
+
+_PLACEHOLDER = string.Formatter()
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One upstream call, declared once: what the client sends, where, and how it is read.
+
+    `name` is the call's label in metrics and logs; `params` the path's placeholders (filled,
+    each URL-quoted, by `url`); `request` builds the body from the call's inputs (None for a
+    call without a body); `response` reads the answer's payload (None when nothing in it is
+    used); `errors` is the table the answer's error code is read with; `read` says whether the
+    call only reads (reads are retried, writes never)."""
+
+    module: str
+    name: str
+    method: str
+    path: str
+    request: Mapping[Any] | None
+    response: Mapping[Any] | None
+    errors: Table[str, object]
+    read: bool
+    params: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.name):
+            raise self._error("name must be snake_case (it is a metric label)")
+        if self.method not in ("GET", "POST"):
+            raise self._error(f"method {self.method!r} is not GET or POST")
+        if not self.path.startswith("/"):
+            raise self._error(f"path {self.path!r} does not start with /")
+        names = {name for _text, name, _spec, _conv in _PLACEHOLDER.parse(self.path) if name}
+        if names != set(self.params):
+            raise self._error(f"path placeholders {sorted(names)} are not params {self.params}")
+        if (self.method == "GET") != (self.request is None):
+            raise self._error("a POST has a request mapping, a GET none")
+        if self.method == "GET" and not self.read:
+            raise self._error("a GET is a read")
+        if not self.errors:
+            raise self._error("no error table")
+
+    def _error(self, reason: str) -> MappingError:
+        return MappingError(f"{self.module} call {self.name!r}: {reason}")
+
+    def url(self, **params: str) -> str:
+        """The path with every placeholder filled, URL-quoted."""
+        return self.path.format(**{name: quote(value, safe="") for name, value in params.items()})
+
+    def body(self, **inputs: Any) -> dict[str, Any]:
+        """The request body for these inputs, as JSON values, without nulls."""
+        assert self.request is not None
+        wire: BaseModel = self.request.apply(self.request.source.model_validate(inputs))
+        return wire.model_dump(mode="json", exclude_none=True)
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
@@ -229,17 +383,17 @@ def _resolves(model: type[BaseModel] | None, path: str) -> bool:
     return True
 
 
-def _get(source: Any, path: str) -> Any:
+def _get(source: Any, parts: tuple[str, ...]) -> Any:
     value = source
-    for part in path.split("."):
+    for part in parts:
         if value is None:
             return None
         value = value.get(part) if isinstance(value, dict) else getattr(value, part)
     return value
 
 
-def _put(target: dict[str, Any], path: str, value: Any) -> None:
-    *parents, last = path.split(".")
+def _put(target: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
+    *parents, last = parts
     for part in parents:
         target = target.setdefault(part, {})
     target[last] = value

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from bridge.mapping import Converter, Mapping, MappingError, computed, const, each, rename, same
+from bridge.mapping import (
+    Call,
+    Converter,
+    Mapping,
+    MappingError,
+    computed,
+    const,
+    each,
+    rename,
+    same,
+)
 
 
 class Inner(BaseModel):
@@ -112,3 +122,82 @@ def test_sources_describe_every_field_for_the_coverage_matrix() -> None:
         "count": "count (double) (default 0)",
         "code": "constant 'k'",
     }
+
+
+def test_a_field_that_keeps_its_name_needs_no_line() -> None:
+    mapping = define(rename("title", "name"))
+    assert mapping.sources() == {"title": "name", "count": "count"}
+    assert mapping.apply(GIVEN) == Target(title="n", count=2)
+
+
+def test_a_field_that_keeps_its_name_is_also_looked_for_under_same_from() -> None:
+    mapping = Mapping("tests.example", "request", Source, Inner, (), same_from=("inner",))
+    assert mapping.sources() == {"code": "inner.code"}
+
+
+def test_a_required_field_of_a_nested_target_must_be_set() -> None:
+    class Holder(BaseModel):
+        inner: Inner
+        other: str
+
+    with pytest.raises(MappingError, match=r"field 'inner\.code': required target field"):
+        Mapping(
+            "tests.example", "request", Source, Holder, (rename("other", "name"),)
+        )._check_required(Holder, {"other", "inner.kode"}, "")
+
+
+def test_a_reverse_that_cannot_build_its_target_is_not_reversible() -> None:
+    forward = Mapping("tests.example", "there", Source, Inner, (rename("code", "name"),))
+    assert not forward.reversible
+
+
+def test_a_copy_is_restored_once_and_a_supplied_value_fills_the_rest() -> None:
+    class Flat(BaseModel):
+        title: str
+        code: str
+
+    forward = Mapping("tests.example", "there", Inner, Flat, (rename("title", "code"),))
+    back = forward.reverse(source=Flat, supplied=())
+    assert back.sources() == {"code": "title"}  # `code` copied into both, restored from one
+    holder = Mapping("tests.example", "back", Inner, Target, (), supplied=("title",))
+    assert holder.apply(Inner(code="c"), title="t") == Target(title="t", code="c")
+    with pytest.raises(MappingError, match="supply exactly"):
+        holder.apply(Inner(code="c"))
+
+
+def call(**changes: object) -> Call:
+    declared: dict[str, object] = {
+        "module": "tests.example",
+        "name": "get_thing",
+        "method": "POST",
+        "path": "/things",
+        "request": define(rename("title", "name")),
+        "response": None,
+        "errors": {"thing_not_found": "not_found"},
+        "read": True,
+    }
+    return Call(**{**declared, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"name": "Get-Thing"}, "name must be snake_case"),
+        ({"method": "PUT"}, "method 'PUT' is not GET or POST"),
+        ({"path": "things"}, "does not start with /"),
+        ({"path": "/things/{id}"}, r"path placeholders \['id'\] are not params \(\)"),
+        ({"method": "GET"}, "a POST has a request mapping, a GET none"),
+        ({"method": "GET", "request": None, "read": False}, "a GET is a read"),
+        ({"errors": {}}, "no error table"),
+    ],
+)
+def test_a_bad_call_declaration_fails_when_defined(changes: dict[str, object], reason: str) -> None:
+    with pytest.raises(MappingError, match=rf"tests\.example call '[^']+': .*{reason}"):
+        call(**changes)
+
+
+def test_a_call_builds_its_body_and_quotes_its_path() -> None:
+    declared = call(path="/things/{id}", params=("id",))
+    assert declared.url(id="a/b c") == "/things/a%2Fb%20c"
+    body = declared.body(name="n", count=2, inner={"code": "c"})
+    assert body == {"title": "n", "count": 2, "codes": []}

@@ -321,7 +321,7 @@ class UpstreamClient:
 @dataclass(frozen=True)
 class _Request:
     call: str
-    """The call's name for metrics and logs (the mapping module's name)."""
+    """The call's name for metrics and logs (its declaration's `Call.name`)."""
     method: str
     path: str
     body: Any

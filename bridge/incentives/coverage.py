@@ -2,17 +2,21 @@
 
 The matrix has three parts: each legacy order field and where it comes from on the Incentives
 target; each Incentives error code we know of (the table's and the sandbox's) and the legacy
-code and HTTP status it becomes; and, per mapping module, each target field and its source.
-Anything unmapped is returned as a problem, which makes the command fail.
+code and HTTP status it becomes; and, per mapping module, its declared calls (method, path,
+read or write, the name they are counted under) and each target field of their mappings with
+its source. Anything unmapped is returned as a problem, which makes the command fail.
 """
 
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
+
+from pydantic import BaseModel
 
 from bridge.canonical import ErrorCode
 from bridge.incentives.config import OfferLink
-from bridge.mapping import Mapping
+from bridge.mapping import Call, Mapping
 from bridge.sandbox.errors import ERROR_STATUS
 from bridge.store import tables
 from mappings.errors import LEGACY_HTTP_STATUS
@@ -22,6 +26,19 @@ from mappings.incentives.legacy_order import LEGACY_ORDER_SOURCES, Source
 from mappings.legacy.wire import OrderWire, UserWire
 
 MODULE_NAMES = {module.__name__.rsplit(".", 1)[1]: module for module in MODULES}
+
+
+def calls_of(module: ModuleType) -> list[Call]:
+    """The calls a mapping module declares (`CALL`, and any other `Call` it defines)."""
+    return [value for value in vars(module).values() if isinstance(value, Call)]
+
+
+def _results(mapping: Mapping[Any] | None) -> list[type[BaseModel]]:
+    """The canonical models a response mapping builds: its target and its lists' items."""
+    if mapping is None:
+        return []
+    items = [line.item for line in mapping.lines if line.item is not None]
+    return [mapping.target, *(model for item in items for model in _results(item))]
 
 
 def legacy_fields() -> list[str]:
@@ -36,8 +53,9 @@ def _source_problem(name: str, source: Source) -> str | None:
     elif source.origin == "id map":
         known = source.field in OfferLink.model_fields
     elif source.origin in MODULE_NAMES:
-        mappings = [m for m in vars(MODULE_NAMES[source.origin]).values() if isinstance(m, Mapping)]
-        known = any(source.field in m.target.model_fields for m in mappings)
+        calls = calls_of(MODULE_NAMES[source.origin])
+        results = [model for call in calls for model in _results(call.response)]
+        known = any(source.field in model.model_fields for model in results)
     else:
         known = False
     return None if known else f"legacy field {name}: {source.origin}.{source.field} does not exist"
@@ -77,16 +95,15 @@ def _error_section(problems: list[str], by_code: dict[str, tuple[ErrorCode, str]
 
 
 def _module_section(module: ModuleType, problems: list[str]) -> list[str]:
-    name = module.__name__.rsplit(".", 1)[1]
-    lines = [f"### {name} (`{getattr(module, 'PATH', getattr(module, 'PATH_BY_ID', '?'))}`)"]
-    for attribute in ("REQUEST", "RESPONSE"):
-        if not hasattr(module, attribute):
-            problems.append(f"{module.__name__}: no {attribute} (set it to None if unused)")
-            continue
-        mapping = getattr(module, attribute)
-        if mapping is None:
-            continue
-        assert isinstance(mapping, Mapping)
+    calls = calls_of(module)
+    lines = [f"### {module.__name__.rsplit('.', 1)[1]}", ""]
+    if not calls:
+        problems.append(f"{module.__name__}: declares no Call")
+        return lines
+    for call in calls:
+        kind = "read" if call.read else "write"
+        lines.append(f"- `{call.method} {call.path}` ({kind}, counted as `{call.name}`)")
+    for mapping in dict.fromkeys(m for c in calls for m in (c.request, c.response) if m):
         lines += ["", f"{mapping.direction}:", "", "| field | from |", "|---|---|"]
         lines += [f"| {field} | {source} |" for field, source in mapping.sources().items()]
     return [*lines, ""]

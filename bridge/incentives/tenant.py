@@ -1,27 +1,29 @@
 """One app on the Incentives target: its id map, credentials, caches, and one method per call.
 
-Every method applies the call's mapping module (mappings/incentives/) on the way out and on the
-way back; nothing here knows a wire field name.
+Each call is declared in its mapping module (`CALL`, mappings/incentives/): `send` builds the
+body with the call's request mapping from the canonical inputs and this app's tenant config,
+sends it and reads the answer with the call's response mapping. The methods below only choose
+the inputs; nothing here knows a wire field name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 import structlog
 from cachetools import TTLCache
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from bridge.canonical import Customer, CustomerRef, ErrorCode, Offer, Order
 from bridge.clock import Clock
 from bridge.errors import RuleError, UpstreamError
 from bridge.incentives.client import CallOptions, UpstreamClient, UpstreamFailure
 from bridge.incentives.config import IncentivesConfig, OfferLink
-from bridge.mapping import Mapping
+from bridge.mapping import Call
 from bridge.observability.metrics import Metrics
 from bridge.settings import AppConfig
 from mappings.incentives import (
@@ -34,6 +36,7 @@ from mappings.incentives import (
     reward_store_offers,
     user_offers,
 )
+from mappings.incentives.wire import TenantConfig
 
 Catalog = dict[str, reward_store_offers.StoreOffer]
 
@@ -58,6 +61,7 @@ class Tenant:
         self.config = config
         self.client, self.core_client = clients
         self._clock = clock
+        self._tenant = TenantConfig(retailer_id=config.retailer_id, culture=config.culture)
         timeout = aiohttp.ClientTimeout(
             total=config.total_timeout_seconds,
             connect=config.connect_timeout_seconds,
@@ -103,30 +107,37 @@ class Tenant:
     def _timer(self) -> float:
         return self._clock.now().timestamp()
 
-    async def _call(self, module: Any, call: BaseModel, *, read: bool) -> Any:
-        """One Connect call: the module's request mapping, the POST, its response mapping."""
-        name = module.__name__.rsplit(".", 1)[1]
-        request: Mapping[Any] = module.REQUEST
-        body = request.apply(call).model_dump(mode="json", exclude_none=True)
-        payload = await self.client.post(name, module.PATH, body, self._connect, read=read)
-        response: Mapping[Any] | None = module.RESPONSE
-        if response is None:
-            return None
-        return self._translate(name, response, payload)
+    async def send(self, call: Call, **inputs: Any) -> Any:
+        """One Connect call as declared: the body from its request mapping (the inputs and this
+        app's tenant config), the POST, its response mapping (None when nothing is read)."""
+        body = call.body(tenant=self._tenant, **inputs)
+        payload = await self.client.post(call.name, call.path, body, self._connect, read=call.read)
+        return None if call.response is None else self._translate(call, payload)
 
-    async def call(self, module: Any, call: BaseModel, *, read: bool) -> Any:
-        """One Connect call through its mapping module (for `reconcile`: wallets, points
-        histories, and the deposit that refunds a purchase no order stands for)."""
-        return await self._call(module, call, read=read)
+    async def pages(self, call: Call, take: int, **inputs: Any) -> AsyncGenerator[Any]:
+        """A paged read (`skip`/`take`), page after page, until the total or an empty page."""
+        skip = 0
+        while True:
+            page = await self.send(call, skip=skip, take=take, **inputs)
+            yield page
+            skip += len(page.entries)
+            if not page.entries or skip >= page.total:
+                return
 
-    def _translate(self, name: str, response: Mapping[Any], payload: Any) -> Any:
+    async def every_entry(self, call: Call, take: int, **inputs: Any) -> list[Any]:
+        """Every entry of a paged read (for `reconcile`: wallets and points histories)."""
+        return [entry async for page in self.pages(call, take, **inputs) for entry in page.entries]
+
+    def _translate(self, call: Call, payload: Any) -> Any:
         """Apply a response mapping; an answer it cannot read is the upstream's failure."""
+        response = call.response
+        assert response is not None
         try:
             return response.apply(response.source.model_validate(payload))
         except ValidationError as exc:
             if self._metrics is not None:
-                self._metrics.translation_failures.labels(name, "response").inc()
-            log.warning("upstream_answer_untranslatable", call=name, errors=exc.error_count())
+                self._metrics.translation_failures.labels(call.name, "response").inc()
+            log.warning("upstream_answer_untranslatable", call=call.name, errors=exc.error_count())
             raise UpstreamFailure(
                 "untranslatable answer",
                 self.client.base_url,
@@ -136,19 +147,17 @@ class Tenant:
 
     async def customer(self, ref: CustomerRef) -> Customer | None:
         """The Core lookup by SessionM id or external id; found customers are cached."""
+        api_key = self.config.core_api_key
         if ref.user_id is not None:
             key = ("id", ref.user_id)
-            path = core_user.PATH_BY_ID.format(
-                api_key=quote(self.config.core_api_key), user_id=quote(ref.user_id, safe="")
-            )
+            call, path = core_user.CALL, core_user.CALL.url(api_key=api_key, user_id=ref.user_id)
         else:
             key = ("external_id", ref.external_id or "")
-            path = core_user.PATH_BY_EXTERNAL_ID.format(
-                api_key=quote(self.config.core_api_key), external_id=quote(key[1], safe="")
-            )
+            call = core_user.BY_EXTERNAL_ID
+            path = call.url(api_key=api_key, external_id=key[1])
         user = self._customers.get(key)
         if user is None:
-            user = await self._lookup(path)
+            user = await self._lookup(call, path)
             if user is None:
                 return None
             self._customers[key] = user
@@ -161,14 +170,14 @@ class Tenant:
             country=user.country,
         )
 
-    async def _lookup(self, path: str) -> core_user.CoreUser | None:
+    async def _lookup(self, call: Call, path: str) -> core_user.CoreUser | None:
         try:
-            body = await self.core_client.get("core_user", path, self._core)
+            body = await self.core_client.get(call.name, path, self._core)
         except RuleError as exc:
             if exc.code in (ErrorCode.USER_NOT_FOUND, ErrorCode.NOT_FOUND):
                 return None
             raise
-        result: core_user.CoreUser = self._translate("core_user", core_user.RESPONSE, body)
+        result: core_user.CoreUser = self._translate(call, body)
         return result
 
     def link(self, offer_id: int) -> OfferLink | None:
@@ -212,97 +221,72 @@ class Tenant:
         return catalog
 
     async def fetch_catalog(self, store_ids: Sequence[str]) -> Catalog:
-        catalog: Catalog = {}
-        skip = 0
-        while store_ids:
-            call = reward_store_offers.CatalogCall(
-                retailer_id=self.config.retailer_id,
-                culture=self.config.culture,
-                reward_store_ids=tuple(store_ids),
-                skip=skip,
-                take=reward_store_offers.MAX_TAKE,
-            )
-            page: reward_store_offers.CatalogPage = await self._call(
-                reward_store_offers, call, read=True
-            )
-            catalog.update({offer.reward_store_offer_id: offer for offer in page.offers})
-            skip += len(page.offers)
-            if not page.offers or skip >= page.total:
-                break
-        return catalog
+        if not store_ids:
+            return {}
+        offers: list[reward_store_offers.StoreOffer] = await self.every_entry(
+            reward_store_offers.CALL, reward_store_offers.MAX_TAKE, reward_store_ids=store_ids
+        )
+        return {offer.reward_store_offer_id: offer for offer in offers}
 
     async def purchase(self, order: Order, key: str) -> purchase_offer.PurchaseResult:
         """purchase_offer for a ledger order: the issued user_offer_id and points remaining."""
         link = self.link(order.offer_id)
         if link is None:
             raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
-        call = purchase_offer.PurchaseCall(
-            retailer_id=self.config.retailer_id,
-            culture=self.config.culture,
-            user_id=order.customer_id,
+        result: purchase_offer.PurchaseResult = await self.send(
+            purchase_offer.CALL,
+            order=order,
             reward_store_id=link.reward_store_id,
             reward_store_offer_id=link.reward_store_offer_id,
-            quantity=order.quantity,
             idempotency_id=key,
         )
-        result: purchase_offer.PurchaseResult = await self._call(purchase_offer, call, read=False)
         return result
 
     async def find_in_wallet(self, user_id: str, key: str) -> str | None:
         """The user_offer_id the purchase with idempotency id `key` issued, if any."""
-        skip = 0
-        while True:
-            call = user_offers.WalletCall(
-                retailer_id=self.config.retailer_id,
-                culture=self.config.culture,
-                user_id=user_id,
-                skip=skip,
-                take=user_offers.PAGE_SIZE,
-            )
-            page: user_offers.WalletPage = await self._call(user_offers, call, read=True)
-            for entry in page.entries:
-                if entry.idempotency_id == key:
-                    return entry.user_offer_id
-            skip += len(page.entries)
-            if not page.entries or skip >= page.total:
-                return None
+        wallet = self.pages(user_offers.CALL, user_offers.PAGE_SIZE, user_id=user_id)
+        async with aclosing(wallet) as pages:
+            async for page in pages:
+                for entry in page.entries:
+                    if entry.idempotency_id == key:
+                        return str(entry.user_offer_id)
+        return None
 
     async def redeem(self, user_offer_id: str) -> None:
-        call = manual_redeem.RedeemCall(
-            retailer_id=self.config.retailer_id, user_offer_id=user_offer_id
-        )
-        await self._call(manual_redeem, call, read=False)
+        await self.send(manual_redeem.CALL, user_offer_id=user_offer_id)
 
     async def revoke(self, user_offer_id: str) -> None:
-        call = revoke.RevokeCall(retailer_id=self.config.retailer_id, user_offer_id=user_offer_id)
-        await self._call(revoke, call, read=False)
+        await self.send(revoke.CALL, user_offer_id=user_offer_id)
 
     async def refund(self, user_id: str, points: int, order_id: int, key: str) -> None:
         """Deposit an order's points back into the customer's first point account, once per
         idempotency id `key`."""
-        balances = await self._balances(user_id)
-        call = deposit.DepositCall(
-            retailer_id=self.config.retailer_id,
+        balances = await self.balances(user_id)
+        await self.deposit(user_id, points, balances.point_account_id, str(order_id), key)
+
+    async def deposit(
+        self, user_id: str, points: int, account: str | None, reference: str, key: str
+    ) -> None:
+        """Deposit `points` into `account`, naming what they refund (`reference`), once per
+        idempotency id `key`."""
+        await self.send(
+            deposit.CALL,
             user_id=user_id,
             amount=points,
-            point_account_id=balances.point_account_id,
-            reference_id=str(order_id),
+            point_account_id=account,
+            reference_id=reference,
             idempotency_id=key,
         )
-        await self._call(deposit, call, read=False)
 
     async def balance(self, user_id: str) -> int | None:
         """all_balances now; None when it cannot be read now (never an older number passed off
         as current: the legacy answer then leaves `available_points` out)."""
         try:
-            return (await self._balances(user_id)).available_points
+            return (await self.balances(user_id)).available_points
         except UpstreamError:
             log.warning("balance_unavailable", app=self.app)
             return None
 
-    async def _balances(self, user_id: str) -> all_balances.Balances:
-        call = all_balances.BalancesCall(
-            retailer_id=self.config.retailer_id, culture=self.config.culture, user_id=user_id
-        )
-        result: all_balances.Balances = await self._call(all_balances, call, read=True)
+    async def balances(self, user_id: str) -> all_balances.Balances:
+        result: all_balances.Balances = await self.send(all_balances.CALL, user_id=user_id)
         return result

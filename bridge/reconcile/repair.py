@@ -26,7 +26,6 @@ from bridge.orders.outbox_sender import UndeliverableError
 from bridge.reconcile.books import Drift, Repair
 from bridge.store.books import Books
 from bridge.store.ledger import VOIDED
-from mappings.incentives import all_balances, deposit
 
 log = structlog.get_logger()
 
@@ -92,27 +91,14 @@ class Repairs:
         """Deposit the drift's points with its stable refund id, naming what it refunds."""
         assert drift.refund_key is not None
         assert drift.refund_reference is not None
-        config = self._tenant.config
-        call = deposit.DepositCall(
-            retailer_id=config.retailer_id,
-            user_id=drift.customer_id,
-            amount=drift.points,
-            point_account_id=await self._account(drift.customer_id),
-            reference_id=drift.refund_reference,
-            idempotency_id=drift.refund_key,
+        account = await self._account(drift.customer_id)
+        await self._tenant.deposit(
+            drift.customer_id, drift.points, account, drift.refund_reference, drift.refund_key
         )
-        await self._tenant.call(deposit, call, read=False)
 
     async def _account(self, customer_id: str) -> str | None:
         """The customer's first point account, where a refund goes (as the bridge's own)."""
         if customer_id not in self._accounts:
-            config = self._tenant.config
-            balances: all_balances.Balances = await self._tenant.call(
-                all_balances,
-                all_balances.BalancesCall(
-                    retailer_id=config.retailer_id, culture=config.culture, user_id=customer_id
-                ),
-                read=True,
-            )
+            balances = await self._tenant.balances(customer_id)
             self._accounts[customer_id] = balances.point_account_id
         return self._accounts[customer_id]

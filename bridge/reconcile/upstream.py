@@ -8,11 +8,7 @@ wallet still holds it. Deposits are the history's credits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
-
-from pydantic import BaseModel
 
 from bridge.canonical import ErrorCode
 from bridge.errors import RuleError
@@ -21,45 +17,17 @@ from bridge.reconcile.books import Deposit, UpstreamPurchase
 from mappings.incentives import point_audit_logs, user_offers
 
 
-async def _every_entry(
-    tenant: Tenant, module: Any, page_call: Callable[[int], BaseModel]
-) -> list[Any]:
-    """Every entry of a paged read (`skip`/`take`), page after page."""
-    entries: list[Any] = []
-    while True:
-        page = await tenant.call(module, page_call(len(entries)), read=True)
-        entries += page.entries
-        if not page.entries or len(entries) >= page.total:
-            return entries
-
-
 async def read_facts(
     tenant: Tenant, user_id: str, since: datetime | None
 ) -> tuple[list[UpstreamPurchase], list[Deposit]]:
     """The customer's purchases and deposits since `since`; none for a customer the upstream
     does not know."""
-    config = tenant.config
     try:
-        wallet: list[user_offers.WalletEntry] = await _every_entry(
-            tenant,
-            user_offers,
-            lambda skip: user_offers.WalletCall(
-                retailer_id=config.retailer_id,
-                culture=config.culture,
-                user_id=user_id,
-                skip=skip,
-                take=user_offers.PAGE_SIZE,
-            ),
+        wallet: list[user_offers.WalletEntry] = await tenant.every_entry(
+            user_offers.CALL, user_offers.PAGE_SIZE, user_id=user_id
         )
-        history: list[point_audit_logs.PointEntry] = await _every_entry(
-            tenant,
-            point_audit_logs,
-            lambda skip: point_audit_logs.HistoryCall(
-                retailer_id=config.retailer_id,
-                user_id=user_id,
-                skip=skip,
-                take=point_audit_logs.PAGE_SIZE,
-            ),
+        history: list[point_audit_logs.PointEntry] = await tenant.every_entry(
+            point_audit_logs.CALL, point_audit_logs.PAGE_SIZE, user_id=user_id
         )
     except RuleError as exc:
         if exc.code in (ErrorCode.USER_NOT_FOUND, ErrorCode.NOT_FOUND):

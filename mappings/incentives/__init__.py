@@ -1,6 +1,8 @@
 """Canonical <-> Incentives wire, one module per upstream call (both directions).
 
-`MODULES` is the registry: `orders-bridge check-mappings` and the golden tests walk it.
+Each module declares its call as one `Call` (`CALL`: name, method, path, request and response
+mappings, error table; docs/mappings.md). `MODULES` is the registry: `orders-bridge
+check-mappings` and the golden tests walk it.
 """
 
 from __future__ import annotations

@@ -12,16 +12,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from bridge.mapping import Mapping, computed, same
-from mappings.incentives.wire import Emitted, Frozen, Received
-
-PATH = "/incentives/api/1.0/user_points/all_balances"
-
-
-class BalancesCall(Frozen):
-    retailer_id: str
-    culture: str
-    user_id: str
+from bridge.mapping import Call, computed
+from mappings.incentives import errors
+from mappings.incentives.wire import Emitted, Frozen, Received, request, response
 
 
 class BalancesRequestWire(Emitted):
@@ -62,25 +55,23 @@ def first_account(source: BaseModel) -> str | None:
     return source.details[0].point_account_id if source.details else None
 
 
-REQUEST = Mapping(
-    module=__name__,
-    direction="request: canonical -> Incentives",
-    source=BalancesCall,
-    target=BalancesRequestWire,
-    fields=(
-        same("retailer_id"),
-        same("user_id"),
-        same("culture"),
-    ),
+REQUEST = request(__name__, BalancesRequestWire, user_id=str)
+
+RESPONSE = response(
+    __name__,
+    BalancesPayloadWire,
+    Balances,
+    computed("available_points", total_available, reads=("details",)),
+    computed("point_account_id", first_account, reads=("details",)),
 )
 
-RESPONSE = Mapping(
+CALL = Call(
     module=__name__,
-    direction="response: Incentives -> canonical",
-    source=BalancesPayloadWire,
-    target=Balances,
-    fields=(
-        computed("available_points", total_available, reads=("details",)),
-        computed("point_account_id", first_account, reads=("details",)),
-    ),
+    name="all_balances",
+    method="POST",
+    path="/incentives/api/1.0/user_points/all_balances",
+    request=REQUEST,
+    response=RESPONSE,
+    errors=errors.BY_CODE,
+    read=True,
 )

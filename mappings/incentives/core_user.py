@@ -20,11 +20,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from bridge.mapping import Converter, Mapping, computed, rename
-from mappings.incentives.wire import Frozen, Received
-
-PATH_BY_ID = "/priv/v1/apps/{api_key}/users/{user_id}"
-PATH_BY_EXTERNAL_ID = "/priv/v1/apps/{api_key}/external/users/{external_id}"
+from bridge.mapping import Call, Converter, computed, rename
+from mappings.incentives import errors
+from mappings.incentives.wire import Frozen, Received, response
 
 
 class UserWire(Received):
@@ -57,16 +55,37 @@ UPPER = Converter("upper case", str.upper)
 
 REQUEST = None  # the request is the path alone
 
-RESPONSE = Mapping(
+RESPONSE = response(
+    __name__,
+    CoreUserWire,
+    CoreUser,
+    rename("user_id", "user.id"),
+    rename("external_id", "user.external_id"),
+    computed("registered", is_registered, reads=("user.registered_at",)),
+    rename("email", "user.email"),
+    rename("country", "user.country", UPPER),
+)
+
+CALL = Call(
     module=__name__,
-    direction="response: Core user -> canonical",
-    source=CoreUserWire,
-    target=CoreUser,
-    fields=(
-        rename("user_id", "user.id"),
-        rename("external_id", "user.external_id"),
-        computed("registered", is_registered, reads=("user.registered_at",)),
-        rename("email", "user.email"),
-        rename("country", "user.country", UPPER),
-    ),
+    name="core_user",
+    method="GET",
+    path="/priv/v1/apps/{api_key}/users/{user_id}",
+    request=REQUEST,
+    response=RESPONSE,
+    errors=errors.BY_CODE,
+    read=True,
+    params=("api_key", "user_id"),
+)
+
+BY_EXTERNAL_ID = Call(
+    module=__name__,
+    name="core_user",
+    method="GET",
+    path="/priv/v1/apps/{api_key}/external/users/{external_id}",
+    request=REQUEST,
+    response=RESPONSE,
+    errors=errors.BY_CODE,
+    read=True,
+    params=("api_key", "external_id"),
 )

@@ -15,20 +15,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from bridge.mapping import Mapping, computed, same
-from mappings.incentives.wire import Emitted, Frozen
+from bridge.mapping import Call, Mapping, computed, const
+from mappings.incentives import errors
+from mappings.incentives.wire import Emitted, request
 
-PATH = "/incentives/api/1.0/user_points/deposit"
 REFERENCE_TYPE = "legacy_order_refund"
-
-
-class DepositCall(Frozen):
-    retailer_id: str
-    user_id: str
-    amount: int
-    point_account_id: str | None
-    reference_id: str
-    idempotency_id: str
 
 
 class DepositDetailWire(Emitted):
@@ -46,32 +37,42 @@ class DepositRequestWire(Emitted):
 
 
 def one_refund_detail(source: BaseModel) -> tuple[DepositDetailWire, ...]:
-    """The refund is a single deposit detail, traced to its legacy order."""
-    assert isinstance(source, DepositCall)
-    detail = DepositDetailWire(
-        amount=source.amount,
-        point_account_id=source.point_account_id,
-        reference_id=source.reference_id,
-        reference_type=REFERENCE_TYPE,
-        idempotency_id=source.idempotency_id,
-    )
-    return (detail,)
+    """The refund is a single deposit detail (`DETAIL`), traced to its legacy order."""
+    return (DETAIL.apply(source),)
 
 
-REQUEST = Mapping(
-    module=__name__,
-    direction="request: canonical -> Incentives",
-    source=DepositCall,
-    target=DepositRequestWire,
-    fields=(
-        same("retailer_id"),
-        same("user_id"),
-        computed(
-            "deposit_details",
-            one_refund_detail,
-            reads=("amount", "point_account_id", "reference_id", "idempotency_id"),
-        ),
+REQUEST = request(
+    __name__,
+    DepositRequestWire,
+    computed(
+        "deposit_details",
+        one_refund_detail,
+        reads=("amount", "point_account_id", "reference_id", "idempotency_id"),
     ),
+    user_id=str,
+    amount=int,
+    point_account_id=str | None,
+    reference_id=str,
+    idempotency_id=str,
+)
+
+DETAIL = Mapping(
+    module=__name__,
+    direction="request item: canonical -> deposit detail",
+    source=REQUEST.source,
+    target=DepositDetailWire,
+    fields=(const("reference_type", REFERENCE_TYPE),),
 )
 
 RESPONSE = None  # nothing in the answer is used
+
+CALL = Call(
+    module=__name__,
+    name="deposit",
+    method="POST",
+    path="/incentives/api/1.0/user_points/deposit",
+    request=REQUEST,
+    response=RESPONSE,
+    errors=errors.BY_CODE,
+    read=False,
+)

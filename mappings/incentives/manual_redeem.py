@@ -9,15 +9,9 @@ ok (so a retried approve is harmless).
 
 from __future__ import annotations
 
-from bridge.mapping import Mapping, same
-from mappings.incentives.wire import Emitted, Frozen
-
-PATH = "/offers/api/2.0/offers/redemption/manual_redeem"
-
-
-class RedeemCall(Frozen):
-    retailer_id: str
-    user_offer_id: str
+from bridge.mapping import Call
+from mappings.incentives import errors
+from mappings.incentives.wire import Emitted, request
 
 
 class RedeemRequestWire(Emitted):
@@ -25,15 +19,17 @@ class RedeemRequestWire(Emitted):
     user_offer_id: str
 
 
-REQUEST = Mapping(
-    module=__name__,
-    direction="request: canonical -> Incentives",
-    source=RedeemCall,
-    target=RedeemRequestWire,
-    fields=(
-        same("retailer_id"),
-        same("user_offer_id"),
-    ),
-)
+REQUEST = request(__name__, RedeemRequestWire, user_offer_id=str)
 
 RESPONSE = None  # nothing in the answer is used
+
+CALL = Call(
+    module=__name__,
+    name="manual_redeem",
+    method="POST",
+    path="/offers/api/2.0/offers/redemption/manual_redeem",
+    request=REQUEST,
+    response=RESPONSE,
+    errors=errors.BY_CODE,
+    read=False,
+)

@@ -19,19 +19,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bridge.mapping import Mapping, each, rename, same
-from mappings.incentives.wire import ISO_DATETIME, Emitted, Frozen, Received
+from bridge.mapping import Call, Mapping, each, rename
+from mappings.incentives import errors
+from mappings.incentives.wire import ISO_DATETIME, Emitted, Frozen, Received, request, response
 
-PATH = "/incentives/api/1.0/point_audit_logs/fetch_point_audit_logs"
 PAGE_SIZE = 500
 PURCHASE_REFERENCE = "user_offer"
-
-
-class HistoryCall(Frozen):
-    retailer_id: str
-    user_id: str
-    skip: int
-    take: int
 
 
 class HistoryRequestWire(Emitted):
@@ -67,18 +60,7 @@ class HistoryPage(Frozen):
     total: int
 
 
-REQUEST = Mapping(
-    module=__name__,
-    direction="request: canonical -> Incentives",
-    source=HistoryCall,
-    target=HistoryRequestWire,
-    fields=(
-        same("retailer_id"),
-        same("user_id"),
-        same("skip"),
-        same("take"),
-    ),
-)
+REQUEST = request(__name__, HistoryRequestWire, user_id=str, skip=int, take=int)
 
 ENTRY = Mapping(
     module=__name__,
@@ -88,19 +70,24 @@ ENTRY = Mapping(
     fields=(
         rename("points", "modification"),
         rename("at", "time_of_occurrence", ISO_DATETIME),
-        same("reference_type"),
-        same("reference_id"),
-        same("idempotency_id"),
     ),
 )
 
-RESPONSE = Mapping(
+RESPONSE = response(
+    __name__,
+    HistoryPayloadWire,
+    HistoryPage,
+    each("entries", "results", ENTRY),
+    rename("total", "total_records"),
+)
+
+CALL = Call(
     module=__name__,
-    direction="response: Incentives -> canonical",
-    source=HistoryPayloadWire,
-    target=HistoryPage,
-    fields=(
-        each("entries", "results", ENTRY),
-        rename("total", "total_records"),
-    ),
+    name="point_audit_logs",
+    method="POST",
+    path="/incentives/api/1.0/point_audit_logs/fetch_point_audit_logs",
+    request=REQUEST,
+    response=RESPONSE,
+    errors=errors.BY_CODE,
+    read=True,
 )

@@ -4,7 +4,7 @@ POST /offers/api/2.0/offers/rewardstores/purchase_offer
 
 Quirks handled:
 - The legacy offer id becomes `(reward_store_id, reward_store_offer_id)` through the app's id
-  map before this mapping runs; the legacy order id becomes `idempotency_id`.
+  map before this mapping runs; the order's purchase key becomes `idempotency_id`.
 - `acquire_date` is .NET ISO-8601 (seven fractional digits).
 
 Assumptions (not public; correct them here against a real tenant):
@@ -20,20 +20,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bridge.mapping import Mapping, rename, same
-from mappings.incentives.wire import ISO_DATETIME, Emitted, Frozen, Received
-
-PATH = "/offers/api/2.0/offers/rewardstores/purchase_offer"
-
-
-class PurchaseCall(Frozen):
-    retailer_id: str
-    culture: str
-    user_id: str
-    reward_store_id: str
-    reward_store_offer_id: str
-    quantity: int
-    idempotency_id: str
+from bridge.canonical import Order
+from bridge.mapping import Call, rename
+from mappings.incentives import errors
+from mappings.incentives.wire import ISO_DATETIME, Emitted, Frozen, Received, request, response
 
 
 class PurchaseRequestWire(Emitted):
@@ -64,31 +54,33 @@ class PurchaseResult(Frozen):
     points_remaining: int | None
 
 
-REQUEST = Mapping(
-    module=__name__,
-    direction="request: canonical -> Incentives",
-    source=PurchaseCall,
-    target=PurchaseRequestWire,
-    fields=(
-        same("retailer_id"),
-        same("user_id"),
-        same("reward_store_id"),
-        same("reward_store_offer_id"),
-        same("quantity"),
-        same("culture"),
-        same("idempotency_id"),
-    ),
+REQUEST = request(
+    __name__,
+    PurchaseRequestWire,
+    rename("user_id", "order.customer_id"),
+    rename("quantity", "order.quantity"),
+    order=Order,
+    reward_store_id=str,
+    reward_store_offer_id=str,
+    idempotency_id=str,
 )
 
-RESPONSE = Mapping(
+RESPONSE = response(
+    __name__,
+    PurchasePayloadWire,
+    PurchaseResult,
+    rename("user_offer_id", "user_offer.user_offer_id"),
+    rename("offer_id", "user_offer.offer_id"),
+    rename("acquired_at", "user_offer.acquire_date", ISO_DATETIME),
+)
+
+CALL = Call(
     module=__name__,
-    direction="response: Incentives -> canonical",
-    source=PurchasePayloadWire,
-    target=PurchaseResult,
-    fields=(
-        rename("user_offer_id", "user_offer.user_offer_id"),
-        rename("offer_id", "user_offer.offer_id"),
-        rename("acquired_at", "user_offer.acquire_date", ISO_DATETIME),
-        same("points_remaining"),
-    ),
+    name="purchase_offer",
+    method="POST",
+    path="/offers/api/2.0/offers/rewardstores/purchase_offer",
+    request=REQUEST,
+    response=RESPONSE,
+    errors=errors.BY_CODE,
+    read=False,
 )

@@ -12,16 +12,11 @@ already revoked reward answers ok (so a retried reject is harmless).
 
 from __future__ import annotations
 
-from bridge.mapping import Mapping, const, same
-from mappings.incentives.wire import Emitted, Frozen
+from bridge.mapping import Call, const
+from mappings.incentives import errors
+from mappings.incentives.wire import Emitted, request
 
-PATH = "/offers/api/2.0/offers/acquisition/revoke"
 REASON = "order rejected through the legacy Orders API"
-
-
-class RevokeCall(Frozen):
-    retailer_id: str
-    user_offer_id: str
 
 
 class RevokeRequestWire(Emitted):
@@ -30,16 +25,17 @@ class RevokeRequestWire(Emitted):
     reason: str
 
 
-REQUEST = Mapping(
-    module=__name__,
-    direction="request: canonical -> Incentives",
-    source=RevokeCall,
-    target=RevokeRequestWire,
-    fields=(
-        same("retailer_id"),
-        same("user_offer_id"),
-        const("reason", REASON),
-    ),
-)
+REQUEST = request(__name__, RevokeRequestWire, const("reason", REASON), user_offer_id=str)
 
 RESPONSE = None  # nothing in the answer is used
+
+CALL = Call(
+    module=__name__,
+    name="revoke",
+    method="POST",
+    path="/offers/api/2.0/offers/acquisition/revoke",
+    request=REQUEST,
+    response=RESPONSE,
+    errors=errors.BY_CODE,
+    read=False,
+)

@@ -20,19 +20,11 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from bridge.mapping import Mapping, computed, each, rename, same
-from mappings.incentives.wire import ISO_DATETIME, Emitted, Frozen, Received
+from bridge.mapping import Call, Mapping, computed, each, rename
+from mappings.incentives import errors
+from mappings.incentives.wire import ISO_DATETIME, Emitted, Frozen, Received, request, response
 
-PATH = "/offers/api/2.0/offers/rewardstores/get_reward_store_offers"
 MAX_TAKE = 1000
-
-
-class CatalogCall(Frozen):
-    retailer_id: str
-    culture: str
-    reward_store_ids: tuple[str, ...]
-    skip: int
-    take: int
 
 
 class CatalogRequestWire(Emitted):
@@ -82,7 +74,7 @@ class StoreOffer(Frozen):
 
 
 class CatalogPage(Frozen):
-    offers: tuple[StoreOffer, ...]
+    entries: tuple[StoreOffer, ...]
     total: int
 
 
@@ -93,18 +85,8 @@ def first_media_uri(source: BaseModel) -> str | None:
     return media[0].uri if media else None
 
 
-REQUEST = Mapping(
-    module=__name__,
-    direction="request: canonical -> Incentives",
-    source=CatalogCall,
-    target=CatalogRequestWire,
-    fields=(
-        same("retailer_id"),
-        same("reward_store_ids"),
-        same("skip"),
-        same("take"),
-        same("culture"),
-    ),
+REQUEST = request(
+    __name__, CatalogRequestWire, reward_store_ids=tuple[str, ...], skip=int, take=int
 )
 
 OFFER = Mapping(
@@ -114,7 +96,6 @@ OFFER = Mapping(
     target=StoreOffer,
     fields=(
         rename("reward_store_offer_id", "id"),
-        same("reward_store_id"),
         rename("points", "price"),
         rename("name", "offer_details.title"),
         rename("description", "offer_details.description"),
@@ -125,13 +106,21 @@ OFFER = Mapping(
     ),
 )
 
-RESPONSE = Mapping(
+RESPONSE = response(
+    __name__,
+    CatalogPayloadWire,
+    CatalogPage,
+    each("entries", "reward_store_offers", OFFER),
+    rename("total", "total_rows"),
+)
+
+CALL = Call(
     module=__name__,
-    direction="response: Incentives -> canonical",
-    source=CatalogPayloadWire,
-    target=CatalogPage,
-    fields=(
-        each("offers", "reward_store_offers", OFFER),
-        rename("total", "total_rows"),
-    ),
+    name="reward_store_offers",
+    method="POST",
+    path="/offers/api/2.0/offers/rewardstores/get_reward_store_offers",
+    request=REQUEST,
+    response=RESPONSE,
+    errors=errors.BY_CODE,
+    read=True,
 )

@@ -14,19 +14,11 @@ answer was lost went through.
 
 from __future__ import annotations
 
-from bridge.mapping import Mapping, each, rename, same
-from mappings.incentives.wire import Emitted, Frozen, Received
+from bridge.mapping import Call, Mapping, each, rename
+from mappings.incentives import errors
+from mappings.incentives.wire import Emitted, Frozen, Received, request, response
 
-PATH = "/offers/api/2.0/offers/get_user_offers"
 PAGE_SIZE = 100
-
-
-class WalletCall(Frozen):
-    retailer_id: str
-    culture: str
-    user_id: str
-    skip: int
-    take: int
 
 
 class WalletRequestWire(Emitted):
@@ -59,39 +51,31 @@ class WalletPage(Frozen):
     total: int
 
 
-REQUEST = Mapping(
-    module=__name__,
-    direction="request: canonical -> Incentives",
-    source=WalletCall,
-    target=WalletRequestWire,
-    fields=(
-        same("retailer_id"),
-        same("user_id"),
-        same("skip"),
-        same("take"),
-        same("culture"),
-    ),
-)
+REQUEST = request(__name__, WalletRequestWire, user_id=str, skip=int, take=int)
 
 ENTRY = Mapping(
     module=__name__,
     direction="response item: user offer -> canonical",
     source=UserOfferEntryWire,
     target=WalletEntry,
-    fields=(
-        rename("user_offer_id", "id"),
-        same("offer_id"),
-        same("idempotency_id"),
-    ),
+    fields=(rename("user_offer_id", "id"),),
 )
 
-RESPONSE = Mapping(
+RESPONSE = response(
+    __name__,
+    WalletPayloadWire,
+    WalletPage,
+    each("entries", "user_offers", ENTRY),
+    rename("total", "total_records"),
+)
+
+CALL = Call(
     module=__name__,
-    direction="response: Incentives -> canonical",
-    source=WalletPayloadWire,
-    target=WalletPage,
-    fields=(
-        each("entries", "user_offers", ENTRY),
-        rename("total", "total_records"),
-    ),
+    name="user_offers",
+    method="POST",
+    path="/offers/api/2.0/offers/get_user_offers",
+    request=REQUEST,
+    response=RESPONSE,
+    errors=errors.BY_CODE,
+    read=True,
 )

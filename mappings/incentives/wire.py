@@ -1,4 +1,5 @@
-"""Shared pieces of the Incentives wire format: model bases, the envelope, date converters.
+"""Shared pieces of the Incentives wire format: model bases, the envelope, date converters, and
+the two helpers every call module declares its mappings with (`request`, `response`).
 
 Assumptions (client code, not documented):
 - The envelope is `{"status":"ok","payload":{...}}`; an error is
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
-from bridge.mapping import Converter
+from bridge.mapping import Converter, Field, Mapping
 
 
 class Frozen(BaseModel):
@@ -34,6 +35,9 @@ class Received(BaseModel):
     """A payload the bridge receives: tolerant of fields it does not know."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+R = TypeVar("R", bound=Frozen)
 
 
 class ErrorDetail(Received):
@@ -64,3 +68,33 @@ def format_datetime(value: datetime) -> str:
 
 
 ISO_DATETIME = Converter("ISO-8601 UTC", parse_datetime, format_datetime)
+
+
+class TenantConfig(Frozen):
+    """What request mappings read of an app's `incentives:` block (the tenant config)."""
+
+    retailer_id: str
+    culture: str
+
+
+REQUEST = "request: canonical + tenant config -> Incentives"
+RESPONSE = "response: Incentives -> canonical"
+
+
+def request(module: str, target: type[Emitted], *fields: Field, **inputs: Any) -> Mapping[Emitted]:
+    """A call's request mapping. It reads the call's inputs (`inputs`: name -> type, the
+    canonical values the caller passes) and the tenant config as `tenant`; a wire field that
+    keeps its name is taken from an input, or else from the tenant config."""
+    definitions: dict[str, Any] = {name: (kind, ...) for name, kind in inputs.items()}
+    source = create_model(
+        f"{module.rsplit('.', 1)[1]}_inputs",
+        __base__=Frozen,
+        tenant=(TenantConfig, ...),
+        **definitions,
+    )
+    return Mapping(module, REQUEST, source, target, fields, same_from=("tenant",))
+
+
+def response(module: str, source: type[Received], target: type[R], *fields: Field) -> Mapping[R]:
+    """A call's response mapping: the answer's payload -> the canonical result."""
+    return Mapping(module, RESPONSE, source, target, fields)
