@@ -21,21 +21,21 @@ import enum
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
 import aiohttp
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 from tqdm import tqdm
 
-from bridge.canonical import Order, OrderStatus, ShippingAddress
+from bridge.canonical import Order
 from bridge.settings import AppConfig
 from bridge.store.history import HistoryStore, Recorded
+from mappings.legacy.order import ORDER_FROM_WIRE
+from mappings.legacy.wire import HistoryOrderWire as HistoryOrderWire  # bridge/legacy/cutover.py
 
-CREATED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"
 EXTERNAL_PREFIX = "external:"
 INVALID = "invalid"
 """Outcome of a listed order that is not a well-formed legacy order (counted, skipped)."""
@@ -48,26 +48,6 @@ class Outcome(enum.StrEnum):
 
 class BackfillError(Exception):
     """Legacy could not be read; the run stops and can be resumed."""
-
-
-class HistoryOrderWire(BaseModel):
-    """A legacy order as the list route returns it (tolerant of unknown keys)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    id: int
-    offer_id: int
-    user_id: str
-    quantity: int
-    points: int
-    status: str
-    created_at: str
-    name: str
-    logo: str | None = None
-    description: str | None = None
-    offer_type: str
-    external_id: str | None = None
-    shipping_address: dict[str, Any] | None = None
 
 
 @dataclass
@@ -90,25 +70,9 @@ def read_customers(path: Path) -> list[str]:
 
 
 def history_order(app: str, wire: HistoryOrderWire) -> Order:
-    """A legacy wire order as the canonical order of a history row."""
-    created = datetime.strptime(wire.created_at, CREATED_AT_FORMAT).replace(tzinfo=UTC)
-    address = wire.shipping_address
-    return Order(
-        id=wire.id,
-        app=app,
-        customer_id=wire.user_id,
-        offer_id=wire.offer_id,
-        quantity=wire.quantity,
-        points=wire.points,
-        status=OrderStatus(wire.status),
-        created_at=created,
-        name=wire.name,
-        logo=wire.logo,
-        description=wire.description,
-        offer_type=wire.offer_type,
-        external_id=wire.external_id,
-        shipping_address=ShippingAddress.model_validate(address) if address else None,
-    )
+    """A legacy wire order as the canonical order of a history row: the legacy order mapping
+    read backwards (mappings/legacy/order.py); a ValueError when it is not a legacy order."""
+    return ORDER_FROM_WIRE.apply(wire, app=app)
 
 
 class Backfill:

@@ -1,4 +1,8 @@
-"""Canonical Order -> legacy order object, used by every operation's response.
+"""Canonical Order <-> legacy order object: one reversible mapping, used both ways.
+
+`ORDER` renders every operation's response; `ORDER_FROM_WIRE`, its reverse, reads a legacy
+order as legacy's list route answers it (the backfill's history rows, bridge/cutover/backfill.py),
+with the app supplied by the caller (the order object does not carry it).
 
 Quirks handled:
 - `created_at` is `YYYY-MM-DD HH:MM:SS` in UTC (seed examples).
@@ -13,40 +17,66 @@ Quirks handled:
 - Keys with no value (`external_id`, `shipping_address`, `logo`, `description`) are left out,
   as in the seed examples, rather than sent as null: an offer without a logo gives an order
   without `logo`, which every client model reads as "no logo" (docs/clients.md).
+- On the way back, `user.id` is a copy of `user_id` (read from `user_id`); an empty address
+  object is no address.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
-from bridge.canonical import ErrorCode, Order, ShippingAddress
-from mappings.legacy.wire import OrderWire, ShippingAddressEmitted, ShippingAddressWire, UserWire
+from pydantic import BaseModel
+
+from bridge.canonical import ErrorCode, Order, OrderStatus, ShippingAddress
+from bridge.mapping import Converter, Mapping, rename, same
+from mappings.legacy.wire import HistoryOrderWire, OrderWire, ShippingAddressWire
 
 CREATED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def order_to_wire(order: Order) -> OrderWire:
-    return OrderWire(
-        id=order.id,
-        offer_id=order.offer_id,
-        user_id=order.customer_id,
-        user=UserWire(id=order.customer_id, available_points=order.available_points),
-        quantity=order.quantity,
-        points=order.points,
-        status=order.status.value,
-        created_at=order.created_at.astimezone(UTC).strftime(CREATED_AT_FORMAT),
-        name=order.name,
-        logo=order.logo,
-        description=order.description,
-        offer_type=order.offer_type,
-        external_id=order.external_id,
-        shipping_address=_address_to_wire(order.shipping_address),
-    )
+def format_created_at(value: datetime) -> str:
+    """Aware datetime -> `YYYY-MM-DD HH:MM:SS` in UTC."""
+    return value.astimezone(UTC).strftime(CREATED_AT_FORMAT)
 
 
-def _address_to_wire(address: ShippingAddress | None) -> ShippingAddressEmitted | None:
-    return ShippingAddressEmitted(**address.model_dump()) if address else None
+def parse_created_at(text: str) -> datetime:
+    """`YYYY-MM-DD HH:MM:SS` (UTC) -> aware datetime; a ValueError for anything else."""
+    return datetime.strptime(text, CREATED_AT_FORMAT).replace(tzinfo=UTC)
+
+
+def status_value(status: OrderStatus) -> str:
+    """The status as its legacy string."""
+    return status.value
+
+
+def address_fields(address: BaseModel | dict[str, Any]) -> dict[str, Any] | None:
+    """An address's fields (of either side's model, or as received); none when empty."""
+    fields = address.model_dump() if isinstance(address, BaseModel) else address
+    return fields or None
+
+
+LEGACY_CREATED_AT = Converter("YYYY-MM-DD HH:MM:SS UTC", format_created_at, parse_created_at)
+STATUS = Converter("status value", status_value, OrderStatus)
+ADDRESS = Converter("address fields", address_fields, address_fields)
+
+ORDER = Mapping(
+    module=__name__,
+    direction="canonical order -> legacy order object",
+    source=Order,
+    target=OrderWire,
+    fields=(
+        rename("user_id", "customer_id"),
+        rename("user.id", "customer_id"),
+        rename("user.available_points", "available_points"),
+        same("status", STATUS),
+        same("created_at", LEGACY_CREATED_AT),
+        same("shipping_address", ADDRESS),
+    ),
+)
+
+ORDER_FROM_WIRE: Mapping[Order] = ORDER.reverse(source=HistoryOrderWire, supplied=("app",))
+"""A legacy order as legacy's list route answers it -> the canonical order (app supplied)."""
 
 
 def address_from_wire(address: ShippingAddressWire | None) -> ShippingAddress | None:
@@ -54,11 +84,11 @@ def address_from_wire(address: ShippingAddressWire | None) -> ShippingAddress | 
 
 
 def ok_order(order: Order) -> dict[str, Any]:
-    return {"status": "ok", "order": order_to_wire(order).model_dump(exclude_none=True)}
+    return {"status": "ok", "order": ORDER.apply(order).model_dump(exclude_none=True)}
 
 
 def ok_orders(orders: list[Order]) -> dict[str, Any]:
-    wire = [order_to_wire(order).model_dump(exclude_none=True) for order in orders]
+    wire = [ORDER.apply(order).model_dump(exclude_none=True) for order in orders]
     return {"status": "ok", "orders": wire}
 
 

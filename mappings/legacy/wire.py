@@ -147,6 +147,34 @@ class UserWire(Emitted):
     available_points: int | None = None
 
 
+class HistoryUserWire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    available_points: int | None = None
+
+
+class HistoryOrderWire(BaseModel):
+    """A legacy order as legacy's list route answers it (tolerant of unknown keys): what the
+    backfill reads into history rows."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    offer_id: int
+    user_id: str
+    user: HistoryUserWire | None = None
+    quantity: int
+    points: int
+    status: str
+    created_at: str
+    name: str
+    logo: str | None = None
+    description: str | None = None
+    offer_type: str
+    external_id: str | None = None
+    shipping_address: dict[str, Any] | None = None
+
+
 class OrderWire(Emitted):
     id: int
     offer_id: int

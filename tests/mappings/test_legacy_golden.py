@@ -1,8 +1,8 @@
 """Golden JSON pairs for the legacy mapping modules (plain functions, one direction each).
 
-The legacy modules in mappings/legacy/ predate the mapping vocabulary; each turns one legacy
-wire shape into a canonical one (or back, for the order object), so each has one pair and no
-round trip.
+The request modules in mappings/legacy/ are plain functions, one direction each, so each has
+one pair and no round trip; the order object is a reversible mapping (`ORDER`), so its pair
+also round-trips through `ORDER_FROM_WIRE`, the way the backfill reads legacy history.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import pytest
 from bridge.canonical import CustomerRef, Order
 from mappings.legacy.create_order import place_order_from_wire
 from mappings.legacy.list_orders import order_filter_from_query
-from mappings.legacy.order import ok_order
+from mappings.legacy.order import ORDER, ORDER_FROM_WIRE, ok_order
 from mappings.legacy.update_order_status import requested_status_from_wire
+from mappings.legacy.wire import HistoryOrderWire
 
 GOLDEN = Path(__file__).parent / "golden" / "legacy"
 
@@ -55,6 +56,14 @@ def test_update_body_becomes_a_status() -> None:
 def test_order_becomes_the_legacy_order_object() -> None:
     given, expected = pair("order")
     assert ok_order(Order.model_validate(given["order"])) == expected
+
+
+def test_the_legacy_order_object_round_trips() -> None:
+    given, expected = pair("order")
+    order = Order.model_validate(given["order"])
+    back = ORDER_FROM_WIRE.apply(HistoryOrderWire.model_validate(expected["order"]), app=order.app)
+    assert back == order
+    assert ORDER.apply(back).model_dump(exclude_none=True) == expected["order"]
 
 
 def test_every_legacy_module_has_a_golden_file() -> None:
