@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
@@ -39,10 +41,9 @@ from bridge.runtime.admin import ADMIN_TOKEN, POLICY_SOURCE, add_admin_routes
 from bridge.runtime.health import DATABASE, add_health_routes
 from bridge.settings import Settings
 from bridge.shadow.context import shadow_context
-from bridge.shadow.middleware import shadow_middleware
 from bridge.shadow.pages import add_shadow_routes
 from bridge.store.catalog import Catalog
-from bridge.store.executor import open_database
+from bridge.store.executor import Database, open_database
 from bridge.store.history import HistoryStore, raise_order_id_floor
 from bridge.store.idempotency import IdempotencyStore
 from bridge.store.ledger import Ledger
@@ -63,7 +64,7 @@ def create_app(
     clock: Clock | None = None,
 ) -> web.Application:
     app = web.Application(
-        middlewares=[observe_middleware, canary_middleware, shadow_middleware, error_middleware],
+        middlewares=[observe_middleware, canary_middleware, error_middleware],
         client_max_size=MAX_BODY_BYTES,
     )
     app[METRICS] = Metrics(registry if registry is not None else CollectorRegistry())
@@ -81,7 +82,9 @@ def create_app(
         app[ADMIN_TOKEN] = settings.admin_token
     app.cleanup_ctx.append(canary_context(clock))
     app.cleanup_ctx.append(_cutover_context(settings, cipher, policy, clock))
-    app.cleanup_ctx.append(shadow_context(settings, clock))
+    app.cleanup_ctx.append(
+        shadow_context(settings, clock, _shadow_service(settings, cipher, clock))
+    )
     add_routes(app)
     add_health_routes(app)
     add_admin_routes(app)
@@ -90,48 +93,89 @@ def create_app(
     return app
 
 
+@dataclass(frozen=True, slots=True)
+class Orders:
+    """An order service and what it is built on (`orders_on` builds it)."""
+
+    db: Database
+    service: OrderService
+    ledger: Ledger
+    remote: RemoteOrders
+    incentives: IncentivesBackend | None
+
+
+@asynccontextmanager
+async def orders_on(
+    url: str,
+    settings: Settings,
+    cipher: EmailCipher,
+    clock: Clock,
+    *,
+    metrics: Metrics | None = None,
+    on_enqueued: Callable[[], None] | None = None,
+) -> AsyncIterator[Orders]:
+    """The order service on the store at `url` with its backends: the bridge's own, and the
+    shadow store's (bridge/shadow/context.py). On exit the Incentives clients close, then the
+    store."""
+    db = open_database(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
+    try:
+        catalog = Catalog(db, cipher)
+        ledger = Ledger(db, cipher)
+        local = LocalBackend(catalog, LocalEngineStore(db, ledger, on_enqueued=on_enqueued))
+        backends: dict[Target, Backend] = {Target.LOCAL: local}
+        remote = RemoteOrders(db, ledger, Target.INCENTIVES)
+        incentives = IncentivesBackend.build(settings.apps, remote, clock, metrics)
+        if incentives is not None:
+            await incentives.open()
+            backends[Target.INCENTIVES] = incentives
+        try:
+            service = OrderService(backends, ledger, catalog, clock)
+            yield Orders(db, service, ledger, remote, incentives)
+        finally:
+            if incentives is not None:
+                await incentives.close()
+    finally:
+        await db.close()
+
+
 def _store_context(
     settings: Settings, cipher: EmailCipher, clock: Clock, wakeup: asyncio.Event
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def store(app: web.Application) -> AsyncIterator[None]:
-        db = open_database(
+        async with orders_on(
             settings.database_url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            sqlite_synchronous=settings.sqlite_synchronous,
-        )
-        catalog = Catalog(db, cipher)
-        ledger = Ledger(db, cipher)
-        local = LocalBackend(catalog, LocalEngineStore(db, ledger, on_enqueued=wakeup.set))
-        app[DATABASE] = db
-        backends: dict[Target, Backend] = {Target.LOCAL: local}
-        remote = RemoteOrders(db, ledger, Target.INCENTIVES)
-        incentives = IncentivesBackend.build(settings.apps, remote, clock, app[METRICS])
-        if incentives is not None:
-            await incentives.open()
-            backends[Target.INCENTIVES] = incentives
-            app[INCENTIVES] = incentives
-            app[REMOTE_ORDERS] = remote
-        app[SERVICE] = OrderService(backends, ledger, catalog, clock)
-        app[IDEMPOTENCY] = Idempotency(
-            IdempotencyStore(db),
-            ledger,
+            settings,
+            cipher,
             clock,
-            ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
-            wait=timedelta(seconds=settings.idempotency_wait_seconds),
-            settle=app[SERVICE].settle,
-            unknown=remote.unknown_order,
-        )
-        stop_reaper = asyncio.Event()
-        reaper = asyncio.create_task(
-            reap_periodically(app[IDEMPOTENCY], settings.idempotency_reap_seconds, stop_reaper)
-        )
-        yield
-        stop_reaper.set()
-        await reaper
-        if incentives is not None:
-            await incentives.close()
-        await db.close()
+            metrics=app[METRICS],
+            on_enqueued=wakeup.set,
+        ) as orders:
+            app[DATABASE] = orders.db
+            app[SERVICE] = orders.service
+            if orders.incentives is not None:
+                app[INCENTIVES] = orders.incentives
+                app[REMOTE_ORDERS] = orders.remote
+            app[IDEMPOTENCY] = Idempotency(
+                IdempotencyStore(orders.db),
+                orders.ledger,
+                clock,
+                ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+                wait=timedelta(seconds=settings.idempotency_wait_seconds),
+                settle=orders.service.settle,
+                unknown=orders.remote.unknown_order,
+            )
+            stop_reaper = asyncio.Event()
+            reaper = asyncio.create_task(
+                reap_periodically(app[IDEMPOTENCY], settings.idempotency_reap_seconds, stop_reaper)
+            )
+            yield
+            stop_reaper.set()
+            await reaper
 
     return store
 
@@ -202,7 +246,7 @@ def _cutover_context(
             app[APPS],
             Router(policy.current, app[CANARY_STEPS].percent),
             LegacyPassthrough(session, app[METRICS]),
-            Ledger(db, cipher),
+            app[SERVICE],
             app[METRICS],
             HistoryStore(db),
             LegacyKeys(
@@ -220,3 +264,16 @@ def _cutover_context(
         await session.close()
 
     return cutover
+
+
+def _shadow_service(
+    settings: Settings, cipher: EmailCipher, clock: Clock
+) -> Callable[[str], AbstractAsyncContextManager[OrderService]]:
+    """The shadow store's order service, built by `orders_on` like the bridge's own."""
+
+    @asynccontextmanager
+    async def service(url: str) -> AsyncIterator[OrderService]:
+        async with orders_on(url, settings, cipher, clock) as orders:
+            yield orders.service
+
+    return service

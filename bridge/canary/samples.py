@@ -23,7 +23,7 @@ from bridge.canary.analysis import FAILURE_CODES, LATENCY_BOUNDS, Cohort, latenc
 from bridge.canary.store import Sample
 from bridge.cutover.router import Reason
 from bridge.legacy.cutover import ROUTE
-from bridge.observability.context import APP_NAME, LEGACY_CODE, OPERATION, call_facts
+from bridge.observability.context import call_facts
 
 TallyKey = tuple[str, str, str]
 
@@ -92,7 +92,8 @@ async def canary_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 def _count(book: SampleBook, request: web.Request, status: int, seconds: float) -> None:
     route = request.get(ROUTE)
-    if route is None or OPERATION not in request:
+    facts = call_facts()
+    if route is None or facts.operation is None:
         return
     if route.canary:
         cohort = "canary"
@@ -100,8 +101,8 @@ def _count(book: SampleBook, request: web.Request, status: int, seconds: float) 
         cohort = "baseline"
     else:
         return
-    code = request.get(LEGACY_CODE, "")
+    code = facts.legacy_code or ""
     failed = code in FAILURE_CODES or (not code and status >= 500)
-    failed = failed or call_facts().fallback_from is not None
-    key = (request.get(APP_NAME, ""), request[OPERATION], cohort)
+    failed = failed or facts.fallback_from is not None
+    key = (facts.app or "", facts.operation, cohort)
     book.add(key, failed, bool(code) and not failed, seconds)

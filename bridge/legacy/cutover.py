@@ -1,12 +1,15 @@
 """The cutover in the request path: ask the router, then forward to legacy or serve here.
 
-Each legacy handler is wrapped by `routed(operation)`: the app is authenticated, the order a
-get/update names is located in the ledger, the router decides (target, reason), the decision
+`serve_call(request, operation)` answers each of the four order operations: the app is
+authenticated, the call's facts are set (bridge/observability/context.py), the order a
+get/update names is parsed and located through the order service (read once: the router
+decides by it and the operation serves it), the router decides (target, reason), the decision
 is counted and put on the call's log line, and then either the legacy passthrough answers
-(the order service is skipped) or the handler runs with the app's target set to the chosen
-one. When the chosen target's upstream is unavailable and the policy allows
-`fallback: local`, the handler runs again on the local target (counted as a fallback); never
-after a write whose answer was lost on its way back from legacy, which may have placed it.
+(the order service is skipped) or the operation (bridge/legacy/operations.py) runs with the
+app's target set to the chosen one. When the chosen target's upstream is unavailable and the
+policy allows `fallback: local`, the operation runs again on the local target (counted as a
+fallback); never after a write whose answer was lost on its way back from legacy, which may
+have placed it.
 
 A write with an `Idempotency-Key` is held in front of the passthrough as on every target
 (`bridge/legacy/keyed_passthrough.py`): forwarded at most once per key.
@@ -15,41 +18,32 @@ A write with an `Idempotency-Key` is held in front of the passthrough as on ever
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
 
 import orjson
 import structlog
 from aiohttp import web
 
 from bridge.backends.passthrough import ForwardLostError, LegacyPassthrough
-from bridge.canonical import ErrorCode, Order, OrderRef, Target
+from bridge.canonical import ErrorCode, Target
 from bridge.cutover.backfill import HistoryOrderWire, history_order
 from bridge.cutover.policy import WRITES, Operation
 from bridge.cutover.router import Located, Reason, Route, Router, customer_key
 from bridge.errors import RuleError, UpstreamError
-from bridge.legacy import parsing
+from bridge.legacy import operations
 from bridge.legacy.auth import AppDirectory
-from bridge.legacy.idempotent import KEY_HEADER
+from bridge.legacy.idempotent import KEY_HEADER, respond_once
 from bridge.legacy.keyed_passthrough import LegacyKeys
-from bridge.observability.context import APP_NAME, LEGACY_CODE, OPERATION, TARGET, call_facts
+from bridge.legacy.operations import Call, Named
+from bridge.observability.context import call_facts
 from bridge.observability.metrics import Metrics
+from bridge.orders.service import OrderService
 from bridge.settings import AppConfig
 from bridge.store.history import HistoryStore
-from bridge.store.ledger import Ledger
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-ROUTED_APP = web.RequestKey("routed_app", AppConfig)
-"""The authenticated app with `target` set to the target chosen for this call."""
 ROUTE = web.RequestKey("route", Route)
-"""The router's decision for this call (the shadow runner reads `route.shadow`)."""
-LOCATED = web.RequestKey("located", Located)
-"""What the ledger knew about the order a get/update names."""
-LOCATED_ORDER = web.RequestKey("located_order", Order)
-"""The order the locator read, when its outcome is settled (a get need not read it again)."""
-ORDER_ID = web.RequestKey("order_id", int)
-"""The integer order id the path names, parsed once by the locator."""
+"""The router's decision for this call (the shadow capture and the canary read it)."""
 
+NAMING_AN_ORDER = frozenset({Operation.GET_ORDER, Operation.UPDATE_ORDER_STATUS})
 _LOCATED = {Target.LOCAL: Located.LOCAL, Target.INCENTIVES: Located.INCENTIVES}
 _KNOWN_CODES = frozenset(code.value for code in ErrorCode)
 
@@ -62,7 +56,7 @@ class Cutover:
         directory: AppDirectory,
         router: Router,
         passthrough: LegacyPassthrough,
-        ledger: Ledger,
+        service: OrderService,
         metrics: Metrics,
         history: HistoryStore | None = None,
         keys: LegacyKeys | None = None,
@@ -70,19 +64,16 @@ class Cutover:
         self.directory = directory
         self.router = router
         self.passthrough = passthrough
-        self.ledger = ledger
+        self.service = service
         self.metrics = metrics
         self.history = history
         self.keys = keys
+        self._on_target: dict[tuple[str, Target], tuple[AppConfig, AppConfig]] = {}
 
-    async def route(self, request: web.Request, app: AppConfig, operation: Operation) -> Route:
+    def route(
+        self, app: AppConfig, operation: Operation, customer: str | None, located: Located | None
+    ) -> Route:
         """Decide where the call goes, count the decision and note it on the log line."""
-        located = None
-        if operation in (Operation.GET_ORDER, Operation.UPDATE_ORDER_STATUS):
-            located = await self._locate(request, app)
-            request[LOCATED] = located
-        info = request.match_info
-        customer = customer_key(info.get("user_id"), info.get("external_id"))
         route = self.router.decide(app, operation, customer, located)
         if located is Located.HISTORY and operation is Operation.UPDATE_ORDER_STATUS:
             _refuse_read_only(route)
@@ -95,80 +86,90 @@ class Cutover:
         call_facts().route_reason = reason.value
 
     async def serve_on(
-        self, request: web.Request, app: AppConfig, target: Target, handler: Handler
+        self,
+        request: web.Request,
+        app: AppConfig,
+        operation: Operation,
+        target: Target,
+        call: Call,
+        located: Located | None,
     ) -> web.StreamResponse:
-        """Answer the call on `target`: forward to legacy, or run the handler here."""
-        request[TARGET] = target.value
+        """Answer the call on `target`: forward to legacy, or run the operation here."""
+        facts = call_facts()
+        facts.target = target.value
         if target is not Target.LEGACY:
-            request[ROUTED_APP] = app.model_copy(update={"target": target})
-            return await handler(request)
+            served = self._app_on(app, target)
+            once = functools.partial(respond_once, request, served)
+            answer = await operations.OPERATIONS[operation](self.service, served, call, once)
+            facts.legacy_code = answer.code
+            return answer.response()
         if app.legacy_base_url is None:
             raise UpstreamError("The app has no legacy Orders API configured.", "legacy")
-        answer = await self._forward(request, app, app.legacy_base_url)
-        code = _legacy_code(answer)
-        if code is not None:
-            request[LEGACY_CODE] = code
-        elif request.get(LOCATED) is Located.HISTORY and self.history is not None:
-            await _refresh_history(self.history, app, answer)
-        return answer
+        forwarded = await self._forward(request, app, operation, app.legacy_base_url)
+        facts.legacy_code = _legacy_code(forwarded)
+        if facts.legacy_code is None and located is Located.HISTORY and self.history is not None:
+            await _refresh_history(self.history, app, forwarded)
+        return forwarded
 
-    async def _forward(self, request: web.Request, app: AppConfig, base_url: str) -> web.Response:
+    def _app_on(self, app: AppConfig, target: Target) -> AppConfig:
+        """The app with `target` as its target, copied once per app and target."""
+        cached = self._on_target.get((app.name, target))
+        if cached is None or cached[0] is not app:
+            cached = self._on_target[app.name, target] = (
+                app,
+                app.model_copy(update={"target": target}),
+            )
+        return cached[1]
+
+    async def _forward(
+        self, request: web.Request, app: AppConfig, operation: Operation, base_url: str
+    ) -> web.Response:
         """Forward to legacy; a keyed write at most once per key."""
-        operation = request[OPERATION]
-        forward = functools.partial(self.passthrough.forward, request, base_url, operation)
-        keyed = KEY_HEADER in request.headers and Operation(operation) in WRITES
+        forward = functools.partial(self.passthrough.forward, request, base_url, operation.value)
+        keyed = KEY_HEADER in request.headers and operation in WRITES
         if keyed and self.keys is not None:
-            return await self.keys.forward_once(request, app.name, operation, forward)
+            return await self.keys.forward_once(request, app.name, operation.value, forward)
         return await forward()
-
-    async def _locate(self, request: web.Request, app: AppConfig) -> Located:
-        ref = _order_ref(request.match_info)
-        if ref is None:
-            return Located.UNKNOWN
-        if ref.order_id is not None:
-            request[ORDER_ID] = ref.order_id
-        found = await self.ledger.locate(app.name, ref)
-        if found is None:
-            return Located.UNKNOWN
-        order, settled = found
-        if settled:
-            request[LOCATED_ORDER] = order
-        return _LOCATED.get(order.target, Located.HISTORY)
 
 
 CUTOVER = web.AppKey("cutover", Cutover)
 
 
-def routed(operation: Operation) -> Callable[[Handler], Handler]:
-    """Wrap a legacy handler so the cutover router decides where the call is served."""
+async def serve_call(request: web.Request, operation: Operation) -> web.StreamResponse:
+    """Answer one of the four order operations on the target the router chooses."""
+    cutover = request.app[CUTOVER]
+    facts = call_facts()
+    facts.operation = operation.value
+    info = request.match_info
+    app = cutover.directory.authenticate(info["api_key"], request.headers.get("Authorization"))
+    facts.app = app.name
+    facts.customer = customer_key(info.get("user_id"), info.get("external_id"))
+    named: Named | None = None
+    located: Located | None = None
+    if operation in NAMING_AN_ORDER:
+        named = await operations.locate(cutover.service, app.name, info)
+        facts.order_id = named.ref.order_id if named.ref is not None else None
+        located = _located(named)
+    call = Call(info, request.query, await request.read(), named)
+    route = cutover.route(app, operation, facts.customer, located)
+    request[ROUTE] = route
+    try:
+        return await cutover.serve_on(request, app, operation, route.target, call, located)
+    except UpstreamError as exc:
+        lost_write = isinstance(exc, ForwardLostError) and operation in WRITES
+        if route.fallback is None or lost_write:
+            raise
+    cutover.metrics.fallbacks.labels(app.name, operation.value, route.target, route.fallback).inc()
+    cutover.count(app, operation, route.fallback, Reason.FALLBACK)
+    facts.fallback_from = route.target.value
+    return await cutover.serve_on(request, app, operation, route.fallback, call, located)
 
-    def wrap(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        async def serve(request: web.Request) -> web.StreamResponse:
-            cutover = request.app[CUTOVER]
-            request[OPERATION] = operation.value
-            app = cutover.directory.authenticate(
-                request.match_info["api_key"], request.headers.get("Authorization")
-            )
-            request[APP_NAME] = app.name
-            route = await cutover.route(request, app, operation)
-            request[ROUTE] = route
-            try:
-                return await cutover.serve_on(request, app, route.target, handler)
-            except UpstreamError as exc:
-                lost_write = isinstance(exc, ForwardLostError) and operation in WRITES
-                if route.fallback is None or lost_write:
-                    raise
-            cutover.metrics.fallbacks.labels(
-                app.name, operation.value, route.target, route.fallback
-            ).inc()
-            cutover.count(app, operation, route.fallback, Reason.FALLBACK)
-            call_facts().fallback_from = route.target.value
-            return await cutover.serve_on(request, app, route.fallback, handler)
 
-        return serve
-
-    return wrap
+def _located(named: Named) -> Located:
+    """What the ledger knows about the named order, as the router reads it."""
+    if named.order is None:
+        return Located.UNKNOWN
+    return _LOCATED.get(named.order.target, Located.HISTORY)
 
 
 async def _refresh_history(history: HistoryStore, app: AppConfig, answer: web.Response) -> None:
@@ -179,17 +180,6 @@ async def _refresh_history(history: HistoryStore, app: AppConfig, answer: web.Re
         await history.record(history_order(app.name, wire))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         structlog.get_logger().warning("history_refresh_skipped", reason=type(exc).__name__)
-
-
-def _order_ref(info: web.UrlMappingMatchInfo) -> OrderRef | None:
-    """The order a get/update path names, or None when it cannot be an order of ours."""
-    raw = info.get("order_id")
-    if raw is not None:
-        return OrderRef(order_id=int(raw)) if parsing.is_id(raw) else None
-    external = info.get("external_order_id")
-    if external is None or len(external) > parsing.MAX_ID_LENGTH:
-        return None
-    return OrderRef(external_id=external)
 
 
 def _refuse_read_only(route: Route) -> None:

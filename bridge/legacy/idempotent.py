@@ -12,9 +12,10 @@ import orjson
 from aiohttp import web
 
 from bridge.canonical import ErrorCode, Order
+from bridge.cutover.policy import Operation
 from bridge.errors import BridgeError, RequestError
-from bridge.legacy.responses import error_response, json_response
-from bridge.observability.context import LEGACY_CODE, call_facts
+from bridge.legacy.responses import REPLAYED_HEADER, Rendered, ok, refusal
+from bridge.observability.context import call_facts
 from bridge.observability.middleware import METRICS
 from bridge.orders.idempotency import Idempotency, Renderer, Reply, Write, WriteRequest
 from bridge.settings import AppConfig
@@ -22,35 +23,33 @@ from mappings.legacy.order import ok_order
 
 IDEMPOTENCY = web.AppKey("idempotency", Idempotency)
 KEY_HEADER = "Idempotency-Key"
-REPLAYED_HEADER = "Idempotent-Replayed"
+__all__ = ["IDEMPOTENCY", "KEY_HEADER", "LEGACY_RENDERER", "REPLAYED_HEADER", "respond_once"]
+
+
+def _reply(rendered: Rendered) -> Reply:
+    return Reply(rendered.status, rendered.body.decode(), code=rendered.code)
 
 
 def _render_error(exc: BridgeError) -> Reply:
-    response = error_response(exc.code, exc.message)
-    return Reply(response.status, _text(response))
+    return _reply(refusal(exc.code, exc.message))
 
 
 def _render_order(order: Order) -> Reply:
-    return Reply(200, orjson.dumps(ok_order(order)).decode())
-
-
-def _text(response: web.Response) -> str:
-    body = response.body
-    return body.decode() if isinstance(body, bytes) else ""
+    return _reply(ok(ok_order(order)))
 
 
 LEGACY_RENDERER = Renderer(order=_render_order, error=_render_error)
 
 
 async def respond_once(
-    request: web.Request, app: AppConfig, operation: str, body: Any, write: Write
-) -> web.Response:
+    request: web.Request, app: AppConfig, operation: Operation, body: Any, write: Write
+) -> Rendered:
     """Answer a write; with an Idempotency-Key, the same answer for every retry."""
     key = request.headers.get(KEY_HEADER)
     if key is None:
-        return json_response(ok_order(await write(None)))
+        return ok(ok_order(await write()))
     write_request = WriteRequest(
-        operation=operation,
+        operation=operation.value,
         method=request.method,
         route=route_template(request),
         params={name: value for name, value in request.match_info.items() if name != "api_key"},
@@ -63,19 +62,14 @@ async def respond_once(
         )
     except RequestError as exc:
         if exc.code is ErrorCode.VALIDATION and exc.field == KEY_HEADER:
-            replays.labels(app.name, operation, "rejected").inc()  # same key, other request
+            replays.labels(app.name, operation.value, "rejected").inc()  # same key, other request
         raise
-    response = web.Response(
-        body=reply.body.encode(), status=reply.status, content_type="application/json"
-    )
-    if reply.replayed:
-        response.headers[REPLAYED_HEADER] = "true"
-        replays.labels(app.name, operation, "replayed").inc()
-        call_facts().idempotent_replay = True
-    code = _error_code(reply)
-    if code is not None:
-        request[LEGACY_CODE] = code
-    return response
+    if not reply.replayed:
+        return Rendered(reply.status, reply.body.encode(), reply.code)
+    replays.labels(app.name, operation.value, "replayed").inc()
+    call_facts().idempotent_replay = True
+    body_bytes = reply.body.encode()
+    return Rendered(reply.status, body_bytes, _stored_code(body_bytes), replayed=True)
 
 
 def route_template(request: web.Request) -> str:
@@ -83,9 +77,10 @@ def route_template(request: web.Request) -> str:
     return resource.canonical if resource is not None else request.path
 
 
-def _error_code(reply: Reply) -> str | None:
-    """The legacy code of an error reply, for the request's metrics and log line."""
-    document = orjson.loads(reply.body)
+def _stored_code(body: bytes) -> str | None:
+    """The legacy code of a stored answer replayed from the key's row (which keeps status
+    and body only): read from the body, the one time the code is not carried."""
+    document = orjson.loads(body)
     if document.get("status") != "error":
         return None
     return str(document["errors"]["code"])

@@ -22,7 +22,7 @@ from bridge.backends.passthrough import FORWARDED_HEADERS
 from bridge.canonical import ErrorCode
 from bridge.errors import BridgeError, RequestError
 from bridge.legacy.responses import error_response
-from bridge.observability.context import LEGACY_CODE
+from bridge.observability.context import call_facts
 from bridge.store.failures import refusal_of, unreachable
 
 HTTP_ERRORS: dict[int, tuple[ErrorCode, str]] = {
@@ -116,7 +116,7 @@ async def _read_body(request: web.Request) -> None:
 
 
 def _answer(request: web.Request, code: ErrorCode, message: str) -> web.Response:
-    request[LEGACY_CODE] = code.value
+    call_facts().legacy_code = code.value
     return error_response(code, message)
 
 

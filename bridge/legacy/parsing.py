@@ -61,6 +61,18 @@ def order_ref(match_info: Mapping[str, str]) -> OrderRef:
     return OrderRef(external_id=_bounded(match_info[name], name))
 
 
+def named_order(match_info: Mapping[str, str]) -> OrderRef | None:
+    """The order a get/update path names, parsed once per call, or None when no store can
+    hold it (then `order_ref` / `order_id` raise the error the call answers)."""
+    raw = match_info.get("order_id")
+    if raw is not None:
+        return OrderRef(order_id=int(raw)) if is_id(raw) else None
+    external = match_info.get("external_order_id")
+    if external is None or len(external) > MAX_ID_LENGTH or "\x00" in external:
+        return None
+    return OrderRef(external_id=external)
+
+
 def json_body(raw: bytes) -> Any:
     """The decoded JSON body; None when the body is empty or blank.
 

@@ -1,23 +1,15 @@
-"""The ten legacy Orders API routes. Handlers parse, call one service method, render."""
+"""The ten legacy Orders API routes: each one of the four order operations, answered by the
+cutover (bridge/legacy/cutover.py) with bridge/legacy/operations.py."""
 
 from __future__ import annotations
-
-from functools import partial
 
 from aiohttp import web
 
 from bridge.cutover.policy import Operation
-from bridge.legacy import parsing
 from bridge.legacy.auth import AppDirectory
-from bridge.legacy.cutover import LOCATED_ORDER, ORDER_ID, ROUTED_APP, routed
-from bridge.legacy.idempotent import respond_once
+from bridge.legacy.cutover import serve_call
 from bridge.legacy.openapi import add_document_route
-from bridge.legacy.responses import json_response
 from bridge.orders.service import OrderService
-from bridge.settings import AppConfig
-from mappings.legacy.list_orders import order_filter_from_query
-from mappings.legacy.order import ok_order, ok_orders
-from mappings.legacy.update_order_status import requested_status_from_wire
 
 SERVICE = web.AppKey("order_service", OrderService)
 APPS = web.AppKey("app_directory", AppDirectory)
@@ -37,46 +29,17 @@ def add_routes(app: web.Application) -> None:
     add_document_route(app)
 
 
-def _begin(request: web.Request) -> tuple[OrderService, AppConfig]:
-    """The order service and the app `routed` authenticated, its target the chosen one (the
-    operation, app and target are already on the request for logs and metrics)."""
-    return request.app[SERVICE], request[ROUTED_APP]
+async def create_order(request: web.Request) -> web.StreamResponse:
+    return await serve_call(request, Operation.CREATE_ORDER)
 
 
-@routed(Operation.CREATE_ORDER)
-async def create_order(request: web.Request) -> web.Response:
-    service, app = _begin(request)
-    offer = parsing.offer_id(request.match_info)
-    body = parsing.json_body(await request.read())
-    command = parsing.place_order(request.match_info, offer, body)
-    return await respond_once(
-        request, app, "create_order", body, partial(service.create, app, command)
-    )
+async def list_orders(request: web.Request) -> web.StreamResponse:
+    return await serve_call(request, Operation.LIST_ORDERS)
 
 
-@routed(Operation.LIST_ORDERS)
-async def list_orders(request: web.Request) -> web.Response:
-    service, app = _begin(request)
-    selection = order_filter_from_query(request.query)
-    customer = parsing.customer_ref(request.match_info)
-    return json_response(ok_orders(await service.list(app, customer, selection)))
+async def get_order(request: web.Request) -> web.StreamResponse:
+    return await serve_call(request, Operation.GET_ORDER)
 
 
-@routed(Operation.GET_ORDER)
-async def get_order(request: web.Request) -> web.Response:
-    service, app = _begin(request)
-    order_id = request.get(ORDER_ID) or parsing.order_id(request.match_info["order_id"])
-    customer = parsing.customer_ref(request.match_info)
-    found = request.get(LOCATED_ORDER)
-    return json_response(ok_order(await service.get(app, customer, order_id, found)))
-
-
-@routed(Operation.UPDATE_ORDER_STATUS)
-async def update_order_status(request: web.Request) -> web.Response:
-    service, app = _begin(request)
-    ref = parsing.order_ref(request.match_info)
-    body = parsing.json_body(await request.read())
-    status = requested_status_from_wire(body)
-    return await respond_once(
-        request, app, "update_order_status", body, partial(service.update_status, app, ref, status)
-    )
+async def update_order_status(request: web.Request) -> web.StreamResponse:
+    return await serve_call(request, Operation.UPDATE_ORDER_STATUS)

@@ -1,11 +1,15 @@
-"""Per-call facts that handlers and lower layers record and the canonical log line reads.
+"""The one record of a call: what the edge, the router and lower layers learn while
+answering it, and what its metrics and its canonical log line read.
 
-Handlers set the typed request keys (they hold the request). Layers without the request
-(router, backends, idempotency store) record into `call_facts()`, the `CallFacts` of the call
-being answered, which the observability middleware binds in a context variable. Outside a
-request `call_facts()` returns a throwaway record, so recording is always safe. A background
-task started from a request (a shadow call) inherits the record through the copied context:
-call `detach_call()` first in such a task so its upstream calls do not land on the primary's line.
+The observability middleware starts one `CallFacts` per request and binds it in a context
+variable; `call_facts()` returns it to every layer, with or without the request (router,
+backends, upstream clients, idempotency). Each fact is set once, where it is learnt: app,
+operation, order id and customer by the cutover when the call is authenticated and parsed,
+target and route reason when it is routed (again if it falls back), the legacy code when its
+answer is rendered. Outside a request `call_facts()` returns a throwaway record, so recording
+is always safe. A background task started from a request (a shadow call) inherits the record
+through the copied context: call `detach_call()` first in such a task so its upstream calls
+do not land on the primary's line.
 """
 
 from __future__ import annotations
@@ -13,18 +17,23 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from aiohttp import web
-
-OPERATION = web.RequestKey("operation", str)
-APP_NAME = web.RequestKey("app_name", str)
-TARGET = web.RequestKey("target", str)
-LEGACY_CODE = web.RequestKey("legacy_code", str)
-
 
 @dataclass(slots=True)
 class CallFacts:
-    """What happened while answering one call, beyond app, operation and target."""
+    """What happened while answering one call."""
 
+    operation: str | None = None
+    """One of the legacy operations (None: not a legacy order call, no metrics or log line)."""
+    app: str | None = None
+    """The authenticated app's name."""
+    target: str | None = None
+    """The target that served the call (legacy, local, incentives)."""
+    order_id: int | None = None
+    """The integer order id a get or status update names (parsed once, by the cutover)."""
+    customer: str | None = None
+    """The customer the path names, as the canary buckets it (`u:` or `x:` + id)."""
+    legacy_code: str | None = None
+    """The legacy error code of the answer (None: an ok answer)."""
     route_reason: str | None = None
     """policy | canary | locator | fallback (the cutover router sets it)."""
     canary: bool | None = None

@@ -1,5 +1,9 @@
 """Request id, one canonical log line and the request metrics for every legacy call.
 
+The outermost middleware: it starts the call's `CallFacts` (bridge/observability/context.py),
+lets the `AFTER_ANSWER` hook see each final answer (the shadow capture, when the app has one:
+bridge/shadow/middleware.py) and then counts and logs the call from its facts.
+
 The request id is taken from `X-Request-ID` when it is a plain token (letters, digits,
 `._:-`, at most 128 characters), otherwise generated; either way it is bound to every log
 line of the call and returned in the response's `X-Request-ID`.
@@ -11,23 +15,21 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bridge.canonical import ErrorCode
-from bridge.observability.context import (
-    APP_NAME,
-    LEGACY_CODE,
-    OPERATION,
-    TARGET,
-    CallFacts,
-    begin_call,
-)
+from bridge.observability.context import CallFacts, begin_call
 from bridge.observability.metrics import Metrics
 
+AfterAnswer = Callable[[web.Request, web.StreamResponse, CallFacts], Awaitable[None]]
+"""Sees a call's final answer (errors rendered) before it is logged; must not raise."""
+
 METRICS = web.AppKey("metrics", Metrics)
+AFTER_ANSWER: web.AppKey[AfterAnswer] = web.AppKey("after_answer")
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 CANCELLED_STATUS = 499
@@ -57,6 +59,9 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = await handler(request)
         status = response.status
         response.headers[REQUEST_ID_HEADER] = request_id
+        after = request.app.get(AFTER_ANSWER)
+        if after is not None and facts.operation is not None:
+            await after(request, response, facts)
         return response
     except web.HTTPException as exc:  # redirects and the like pass through unchanged
         status = exc.status
@@ -67,18 +72,16 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
         raise
     finally:
         metrics.in_flight.dec()
-        if OPERATION in request:
-            record_call(request, metrics, facts, status, time.perf_counter() - started)
+        if facts.operation is not None:
+            record_call(metrics, facts, status, time.perf_counter() - started)
 
 
-def record_call(
-    request: web.Request, metrics: Metrics, facts: CallFacts, status: int, elapsed: float
-) -> None:
+def record_call(metrics: Metrics, facts: CallFacts, status: int, elapsed: float) -> None:
     """Count the call and write its one canonical log line."""
-    operation = request[OPERATION]
-    app_name = request.get(APP_NAME, "unknown")
-    target = request.get(TARGET, "none")
-    code = request.get(LEGACY_CODE, "")
+    operation = facts.operation
+    app_name = facts.app or "unknown"
+    target = facts.target or "none"
+    code = facts.legacy_code or ""
     if not code and status >= 500:
         code = ErrorCode.INTERNAL_SERVER_ERROR.value
     outcome = "cancelled" if status == CANCELLED_STATUS else ("error" if code else "ok")

@@ -1,8 +1,9 @@
 """The shadow machinery's lifetime inside create_app: built on start-up, drained on shutdown.
 
-`shadow_context(settings, clock)` is one cleanup_ctx generator. It opens the runner's own
-HTTP session (its own timeout), the shadow store when `BRIDGE_SHADOW__DATABASE_URL` is set
-(an order service on a separate database that serves the shadows on local and incentives),
+`shadow_context(settings, clock, shadow_service)` is one cleanup_ctx generator. It opens the
+runner's own HTTP session (its own timeout), the shadow store when
+`BRIDGE_SHADOW__DATABASE_URL` is set (an order service on a separate database that serves the
+shadows on local and incentives, built by `shadow_service`: create_app's own factory),
 the diff store repository on the bridge's store, the validated comparison rules, the runner
 and the optional recorder. On shutdown the runner finishes or drops (and counts) what is queued.
 """
@@ -10,41 +11,35 @@ and the optional recorder. On shutdown the runner finishes or drops (and counts)
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import date
 
 import aiohttp
 import structlog
 from aiohttp import web
 
-from bridge.backends.local import LocalBackend
-from bridge.backends.protocol import Backend
-from bridge.canonical import Target
 from bridge.clock import Clock
-from bridge.crypto import EmailCipher
-from bridge.incentives.backend import IncentivesBackend
 from bridge.legacy.routes import SERVICE
-from bridge.observability.middleware import METRICS
+from bridge.observability.middleware import AFTER_ANSWER, METRICS
 from bridge.orders.service import OrderService
 from bridge.runtime.health import DATABASE
 from bridge.settings import Settings
 from bridge.shadow.executor import ShadowExecutor
-from bridge.shadow.middleware import RECORDER, SHADOW_RUNNER
+from bridge.shadow.middleware import RECORDER, SHADOW_RUNNER, capture_call
 from bridge.shadow.pages import SHADOW_BOARD, ShadowBoard
 from bridge.shadow.recorder import Recorder
 from bridge.shadow.rules import OperationRules, load_rules
 from bridge.shadow.runner import ShadowRunner
-from bridge.store.catalog import Catalog
 from bridge.store.executor import Database, open_database
-from bridge.store.ledger import Ledger
-from bridge.store.local_engine import LocalEngineStore
-from bridge.store.remote_orders import RemoteOrders
 from bridge.store.shadow_diffs import ShadowDiffs
 from mappings.legacy.comparison import RULES
 
+ShadowService = Callable[[str], AbstractAsyncContextManager[OrderService]]
+"""The order service on the store at a URL, closed on exit (create_app's factory)."""
+
 
 def shadow_context(
-    settings: Settings, clock: Clock
+    settings: Settings, clock: Clock, shadow_service: ShadowService
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def shadow(app: web.Application) -> AsyncIterator[None]:
         config = settings.shadow
@@ -54,12 +49,13 @@ def shadow_context(
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
             stack.push_async_callback(session.close)
-            shadow_service = await _shadow_store(settings, clock, stack)
+            url = config.database_url
+            service = None if url is None else await stack.enter_async_context(shadow_service(url))
             diffs = ShadowDiffs(_diffs_engine(app, settings, stack), config.samples_per_field)
             rules = load_rules(RULES)
             warn_expired(rules, clock.now().date())
             runner = ShadowRunner(
-                ShadowExecutor(session, app[SERVICE], shadow_service),
+                ShadowExecutor(session, app[SERVICE], service),
                 diffs,
                 rules,
                 app[METRICS],
@@ -68,6 +64,7 @@ def shadow_context(
                 settings.apps,
             )
             app[SHADOW_RUNNER] = runner
+            app[AFTER_ANSWER] = capture_call
             app[SHADOW_BOARD] = ShadowBoard(diffs, rules, config, clock)
             if config.record_file is not None and config.record_rate > 0:
                 recorder = Recorder(config.record_file, config.record_rate)
@@ -89,31 +86,6 @@ def _diffs_engine(app: web.Application, settings: Settings, stack: AsyncExitStac
     engine = open_database(url, sqlite_synchronous=settings.sqlite_synchronous)
     stack.push_async_callback(engine.close)
     return engine
-
-
-async def _shadow_store(
-    settings: Settings, clock: Clock, stack: AsyncExitStack
-) -> OrderService | None:
-    """The order service on the separate shadow store, or None when none is configured."""
-    url = settings.shadow.database_url
-    if url is None:
-        return None
-    engine = open_database(url, sqlite_synchronous=settings.sqlite_synchronous)
-    stack.push_async_callback(engine.close)
-    cipher = EmailCipher([key.get_secret_value() for key in settings.email_keys])
-    catalog = Catalog(engine, cipher)
-    ledger = Ledger(engine, cipher)
-    backends: dict[Target, Backend] = {
-        Target.LOCAL: LocalBackend(catalog, LocalEngineStore(engine, ledger)),
-    }
-    incentives = IncentivesBackend.build(
-        settings.apps, RemoteOrders(engine, ledger, Target.INCENTIVES), clock
-    )
-    if incentives is not None:
-        await incentives.open()
-        stack.push_async_callback(incentives.close)
-        backends[Target.INCENTIVES] = incentives
-    return OrderService(backends, ledger, catalog, clock)
 
 
 def warn_expired(rules: Mapping[str, OperationRules], today: date) -> None:

@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
+import bridge.legacy.operations as operations_module
 from bridge.app import create_app
 from bridge.clock import Clock
 from bridge.settings import Settings
@@ -172,3 +173,17 @@ def row(document: dict[str, Any], operation: str) -> dict[str, Any]:
         item for item in document["operations"] if item["operation"] == operation
     )
     return found
+
+
+def render_on_the_shadow_side(monkeypatch: pytest.MonkeyPatch, name: str, replacement: Any) -> None:
+    """Seed a mapping change on the shadow side only: while the shadow executor serves a call,
+    bridge/legacy/operations.py renders with `replacement` instead of its `name` (the legacy
+    stand-in, a bridge in the same process, keeps the real one)."""
+    real = operations_module.serve
+
+    async def serve(*args: Any) -> Any:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(operations_module, name, replacement)
+            return await real(*args)
+
+    monkeypatch.setattr(operations_module, "serve", serve)

@@ -13,12 +13,11 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-import bridge.shadow.executor as executor_module
 from bridge.settings import Settings
 from bridge.shadow import commands
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import demo_apps
-from tests.shadow.conftest import BridgeFactory, bridge_db, url_of
+from tests.shadow.conftest import BridgeFactory, bridge_db, render_on_the_shadow_side, url_of
 from tests.shadow.test_comparison import (
     list_compared,
     points_plus_one,
@@ -49,7 +48,7 @@ async def mismatched_store(
     monkeypatch: pytest.MonkeyPatch,
 ) -> str:
     """A bridge store holding one list_orders mismatch (orders[].points, 200 vs 201)."""
-    monkeypatch.setattr(executor_module, "ok_orders", points_plus_one)
+    render_on_the_shadow_side(monkeypatch, "ok_orders", points_plus_one)
     await list_compared(shadow_bridge, legacy_server, tmp_path)
     return bridge_db(tmp_path)
 

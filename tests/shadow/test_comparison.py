@@ -12,7 +12,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
-import bridge.shadow.executor as executor_module
 from bridge.canonical import Order
 from mappings.legacy import comparison
 from mappings.legacy.order import ok_orders
@@ -22,6 +21,7 @@ from tests.cutover.conftest import NOW
 from tests.shadow.conftest import (
     BridgeFactory,
     bridge_db,
+    render_on_the_shadow_side,
     report,
     row,
     settle,
@@ -80,7 +80,7 @@ async def test_a_seeded_mapping_change_shows_path_kind_and_values(
     monkeypatch: pytest.MonkeyPatch,
     registry: CollectorRegistry,
 ) -> None:
-    monkeypatch.setattr(executor_module, "ok_orders", points_plus_one)
+    render_on_the_shadow_side(monkeypatch, "ok_orders", points_plus_one)
     bridge = await list_compared(shadow_bridge, legacy_server, tmp_path)
     listed = row(await report(bridge), "list_orders")
     assert listed["mismatches"] == 1
@@ -108,7 +108,7 @@ async def test_an_ignored_path_is_hidden_until_its_rule_expires(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(executor_module, "ok_orders", points_plus_one)
+    render_on_the_shadow_side(monkeypatch, "ok_orders", points_plus_one)
     rule = {
         "path": "orders[].points",
         "owner": "team-x",

@@ -10,11 +10,17 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-import bridge.shadow.executor as executor_module
 from bridge.canonical import Order
 from mappings.legacy.order import ok_order
 from tests.conftest import PREFIX, basic_auth
-from tests.shadow.conftest import ADMIN_TOKEN, BridgeFactory, bridge_db, settle, url_of
+from tests.shadow.conftest import (
+    ADMIN_TOKEN,
+    BridgeFactory,
+    bridge_db,
+    render_on_the_shadow_side,
+    settle,
+    url_of,
+)
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 USER = f"{PREFIX}/users/demo-user-1"
@@ -49,7 +55,7 @@ async def leaky_bridge(
     monkeypatch: pytest.MonkeyPatch,
 ) -> TestClient[Any, Any]:
     """Legacy primary, writes and reads shadowed to local; one order with personal data."""
-    monkeypatch.setattr(executor_module, "ok_order", leaky_order)
+    render_on_the_shadow_side(monkeypatch, "ok_order", leaky_order)
     legacy = await legacy_server()
     policy = {"apps": {"demo": {"target": "legacy", "shadow": {"target": "local"}}}}
     record = tmp_path / "requests.jsonl"

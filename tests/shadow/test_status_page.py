@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-import bridge.shadow.executor as executor_module
 from tests.conftest import PREFIX
 from tests.shadow.chromium import headless_page
-from tests.shadow.conftest import ADMIN_TOKEN, BridgeFactory
+from tests.shadow.conftest import ADMIN_TOKEN, BridgeFactory, render_on_the_shadow_side
 from tests.shadow.test_comparison import (
     list_compared,
     points_plus_one,
@@ -40,7 +39,7 @@ async def page_bridge(
     monkeypatch: pytest.MonkeyPatch,
 ) -> TestClient[Any, Any]:
     """A bridge whose store holds a list_orders mismatch (seeded mapping change)."""
-    monkeypatch.setattr(executor_module, "ok_orders", points_plus_one)
+    render_on_the_shadow_side(monkeypatch, "ok_orders", points_plus_one)
     return await list_compared(shadow_bridge, legacy_server, tmp_path)
 
 
