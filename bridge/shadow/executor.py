@@ -6,8 +6,8 @@
   shadow store (`BRIDGE_SHADOW__DATABASE_URL`) every such call is served by the *shadow
   service* built on it, so the shadow side is one consistent world (a shadowed create is
   listed by a shadowed list) and a shadowed write never touches the primary's store, ledger
-  or balances. Without a shadow store, reads use the bridge's own order service and writes are never shadowed
-  (ShadowSkipped).
+  or balances. Without a shadow store, reads use the bridge's own order service and writes
+  are never shadowed (ShadowSkipped).
 
 The runner's timeout bounds every call; an exception here becomes an `error` comparison.
 """
