@@ -85,8 +85,9 @@ run-incentives: $(RUNTIME_STAMP)
 	  BRIDGE_CONFIG_FILE=.data/apps-incentives.yaml BRIDGE_DATABASE_URL=$(INCENTIVES_DB) \
 	    $(BIN)/orders-bridge serve
 
-# The cutover rehearsed on one machine (docs/rehearsal.md): a legacy stand-in, the sandbox and
-# a bridge on free ports (or REHEARSAL_PORT, +1, +2), printed at start; Ctrl-C stops them.
+# The cutover rehearsed on one machine (docs/rehearsal.md): a legacy stand-in, the sandbox, a
+# fault proxy and a bridge on free ports (or REHEARSAL_PORT, +1, +2, +3), printed at start;
+# Ctrl-C stops them.
 rehearse: $(RUNTIME_STAMP)
 	$(BIN)/python -m bridge.rehearse
 

@@ -1,21 +1,25 @@
 """`make rehearse`: the whole cutover on one machine, to walk docs/rehearsal.md against.
 
-Starts three processes, each a real `orders-bridge` command:
+Starts four processes, three of them real `orders-bridge` commands:
 
 - the **legacy stand-in**: a bridge serving the demo app from its own local engine and
   database, playing "the legacy Orders API" (the real one cannot be run here); before the
   cutover starts it holds the demo data and a history of orders placed through it;
 - the **Incentives sandbox** (`orders-bridge sandbox`);
+- the **fault proxy** in front of the sandbox (bridge/sandbox/faults.py, healthy until told
+  otherwise on its `/_faults`): the Incentives side's failures, on cue;
 - the **bridge** under rehearsal: the demo app with `legacy_base_url` on the stand-in, its
-  `incentives` block on the sandbox, a policy file sending it to legacy, an admin token, an
-  order id floor and a shadow store (not yet migrated: the runbook's step 0 does it).
+  `incentives` block on the sandbox through the fault proxy, a policy file sending it to
+  legacy, an admin token, an order id floor and a shadow store (not yet migrated: the
+  runbook's step 0 does it).
 
-Ports are free ones, or REHEARSAL_PORT, REHEARSAL_PORT+1, +2 (bridge, stand-in, sandbox).
+Ports are free ones, or REHEARSAL_PORT, REHEARSAL_PORT+1, +2, +3 (bridge, stand-in, sandbox,
+fault proxy).
 Everything lives in one folder (default .data/rehearsal, emptied at start): the apps and
 policy files, `data.yaml` (the demo data and eight more customers), the databases, each
 process's log, `customers.txt` for the backfill and `rehearsal.env`, the settings the
 runbook's commands need (`. .data/rehearsal/rehearsal.env`).
-Ctrl-C (or SIGTERM) stops all three.
+Ctrl-C (or SIGTERM) stops all four.
 """
 
 from __future__ import annotations
@@ -79,13 +83,14 @@ class Ports:
     bridge: int
     legacy: int
     sandbox: int
+    faults: int
 
     @classmethod
     def choose(cls, base: str | None) -> Ports:
         if base:
             port = int(base)
-            return cls(port, port + 1, port + 2)
-        return cls(*(_free_port() for _ in range(3)))
+            return cls(port, port + 1, port + 2, port + 3)
+        return cls(*(_free_port() for _ in range(4)))
 
 
 def _free_port() -> int:
@@ -121,7 +126,10 @@ def write_files(folder: Path, ports: Ports) -> dict[str, str]:
     (demo,) = apps["apps"]
     demo["target"] = "legacy"
     demo["legacy_base_url"] = url(ports.legacy)
-    demo["incentives"]["base_url"] = url(ports.sandbox)
+    demo["incentives"]["base_url"] = url(ports.faults)
+    # Every call meets the Incentives side (no customer served from the bridge's cache), so
+    # a fault turned on at the proxy fails each canary call (docs/rehearsal.md, last step).
+    demo["incentives"]["customer_cache_seconds"] = 0
     (folder / "apps.yaml").write_text(yaml.safe_dump(apps, sort_keys=False), encoding="utf-8")
     (folder / "policy.yaml").write_text(
         "# The rehearsal's cutover policy (docs/rehearsal.md). Every `orders-bridge policy`\n"
@@ -140,6 +148,7 @@ def write_files(folder: Path, ports: Ports) -> dict[str, str]:
         "BRIDGE_URL": url(ports.bridge),
         "LEGACY_URL": url(ports.legacy),
         "SANDBOX_URL": url(ports.sandbox),
+        "FAULTS_URL": url(ports.faults),
         "REHEARSAL_DIR": str(folder),
     }
     lines = [f"export {name}='{value}'" for name, value in environment.items()]
@@ -175,10 +184,13 @@ class Processes:
         if failed:
             raise RuntimeError(f"orders-bridge {' '.join(failed[0])} failed: see {log}")
 
-    def start(self, name: str, environment: dict[str, str], *args: str) -> None:
+    def start(
+        self, name: str, environment: dict[str, str], *args: str, module: str = "bridge"
+    ) -> None:
+        """Start `python -m module args` (by default an `orders-bridge` command)."""
         log = (self._folder / f"{name}.log").open("wb")
-        self._children[name] = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [sys.executable, "-m", "bridge", *args],
+        self._children[name] = subprocess.Popen(  # noqa: S603 - our own modules, fixed arguments
+            [sys.executable, "-m", module, *args],
             env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -257,11 +269,18 @@ def rehearse(folder: Path, ports: Ports, stack: ExitStack) -> Processes:
         *("sandbox", "--port", str(ports.sandbox), "--data", data),
         *("--database-url", sqlite(folder / "sandbox.db")),
     )
+    processes.start(
+        "faults",
+        clean,
+        *("--port", str(ports.faults), "--target", url(ports.sandbox)),
+        module="bridge.sandbox.faults",
+    )
     bridge |= {"BRIDGE_HOST": "127.0.0.1", "BRIDGE_PORT": str(ports.bridge)}
     processes.start("bridge", bridge, "serve")
     wait_until_up(url(ports.legacy), processes)
     place_history(url(ports.legacy))
     wait_until_up(url(ports.sandbox), processes)
+    wait_until_up(url(ports.faults), processes)
     wait_until_up(url(ports.bridge), processes)
     return processes
 
@@ -289,11 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.dir.resolve()
     print(f"rehearsal in {args.dir}: bridge {url(ports.bridge)}", flush=True)
     print(f"  legacy stand-in {url(ports.legacy)}, sandbox {url(ports.sandbox)}", flush=True)
+    print(f"  fault proxy {url(ports.faults)} (the bridge's way to the sandbox)", flush=True)
     with ExitStack() as stack, _stopped_by_sigterm():
         try:
             processes = rehearse(folder, ports, stack)
             print(f"ready: . {args.dir}/rehearsal.env, then docs/rehearsal.md", flush=True)
-            print("Ctrl-C stops the three processes", flush=True)
+            print("Ctrl-C stops the four processes", flush=True)
             while (stopped := processes.exited()) is None:
                 time.sleep(0.5)
         except KeyboardInterrupt:

@@ -74,7 +74,7 @@ def test_docs_rehearsal_runs_literally_and_prints_what_it_shows(
 ) -> None:
     folder, started = rehearsal
     ports = re.findall(r"http://127\.0\.0\.1:(\d+)", started)
-    assert len(set(ports)) == 3
+    assert len(set(ports)) == 4  # bridge, stand-in, sandbox, fault proxy
     environment = dict(os.environ)
     environment["PATH"] = f"{Path(sys.executable).parent}:{environment['PATH']}"
     walked = steps(WALK)
