@@ -78,8 +78,12 @@ def clock() -> ManualClock:
 def canary_settings(
     make_settings: Callable[..., Settings], faulty: FaultyUpstream, tmp_path: Path, demo_data: None
 ) -> Callable[..., Settings]:
-    def build(plan: dict[str, Any] | None = None, shadow: bool = False) -> Settings:
-        app = demo_app(target=Target.LOCAL, incentives=incentives_config(faulty.url, **TIMEOUTS))
+    def build(
+        plan: dict[str, Any] | None = None, shadow: bool = False, **timeouts: float
+    ) -> Settings:
+        """Settings with `plan` (default: `analysis()`); `timeouts` replace TIMEOUTS' values."""
+        limits = TIMEOUTS | timeouts
+        app = demo_app(target=Target.LOCAL, incentives=incentives_config(faulty.url, **limits))
         policy = write_policy(tmp_path / "policy.yaml", plan or analysis(), shadow)
         return make_settings(apps=(app,), policy_file=policy)
 

@@ -33,6 +33,10 @@ from tests.reliability.faulty_upstream import Fault, FaultyUpstream, Kind
 CALLS = range(60)
 """Customers per round: about 12 in a 20 % canary (their buckets are fixed)."""
 KEY = ("demo", "list_orders")
+DELAY = 1.0
+"""The fault proxy's delay in the latency test: every canary call waits this long upstream."""
+LATENCY_LIMIT = 3.0
+"""The latency test's p99 ratio limit (the local baseline answers in milliseconds)."""
 
 Build = Callable[..., Settings]
 
@@ -91,6 +95,30 @@ async def test_a_failing_upstream_rolls_back_within_one_interval(
     await routes_at(client, 0)
     plans = await store_of(client).plans()
     assert plans[KEY].status == "rolled_back"
+
+
+async def test_a_slow_upstream_rolls_back_for_latency_within_one_interval(
+    canary_settings: Build, aiohttp_client: Any, clock: ManualClock, faulty: FaultyUpstream
+) -> None:
+    """The fault proxy's delay, well inside the client's timeouts: no call fails, and the
+    canary is rolled back for its p99 alone (the error limit is off), the delay in its p99."""
+    plan = analysis(limits={"error_ratio_increase": None, "p99_ratio": LATENCY_LIMIT})
+    settings = canary_settings(plan, read_timeout_seconds=5.0, total_timeout_seconds=10.0)
+    client = await start(aiohttp_client, settings, clock)
+    await routes_at(client, 20)
+    faulty.inject(Fault(Kind.LATENCY, delay=DELAY))
+
+    await list_orders(client, CALLS)
+    decision = await next_decision(client, clock)
+
+    assert (decision.outcome, decision.reason) == ("rollback", "latency"), decision.figures
+    assert (decision.from_percent, decision.to_percent) == (20, 0)
+    figures = decision.figures
+    assert (figures["canary_failures"], figures["baseline_failures"]) == (0, 0)
+    assert figures["canary_calls"] == faulty.tally.faults  # every canary call was delayed
+    assert (figures["canary_p99_seconds"] or 0) >= DELAY
+    assert (figures["p99_ratio"] or 0) > LATENCY_LIMIT
+    await routes_at(client, 0)
 
 
 async def test_the_timeline_says_when_and_why(
