@@ -1,61 +1,112 @@
-"""`orders-bridge canary ...` as an operator runs it: a real process on a real database."""
+"""`orders-bridge canary ...` as an operator runs it, on a real database.
+
+The commands run in this process (`bridge.canary.commands.run` on parsed arguments and
+`Settings`, as the CLI dispatches them): a cold `orders-bridge` process costs one to ten
+seconds of imports on a busy machine, and this file used to start eight. One real process
+remains, the history table read through the installed CLI and its environment, so the
+command's wiring is still proven end to end.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from bridge.canary import commands as canary_commands
+from bridge.cli import _parser
+from bridge.settings import Settings
 from tests.conftest import DEMO_APPS
-from tests.test_cli import assert_one_clear_line, run_cli
+from tests.factories import demo_app
+from tests.test_cli import run_cli
+
+LEGACY = "http://legacy.invalid/"
+ONE = ("--app", "demo", "--operation", "create_order")
+
+Run = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
-def env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    apps = yaml.safe_load(DEMO_APPS.read_text())
-    apps["apps"][0]["legacy_base_url"] = "http://legacy.invalid/"
-    (tmp_path / "apps.yaml").write_text(yaml.safe_dump(apps))
+def policy_file(tmp_path: Path) -> Path:
     canary = {"target": "legacy", "analysis": {"steps": [5, 50, 100]}}
     policy = {"apps": {"demo": {"operations": {"create_order": {"canary": canary}}}}}
-    (tmp_path / "policy.yaml").write_text(yaml.safe_dump(policy))
-    return {
-        "BRIDGE_CONFIG_FILE": str(tmp_path / "apps.yaml"),
-        "BRIDGE_POLICY_FILE": str(tmp_path / "policy.yaml"),
-        "BRIDGE_DATABASE_URL": database_url,
-    }
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    return path
 
 
-def canary(env: dict[str, str], *args: str) -> list[dict[str, object]]:
-    result = run_cli("canary", *args, "--json", **env)
-    assert result.returncode == 0, result.stderr
-    rows: list[dict[str, object]] = json.loads(result.stdout)
-    return rows
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], policy_file: Path) -> Settings:
+    return make_settings(apps=(demo_app(legacy_base_url=LEGACY),), policy_file=policy_file)
 
 
-def test_status_pause_resume_promote_and_history(env: dict[str, str]) -> None:
-    [status] = canary(env, "status")
+@pytest.fixture
+def command(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run `orders-bridge canary ARGS` in this process: (exit status, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        status = canary_commands.run(_parser().parse_args(["canary", *args]), settings)
+        printed = capsys.readouterr()
+        return status, printed.out, printed.err
+
+    return run
+
+
+def rows(command: Run, *args: str) -> list[dict[str, object]]:
+    status, out, err = command(*args, "--json")
+    assert status == 0, err
+    found: list[dict[str, object]] = json.loads(out)
+    return found
+
+
+def test_status_pause_resume_promote_and_history(command: Run) -> None:
+    [status] = rows(command, "status")
     assert (status["operation"], status["status"], status["steps"]) == (
         "create_order",
         "not_started",
         "5/50/100",
     )
-    one = ("--app", "demo", "--operation", "create_order")
-    [paused] = canary(env, "pause", *one)
+    [paused] = rows(command, "pause", *ONE)
     assert (paused["outcome"], paused["reason"], paused["to_percent"]) == ("pause", "operator", 5)
     assert str(paused["actor"]).startswith("operator:")
-    assert_one_clear_line(run_cli("canary", "pause", *one, **env), "paused, not running")
-    canary(env, "resume", *one)
-    [promoted] = canary(env, "promote", *one, "--full")
+    refused, _, err = command("pause", *ONE)
+    assert refused == 2
+    assert err.strip() == "orders-bridge canary pause: the canary is paused, not running"
+    rows(command, "resume", *ONE)
+    [promoted] = rows(command, "promote", *ONE, "--full")
     assert promoted["to_percent"] == 100
-    history = canary(env, "history", "--app", "demo")
+    history = rows(command, "history", "--app", "demo")
     assert [row["outcome"] for row in history] == ["promote", "resume", "pause", "start"]
-    table = run_cli("canary", "history", **env).stdout.splitlines()
-    assert table[0].split()[:3] == ["app", "operation", "at"]
-    assert len(table) == 5
 
 
-def test_an_operation_without_an_analysed_canary_is_one_clear_line(env: dict[str, str]) -> None:
-    result = run_cli("canary", "pause", "--app", "demo", "--operation", "list_orders", **env)
-    assert_one_clear_line(result, "no canary with analysis")
+def test_history_is_a_table_from_the_installed_command(
+    command: Run, settings: Settings, policy_file: Path, tmp_path: Path
+) -> None:
+    rows(command, "pause", *ONE)
+    apps = yaml.safe_load(DEMO_APPS.read_text())
+    apps["apps"][0]["legacy_base_url"] = LEGACY
+    (tmp_path / "apps.yaml").write_text(yaml.safe_dump(apps))
+
+    result = run_cli(
+        "canary",
+        "history",
+        BRIDGE_CONFIG_FILE=str(tmp_path / "apps.yaml"),
+        BRIDGE_POLICY_FILE=str(policy_file),
+        BRIDGE_DATABASE_URL=settings.database_url,
+    )
+
+    assert result.returncode == 0, result.stderr
+    table = result.stdout.splitlines()
+    assert table[0].split()[:4] == ["app", "operation", "at", "outcome"]
+    assert [line.split()[3] for line in table[1:]] == ["pause", "start"]
+
+
+def test_an_operation_without_an_analysed_canary_is_one_clear_line(command: Run) -> None:
+    status, out, err = command("pause", "--app", "demo", "--operation", "list_orders")
+    assert (status, out) == (2, "")
+    assert "Traceback" not in err
+    assert "no canary with analysis" in err
+    assert len(err.strip().splitlines()) == 1
