@@ -191,8 +191,8 @@ def _figures(signals: Signals, z: float) -> Figures:
         "baseline_failures": baseline.failures,
         "baseline_refusals": baseline.refusals,
         "failure_increase_lower": round(increase_lower_bound(canary, baseline, z), 6),
-        "canary_p99_seconds": p99_c,
-        "baseline_p99_seconds": p99_b,
+        "canary_p99_seconds": _rounded(p99_c),
+        "baseline_p99_seconds": _rounded(p99_b),
         "p99_ratio": round(p99_c / p99_b, 4) if p99_c is not None and p99_b else None,
         "slower_p_value": round(slower_p_value(canary.latency, baseline.latency), 6),
         "shadow_compared": signals.shadow_compared,
@@ -218,6 +218,11 @@ def _failed_check(signals: Signals, plan: CanaryAnalysis, figures: Figures) -> R
     if enough and slower and _above(figures["p99_ratio"], limits.p99_ratio):
         return Reason.LATENCY
     return None
+
+
+def _rounded(seconds: float | None) -> float | None:
+    """To the microsecond (an interpolated quantile carries float noise past it)."""
+    return round(seconds, 6) if seconds is not None else None
 
 
 def _above(value: float | int | None, limit: float | int | None) -> bool:
