@@ -8,7 +8,7 @@ errors `InsufficientPoints` and `OutOfStock` from the SQLSTATE alone. The functi
 0008's (read from its file, not copied), with that one line changed; downgrade restores it.
 
 Revision ID: 0011_place_order_refusals
-Revises: 0009_canary
+Revises: 0010_reconcile_runs
 Create Date: 2026-12-05 05:00:00
 """
 
@@ -19,7 +19,7 @@ from types import ModuleType
 from alembic import op
 
 revision = "0011_place_order_refusals"
-down_revision = "0009_canary"
+down_revision = "0010_reconcile_runs"
 branch_labels = None
 depends_on = None
 
