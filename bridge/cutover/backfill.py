@@ -34,7 +34,7 @@ from bridge.canonical import Order
 from bridge.settings import AppConfig
 from bridge.store.history import HistoryStore, Recorded
 from mappings.legacy.order import ORDER_FROM_WIRE
-from mappings.legacy.wire import HistoryOrderWire as HistoryOrderWire  # bridge/legacy/cutover.py
+from mappings.legacy.wire import HistoryOrderWire
 
 EXTERNAL_PREFIX = "external:"
 INVALID = "invalid"

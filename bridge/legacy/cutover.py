@@ -25,7 +25,7 @@ from aiohttp import web
 
 from bridge.backends.passthrough import ForwardLostError, LegacyPassthrough
 from bridge.canonical import ErrorCode, Target
-from bridge.cutover.backfill import HistoryOrderWire, history_order
+from bridge.cutover.backfill import history_order
 from bridge.cutover.policy import WRITES, Operation
 from bridge.cutover.router import Located, Reason, Route, Router, customer_key
 from bridge.errors import RuleError, UpstreamError
@@ -39,6 +39,7 @@ from bridge.observability.metrics import Metrics
 from bridge.orders.service import OrderService
 from bridge.settings import AppConfig
 from bridge.store.history import HistoryStore
+from mappings.legacy.wire import HistoryOrderWire
 
 ROUTE = web.RequestKey("route", Route)
 """The router's decision for this call (the shadow capture and the canary read it)."""

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bridge.canary.context import CANARY_DECIDER, CANARY_STEPS, CANARY_STORE
 from bridge.canary.store import Decision
 from bridge.canonical import Target
+from bridge.sandbox.faults import FaultyUpstream
 from bridge.settings import Settings
 from tests.clocks import ManualClock
 from tests.conftest import PREFIX, basic_auth
@@ -26,7 +27,6 @@ from tests.incentives.conftest import (
     start_sandbox,
 )
 from tests.reliability.conftest import start_faulty
-from tests.reliability.faulty_upstream import FaultyUpstream
 
 OPERATION = "list_orders"
 INTERVAL = 0.4

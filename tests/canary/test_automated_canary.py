@@ -16,6 +16,7 @@ from bridge.app import create_app
 from bridge.canary.operator import command
 from bridge.canary.plan import Command
 from bridge.cutover.policy import CanaryAnalysis
+from bridge.sandbox.faults import Fault, FaultyUpstream, Kind
 from bridge.settings import Settings
 from tests.canary.conftest import (
     INTERVAL,
@@ -28,7 +29,6 @@ from tests.canary.conftest import (
 )
 from tests.clocks import ManualClock
 from tests.reliability.conftest import sample
-from tests.reliability.faulty_upstream import Fault, FaultyUpstream, Kind
 
 CALLS = range(60)
 """Customers per round: about 12 in a 20 % canary (their buckets are fixed)."""

@@ -12,8 +12,8 @@ import asyncio
 import orjson
 import pytest
 
+from bridge.sandbox.faults import Fault, Kind
 from tests.cutover.test_passthrough_keys import CREATE, Stack, post, stack
-from tests.reliability.faulty_upstream import Fault, Kind
 
 pytestmark = pytest.mark.both_engines
 __all__ = ["stack"]  # the fixture, shared with test_passthrough_keys

@@ -20,11 +20,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.legacy.keyed_passthrough import Outcome, outcome_of
 from bridge.orders.idempotency import WriteRequest
+from bridge.sandbox.faults import Fault, FaultyUpstream, Kind
 from bridge.store.executor import open_database
 from bridge.store.idempotency import IdempotencyStore, KeyClaim
 from tests.conftest import PREFIX, basic_auth
 from tests.cutover.conftest import NOW, ServerFactory, base_url, echo_app
-from tests.reliability.faulty_upstream import Fault, FaultyUpstream, Kind
 
 pytestmark = pytest.mark.both_engines
 

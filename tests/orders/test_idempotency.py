@@ -20,7 +20,7 @@ from bridge.orders.idempotency import Idempotency, WriteRequest
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
 from bridge.store.executor import open_database, read_value
-from bridge.store.idempotency import IdempotencyStore, KeyClaim, insert_claim
+from bridge.store.idempotency import IdempotencyStore, KeyClaim, holding, insert_claim
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from tests.clocks import ManualClock
@@ -204,7 +204,8 @@ async def claim_without_answer(database_url: str, email_key: str, order: bool) -
                 status=OrderStatus.APPROVED, email=None, ip=None, shipping_address=None,
                 challenge_id=None, external_id=None, created_at=now,
             )  # fmt: skip
-            await LocalEngineStore(engine, Ledger(engine, cipher)).place(purchase, claim)
+            with holding(claim):
+                await LocalEngineStore(engine, Ledger(engine, cipher)).place(purchase)
         else:
             await engine.write(partial(insert_claim, claim=claim))
     finally:
@@ -243,7 +244,7 @@ async def test_a_5xx_answer_is_not_stored(database_url: str, email_key: str) -> 
         wait=timedelta(seconds=1),
     )
 
-    async def upstream_down(_claim: KeyClaim | None) -> Order:
+    async def upstream_down() -> Order:
         raise UpstreamError("The upstream is down.", "incentives")
 
     request = WriteRequest("create_order", "POST", "/route", {}, ONE)

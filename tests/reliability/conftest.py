@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bridge.sandbox.faults import FaultyUpstream
 from tests.cutover.conftest import legacy_server, routed_bridge  # noqa: F401 - fixtures
 from tests.incentives.conftest import (  # noqa: F401 - fixtures
     base_url,
@@ -19,7 +20,6 @@ from tests.incentives.conftest import (  # noqa: F401 - fixtures
     start_incentives_bridge,
     start_sandbox,
 )
-from tests.reliability.faulty_upstream import FaultyUpstream
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 

@@ -15,10 +15,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
 from bridge.incentives.config import BreakerPolicy, RetryPolicy
+from bridge.sandbox.faults import Fault, FaultyUpstream, Kind
 from tests.conftest import PREFIX, basic_auth
 from tests.incentives.test_lost_purchase import wallet_and_points
 from tests.reliability.conftest import sample
-from tests.reliability.faulty_upstream import Fault, FaultyUpstream, Kind
 
 Start = Callable[..., Awaitable[Any]]
 TIMEOUTS = {"connect_timeout_seconds": 0.5, "read_timeout_seconds": 0.5, "total_timeout_seconds": 1}

@@ -11,9 +11,9 @@ import asyncio
 
 import pytest
 
+from bridge.sandbox.faults import Fault, Kind
 from tests.incentives.test_lost_purchase import run_due_jobs, wallet_and_points
 from tests.reliability import test_told_is_what_happened as matrix
-from tests.reliability.faulty_upstream import Fault, Kind
 from tests.reliability.test_told_is_what_happened import (  # noqa: F401 - fixtures
     KEY_TTL_SECONDS,
     PURCHASE,

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bridge.sandbox.faults import Fault, FaultyUpstream, Kind
 from tests.conftest import PREFIX, basic_auth
-from tests.reliability.faulty_upstream import Fault, FaultyUpstream, Kind
 
 Start = Callable[..., Awaitable[Any]]
 LEGACY_POLICY = {"apps": {"demo": {"target": "legacy"}}}

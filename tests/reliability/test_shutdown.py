@@ -18,9 +18,9 @@ import aiohttp
 import pytest
 import yaml
 
+from bridge.sandbox.faults import Fault, FaultyUpstream, Kind
 from tests.conftest import API_KEY, DEMO_APPS, basic_auth
 from tests.cutover.conftest import fresh_store
-from tests.reliability.faulty_upstream import Fault, FaultyUpstream, Kind
 from tests.server_process import ServerProcess
 
 IN_FLIGHT = 50

@@ -33,6 +33,7 @@ from cryptography.fernet import Fernet
 from bridge.app import INCENTIVES
 from bridge.incentives.config import BreakerPolicy
 from bridge.runtime.health import DATABASE
+from bridge.sandbox.faults import Fault, FaultyUpstream, Kind
 from bridge.store import outbox
 from bridge.store import tables as t
 from bridge.store.executor import read_value
@@ -41,7 +42,6 @@ from tests.clocks import ManualClock
 from tests.conftest import PREFIX, basic_auth, load_demo
 from tests.engines import sqlite_database
 from tests.incentives.test_lost_purchase import run_due_jobs, sandbox_call, wallet_and_points
-from tests.reliability.faulty_upstream import Fault, FaultyUpstream, Kind
 
 pytestmark = pytest.mark.both_engines
 

@@ -16,7 +16,7 @@ from bridge.errors import RuleError
 from bridge.store import tables as t
 from bridge.store.catalog import Catalog
 from bridge.store.executor import Database, IntegrityError, change, open_database, read_value
-from bridge.store.idempotency import IdempotencyStore, KeyClaim, KeyTakenError
+from bridge.store.idempotency import IdempotencyStore, KeyClaim, KeyTakenError, holding
 from bridge.store.ledger import Ledger
 from bridge.store.local_engine import LocalEngineStore
 from tests.clocks import SEED_CREATED_AT
@@ -92,29 +92,32 @@ async def test_concurrent_debits_never_overspend(store: Store) -> None:
 
 
 async def test_a_key_is_claimed_by_one_write_only(store: Store) -> None:
-    await store.local.place(await purchase(store), claim())
-    with pytest.raises(KeyTakenError):
-        await store.local.place(await purchase(store), claim())
+    with holding(claim()):
+        await store.local.place(await purchase(store))
+    with pytest.raises(KeyTakenError), holding(claim()):
+        await store.local.place(await purchase(store))
     assert await count(store.engine, t.orders) == 1
 
 
 async def test_a_claim_names_its_order(store: Store) -> None:
-    order = await store.local.place(await purchase(store), claim())
+    with holding(claim()):
+        order = await store.local.place(await purchase(store))
     stored = await IdempotencyStore(store.engine).find("demo", "k-1", SEED_CREATED_AT)
     assert stored is not None
     assert stored.order_id == order.id
 
 
 async def test_a_refused_write_releases_its_claim(store: Store) -> None:
-    with pytest.raises(RuleError):
-        await store.local.place(await purchase(store, quantity=101), claim())
+    with pytest.raises(RuleError), holding(claim()):
+        await store.local.place(await purchase(store, quantity=101))
     assert await IdempotencyStore(store.engine).find("demo", "k-1", SEED_CREATED_AT) is None
     assert await store.catalog.balance("demo", "demo-user-1") == 10000
 
 
 async def test_the_reaper_keeps_live_keys(store: Store) -> None:
-    await store.local.place(await purchase(store), claim("old"))
-    await store.local.place(await purchase(store), claim("new", days=3))
+    for held in (claim("old"), claim("new", days=3)):
+        with holding(held):
+            await store.local.place(await purchase(store))
     removed = await IdempotencyStore(store.engine).reap(SEED_CREATED_AT + timedelta(days=2))
     assert removed == 1
     assert await count(store.engine, t.idempotency_keys) == 1

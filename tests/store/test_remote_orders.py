@@ -53,7 +53,7 @@ async def store(database_url: str, email_key: str, demo_data: None) -> AsyncIter
 async def opened(store: Store, external_id: str | None = None) -> Order:
     purchase = await approved_purchase(store.catalog, APP, CUSTOMER)
     purchase = purchase.model_copy(update={"external_id": external_id})
-    return await store.orders.open(purchase, None, UNDO_AT)
+    return await store.orders.open(purchase, UNDO_AT)
 
 
 async def jobs(store: Store) -> list[tuple[str, str]]:
@@ -80,7 +80,7 @@ async def test_a_row_is_born_unknown_hidden_with_its_undo_due(store: Store) -> N
 async def test_confirm_shows_the_order_and_cancels_its_undo(store: Store) -> None:
     order = await opened(store)
 
-    confirmed, fulfilment = await store.orders.confirm(order, "uo-1", NOW, None)
+    confirmed, fulfilment = await store.orders.confirm(order, "uo-1", NOW)
 
     assert (confirmed, fulfilment is not None) == (True, True)
     assert await shown(store, order) == (True, [order.id])
@@ -100,7 +100,7 @@ async def test_give_up_voids_the_row_and_a_late_confirm_loses(store: Store) -> N
     order = await opened(store, external_id="ext-1")
 
     assert await store.orders.give_up(order, NOW, UNDO_AT)
-    confirmed, _ = await store.orders.confirm(order, "uo-1", NOW, None)
+    confirmed, _ = await store.orders.confirm(order, "uo-1", NOW)
 
     row = await store.orders.purchased(order.id)
     assert row is not None
@@ -113,7 +113,7 @@ async def test_give_up_voids_the_row_and_a_late_confirm_loses(store: Store) -> N
 
 async def test_the_undo_voids_an_unknown_row_but_never_a_confirmed_one(store: Store) -> None:
     unknown, confirmed = await opened(store), await opened(store)
-    await store.orders.confirm(confirmed, "uo-2", NOW, None)
+    await store.orders.confirm(confirmed, "uo-2", NOW)
 
     voided = await store.orders.void_unknown(unknown.id, NOW)
     kept = await store.orders.void_unknown(confirmed.id, NOW)
