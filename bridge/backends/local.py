@@ -6,7 +6,6 @@ from datetime import datetime
 
 from bridge.canonical import Customer, CustomerRef, Offer, Order, Purchase
 from bridge.store.catalog import Catalog
-from bridge.store.idempotency import KeyClaim
 from bridge.store.local_engine import LocalEngineStore
 
 
@@ -23,14 +22,14 @@ class LocalBackend:
     async def get_offer(self, app: str, offer_id: int) -> Offer | None:
         return await self._catalog.offer(app, offer_id)
 
-    async def purchase(self, purchase: Purchase, claim: KeyClaim | None = None) -> Order:
-        return await self._store.place(purchase, claim)
+    async def purchase(self, purchase: Purchase) -> Order:
+        return await self._store.place(purchase)
 
-    async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
-        return await self._store.approve(order, now, claim)
+    async def approve(self, order: Order, now: datetime) -> Order:
+        return await self._store.approve(order, now)
 
-    async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
-        return await self._store.reject(order, now, claim)
+    async def reject(self, order: Order, now: datetime) -> Order:
+        return await self._store.reject(order, now)
 
     async def balance(self, customer: Customer) -> int:
         return await self._catalog.balance(customer.app, customer.id)

@@ -1,9 +1,10 @@
 """The narrow seam between the order service and whatever really holds points and rewards.
 
-The writes (`purchase`, `approve`, `reject`) take an optional idempotency `KeyClaim`. A
-backend must have recorded it (`bridge.store.idempotency`) by the time its write is durable:
-the local engine inserts it in the write's own transaction; a remote backend records it
-before it calls out (docs/idempotency.md).
+A keyed write (`purchase`, `approve`, `reject`) runs inside `holding(claim)`
+(bridge/store/idempotency.py): its units of work hold the idempotency claim, and a backend
+must have taken the key (`take_key` in a unit of its write) by the time its write is
+durable: the local engine in the write's own transaction; a remote backend in the unit that
+records the call before it goes out (docs/idempotency.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from datetime import datetime
 from typing import Protocol
 
 from bridge.canonical import Customer, CustomerRef, Offer, Order, Purchase
-from bridge.store.idempotency import KeyClaim
 
 
 class Backend(Protocol):
@@ -22,13 +22,13 @@ class Backend(Protocol):
     async def get_offer(self, app: str, offer_id: int) -> Offer | None:
         """The reward behind a legacy offer id, or None when unknown."""
 
-    async def purchase(self, purchase: Purchase, claim: KeyClaim | None = None) -> Order:
+    async def purchase(self, purchase: Purchase) -> Order:
         """Spend the points, take the stock and record the order, all or nothing."""
 
-    async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
+    async def approve(self, order: Order, now: datetime) -> Order:
         """Fulfil a reviewed order."""
 
-    async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
+    async def reject(self, order: Order, now: datetime) -> Order:
         """Revoke an order: refund its points and put its stock back."""
 
     async def balance(self, customer: Customer) -> int | None:

@@ -48,7 +48,7 @@ from bridge.incentives.client import UpstreamClient, known_not_sent
 from bridge.incentives.tenant import Tenant
 from bridge.observability.metrics import Metrics
 from bridge.settings import AppConfig
-from bridge.store.idempotency import KeyClaim
+from bridge.store.idempotency import held_claim
 from bridge.store.remote_orders import RemoteOrders
 from mappings.incentives.errors import UPSTREAM_DOWN
 
@@ -130,26 +130,26 @@ class IncentivesBackend:
     async def get_offer(self, app: str, offer_id: int) -> Offer | None:
         return await self._tenant(app).offer(offer_id, self._clock.now())
 
-    async def purchase(self, purchase: Purchase, claim: KeyClaim | None = None) -> Order:
+    async def purchase(self, purchase: Purchase) -> Order:
         """Place the purchase; ok only once it stands upstream (see the module docstring)."""
         tenant = self._tenant(purchase.app)
         undo_at = purchase.created_at + call_window(tenant, calls=2)
-        order = await self._orders.open(purchase, claim, undo_at)
+        order = await self._orders.open(purchase, undo_at)
         try:
             result = await tenant.purchase(order, idempotency_id(order, "purchase"))
         except (RuleError, UpstreamError) as exc:
             if known_not_sent(exc):
-                await self._orders.discard(order, self._clock.now(), claim)
+                await self._orders.discard(order, self._clock.now())
                 self._settled("refused" if isinstance(exc, RuleError) else "not_sent")
                 raise
             log.warning("purchase_outcome_lost", app=order.app, order_id=order.id)
             ref = await self._look(tenant, order)
             if ref is None:
-                await self._leave_unknown(tenant, order, claim)
+                await self._leave_unknown(tenant, order)
                 raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url) from exc
-            await self._confirm(tenant, order, ref, claim, "found")
+            await self._confirm(tenant, order, ref, "found")
             return order
-        await self._confirm(tenant, order, result.user_offer_id, claim, "placed")
+        await self._confirm(tenant, order, result.user_offer_id, "placed")
         return order.model_copy(update={"available_points": result.points_remaining})
 
     async def _look(self, tenant: Tenant, order: Order) -> str | None:
@@ -163,12 +163,10 @@ class IncentivesBackend:
             log.warning("purchase_left_unknown", app=order.app, order_id=order.id)
             return None
 
-    async def _confirm(
-        self, tenant: Tenant, order: Order, ref: str, claim: KeyClaim | None, outcome: str
-    ) -> None:
+    async def _confirm(self, tenant: Tenant, order: Order, ref: str, outcome: str) -> None:
         """Record the purchase (its undo cancelled); not_available if its undo won the race."""
         confirmed, fulfilment = await self._orders.confirm(
-            order, ref, self._clock.now(), claim, _grace(tenant)
+            order, ref, self._clock.now(), _grace(tenant)
         )
         if not confirmed:
             self._settled("lost_race")
@@ -201,11 +199,12 @@ class IncentivesBackend:
             return
         log.warning("lost_race_undone", app=order.app, order_id=order.id, points=order.points)
 
-    async def _leave_unknown(self, tenant: Tenant, order: Order, claim: KeyClaim | None) -> None:
+    async def _leave_unknown(self, tenant: Tenant, order: Order) -> None:
         """The call answers not_available: without a key the row is voided and undone after the
         in-flight window; with one it waits, unknown, for a retry until the key expires."""
         now = self._clock.now()
         undo_at = now + call_window(tenant)
+        claim = held_claim()
         if claim is None:
             await self._orders.give_up(order, now, undo_at)
             self._settled("undo_queued")
@@ -214,15 +213,15 @@ class IncentivesBackend:
             self._settled("left_unknown")
         log.warning("purchase_undo_queued", app=order.app, order_id=order.id, keyed=bool(claim))
 
-    async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
+    async def approve(self, order: Order, now: datetime) -> Order:
         """Approve in the ledger with the fulfilment queued, then try the fulfilment at once."""
         tenant = self._tenant(order.app)
         ref = await self._ref(order)
-        updated, fulfilment = await self._orders.approve(order, now, claim, _grace(tenant))
+        updated, fulfilment = await self._orders.approve(order, now, _grace(tenant))
         await self._fulfil_now(tenant, order, ref, fulfilment)
         return updated
 
-    async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
+    async def reject(self, order: Order, now: datetime) -> Order:
         """Revoke the reward, then refund the points (both idempotent), then record it.
 
         The `finish_reject` job is queued first: if the revoke's answer is lost, or the refund
@@ -241,7 +240,7 @@ class IncentivesBackend:
             log.warning("reject_outcome_lost", app=order.app, order_id=order.id)
             raise UpstreamError(UPSTREAM_DOWN, tenant.client.base_url) from exc
         await self.refund(tenant, order.app, order.id, order.customer_id, order.points)
-        return await self._orders.reject(order, now, claim)
+        return await self._orders.reject(order, now)
 
     async def refund(
         self, tenant: Tenant, app: str, order_id: int, customer_id: str, points: int
@@ -294,7 +293,7 @@ class IncentivesBackend:
                 self._settled("left_unknown")
                 return None
         try:
-            await self._confirm(tenant, order, ref, None, outcome)
+            await self._confirm(tenant, order, ref, outcome)
         except UpstreamError:
             return None
         return order

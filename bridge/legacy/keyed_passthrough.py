@@ -22,7 +22,6 @@ settled by the next retry as unknown.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -40,7 +39,7 @@ from bridge.legacy.idempotent import KEY_HEADER, REPLAYED_HEADER, route_template
 from bridge.legacy.responses import error_response
 from bridge.observability.context import call_facts
 from bridge.observability.middleware import METRICS
-from bridge.orders.idempotency import KEY_PATTERN, POLL_SECONDS, WriteRequest
+from bridge.orders.idempotency import KEY_PATTERN, WriteRequest, awaited_answer, key_row
 from bridge.store.idempotency import (
     DONE,
     RELEASED,
@@ -193,7 +192,7 @@ class LegacyKeys:
                 f"({stored.operation}); send a new key for a new request.",
                 KEY_HEADER,
             )
-        settled = await self._settled(stored)
+        settled = await awaited_answer(self._store, stored, self._wait, self._clock)
         if settled.status != DONE and self._abandoned(settled):
             await self._keep_unknown(settled.taken_over(), None)
             settled = await self._find(stored.app, stored.key)
@@ -206,16 +205,6 @@ class LegacyKeys:
         call_facts().idempotent_replay = True
         return _replayed(settled)
 
-    async def _settled(self, stored: StoredKey) -> StoredKey:
-        """Wait (up to `wait`) for the request holding the key to store its answer."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._wait.total_seconds()
-        current = stored
-        while current.status != DONE and loop.time() < deadline:
-            await asyncio.sleep(POLL_SECONDS)
-            current = await self._find(stored.app, stored.key)
-        return current
-
     def _abandoned(self, stored: StoredKey) -> bool:
         """A legacy claim whose holder cannot still be forwarding (it died mid-call)."""
         held_since = self._clock.now() - stored.created_at
@@ -223,13 +212,7 @@ class LegacyKeys:
         return legacy_claim and held_since > self._grace + self._wait
 
     async def _find(self, app: str, key: str) -> StoredKey:
-        stored = await self._store.find(app, key, self._clock.now())
-        if stored is None:
-            raise RuleError(
-                ErrorCode.NOT_AVAILABLE,
-                f"The request with Idempotency-Key {key!r} did not finish; retry later.",
-            )
-        return stored
+        return await key_row(self._store, app, key, self._clock.now())
 
 
 def _replayed(stored: StoredKey) -> web.Response:

@@ -7,9 +7,11 @@ The contract (docs/idempotency.md):
   template, path parameters and canonical JSON body.
 - The same key with the same request gets the stored status and body back, marked replayed.
 - The same key with a different request is refused with `validation`.
-- A concurrent duplicate cannot place a second order: the key is claimed inside the write's
-  own transaction, so only one write can commit it; the loser waits for the winner's stored
-  response (up to `wait`), then replays it, or answers `not_available` if it is still running.
+- A concurrent duplicate cannot place a second order: the write runs holding the key's
+  claim (`holding`), and the store takes the key inside the write's own transaction, so only
+  one write can commit it; the loser waits for the winner's stored response (up to `wait`,
+  `awaited_answer`, also used by the legacy passthrough's keys), then replays it, or answers
+  `not_available` if it is still running.
 - A request refused before the order service runs (authentication, malformed body) and a
   5xx answer (an upstream that is down, an internal error) store no answer. On the local
   engine nothing was written, so a retry simply runs again. On a remote target the order
@@ -30,7 +32,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -46,6 +48,7 @@ from bridge.store.idempotency import (
     KeyClaim,
     KeyTakenError,
     StoredKey,
+    holding,
 )
 from bridge.store.ledger import Ledger
 
@@ -56,8 +59,9 @@ POLL_SECONDS = 0.02
 SERVER_ERROR = 500
 """Answers from this HTTP status up (not_available, internal errors) are never stored."""
 
-Write = Callable[[KeyClaim | None], Awaitable[Order]]
-"""The service call to make idempotent; it must record the claim with its write."""
+Write = Callable[[], Awaitable[Order]]
+"""The service call to make idempotent; it runs holding the key's claim, which the store's
+keyed operations take in their units of work (bridge/store/idempotency.py)."""
 
 Settle = Callable[[Order], Awaitable[Order | None]]
 """The order once its outcome is known (None while unknown); raises a refusal it finds."""
@@ -99,6 +103,8 @@ class Reply:
     status: int
     body: str
     replayed: bool = False
+    code: str | None = None
+    """The error code of an answer rendered in this call (a replay's is in its body)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,8 @@ class Idempotency:
             return await self._replay(stored, fingerprint, render)
         claim = KeyClaim(app, key, fingerprint, request.operation, now, now + self._ttl)
         try:
-            order = await write(claim)
+            with holding(claim):
+                order = await write()
         except KeyTakenError:
             return await self._replay(await self._find(app, key), fingerprint, render)
         except BridgeError as exc:
@@ -179,19 +186,12 @@ class Idempotency:
                 "Idempotency-Key",
             )
         idle = stored.status == DONE or stored.owner == RELEASED
-        settled = stored if idle else await self._settled(stored)
+        settled = (
+            stored if idle else await awaited_answer(self._store, stored, self._wait, self._clock)
+        )
         if settled.status == DONE and settled.response_body is not None:
             return Reply(settled.response_status or 200, settled.response_body, replayed=True)
         return await self._recover(settled, render)
-
-    async def _settled(self, stored: StoredKey) -> StoredKey:
-        """Wait (up to `wait`) for the request holding the key to store its response."""
-        deadline = asyncio.get_running_loop().time() + self._wait.total_seconds()
-        current = stored
-        while current.status != DONE and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(POLL_SECONDS)
-            current = await self._find(stored.app, stored.key)
-        return current
 
     async def _recover(self, stored: StoredKey, render: Renderer) -> Reply:
         """A key still in progress after `wait`: its writer died after commit, or is running.
@@ -206,7 +206,7 @@ class Idempotency:
             order = await self._ledger.get(stored.app, OrderRef(order_id=stored.order_id))
             if order is None:
                 order = await self._unknown(stored.app, stored.order_id)
-        claim = _taken_over(stored)
+        claim = stored.taken_over()
         try:
             order = None if order is None else await self._settle(order)
         except RuleError as exc:
@@ -224,26 +224,32 @@ class Idempotency:
         return Reply(reply.status, reply.body, replayed=True)
 
     async def _find(self, app: str, key: str) -> StoredKey:
-        stored = await self._store.find(app, key, self._clock.now())
-        if stored is None:
-            raise RuleError(
-                ErrorCode.NOT_AVAILABLE,
-                f"The request with Idempotency-Key {key!r} did not finish; retry later.",
-            )
-        return stored
+        return await key_row(self._store, app, key, self._clock.now())
 
 
-def _taken_over(stored: StoredKey) -> KeyClaim:
-    """The claim of a key whose writer is gone, so that this request may settle it."""
-    return KeyClaim(
-        stored.app,
-        stored.key,
-        stored.fingerprint,
-        stored.operation,
-        stored.created_at,
-        stored.expires_at,
-        owner=stored.owner,
-    )
+async def key_row(store: IdempotencyStore, app: str, key: str, now: datetime) -> StoredKey:
+    """The key's row; `not_available` when it is gone (its request did not finish)."""
+    stored = await store.find(app, key, now)
+    if stored is None:
+        raise RuleError(
+            ErrorCode.NOT_AVAILABLE,
+            f"The request with Idempotency-Key {key!r} did not finish; retry later.",
+        )
+    return stored
+
+
+async def awaited_answer(
+    store: IdempotencyStore, stored: StoredKey, wait: timedelta, clock: Clock
+) -> StoredKey:
+    """Wait (up to `wait`) for the request holding the key to store its answer; the key's row
+    as it then is (still not `done` if it did not answer in time)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait.total_seconds()
+    current = stored
+    while current.status != DONE and loop.time() < deadline:
+        await asyncio.sleep(POLL_SECONDS)
+        current = await key_row(store, stored.app, stored.key, clock.now())
+    return current
 
 
 async def reap_periodically(

@@ -35,7 +35,6 @@ from bridge.orders.address import validate_address
 from bridge.orders.review import decide
 from bridge.settings import AppConfig
 from bridge.store.catalog import Catalog
-from bridge.store.idempotency import KeyClaim
 from bridge.store.ledger import Ledger
 
 TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
@@ -59,9 +58,7 @@ class OrderService:
         self._catalog = catalog
         self._clock = clock
 
-    async def create(
-        self, app: AppConfig, command: PlaceOrder, claim: KeyClaim | None = None
-    ) -> Order:
+    async def create(self, app: AppConfig, command: PlaceOrder) -> Order:
         backend = self._backends[app.target]
         customer = await self._registered_customer(backend, app, command.customer)
         offer = await backend.get_offer(app.name, command.offer_id)
@@ -89,7 +86,7 @@ class OrderService:
             created_at=now,
             velocity=self._velocity(app, ip, now),
         )
-        order = await backend.purchase(purchase, claim)
+        order = await backend.purchase(purchase)
         return await self._with_points(app, backend, customer, order)
 
     async def list(self, app: AppConfig, ref: CustomerRef, selection: OrderFilter) -> list[Order]:
@@ -101,17 +98,17 @@ class OrderService:
         points = await backend.balance(customer)
         return [order.model_copy(update={"available_points": points}) for order in orders]
 
+    async def locate(self, app: str, ref: OrderRef) -> Order | None:
+        """The order `ref` names, read once per call: the cutover routes a get or a status
+        update by it, and `get` and `update_status` take what it found."""
+        return await self._ledger.get(app, ref)
+
     async def get(
-        self, app: AppConfig, ref: CustomerRef, order_id: int, found: Order | None = None
+        self, app: AppConfig, ref: CustomerRef, order_id: int, order: Order | None
     ) -> Order:
-        """The customer's order. `found`: the same order as already read in this call, with
-        its outcome settled (the cutover's locator), which saves reading it again."""
+        """The customer's order; `order` is what `locate` found for `order_id`."""
         backend = self._backends[app.target]
         customer = await self._customer(backend, app, ref)
-        if found is not None and found.id == order_id and found.app == app.name:
-            order: Order | None = found
-        else:
-            order = await self._ledger.get(app.name, OrderRef(order_id=order_id))
         if order is None or order.customer_id != customer.id:
             raise UnknownOrder(order_id)
         return await self._with_points(app, backend, customer, order)
@@ -121,9 +118,9 @@ class OrderService:
         return await self._backends[order.target].settle(order)
 
     async def update_status(
-        self, app: AppConfig, ref: OrderRef, status: OrderStatus, claim: KeyClaim | None = None
+        self, app: AppConfig, ref: OrderRef, status: OrderStatus, order: Order | None
     ) -> Order:
-        order = await self._ledger.get(app.name, ref)
+        """Approve or reject `order`, what `locate` found for `ref`."""
         if order is None:
             raise UnknownOrder(ref.order_id if ref.order_id is not None else ref.external_id or "")
         if status not in TRANSITIONS.get(order.status, frozenset()):
@@ -131,9 +128,9 @@ class OrderService:
         backend = self._backends[order.target]
         now = self._clock.now()
         if status is OrderStatus.APPROVED:
-            updated = await backend.approve(order, now, claim)
+            updated = await backend.approve(order, now)
         else:
-            updated = await backend.reject(order, now, claim)
+            updated = await backend.reject(order, now)
         customer = await backend.resolve_customer(app.name, CustomerRef(user_id=order.customer_id))
         return await self._with_points(app, backend, customer, updated)
 

@@ -1,8 +1,10 @@
 """The store's one execution path: units of work run by an executor per engine.
 
 A unit of work is `async def unit(tx) -> T`: the statements of one transaction, nothing
-else (no other await inside it). Repositories (ledger, catalog, outbox, ...) write their
-operations as units and hand them to the `Database` that `create_app` built:
+else (no other await inside it). It runs in its caller's context on both engines (context
+variables such as the idempotency claim a keyed write holds: bridge/store/idempotency.py).
+Repositories (ledger, catalog, outbox, ...) write their operations as units and hand them to
+the `Database` that `create_app` built:
 
 - `await db.read(unit)`: a read-only unit.
 - `await db.write(unit)`: a unit in one write transaction: it commits entirely or not at

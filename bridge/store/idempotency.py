@@ -2,20 +2,32 @@
 
 A key is claimed by inserting its row `in_progress`; the primary key `(app, key)` makes the
 claim exclusive on every engine (a concurrent duplicate's INSERT fails, or on PostgreSQL
-waits for the winner's transaction and then fails). The local engine inserts the claim as
-the first statement of the order's own transaction (`insert_claim`), so an order and its
-claim commit or roll back together. Once the response is rendered it is stored (`record`)
-and the row becomes `done`. Expired rows are deleted by `reap`.
+waits for the winner's transaction and then fails).
+
+The claim is held by the keyed write's units of work, not passed along: the contract
+(bridge/orders/idempotency.py) runs the write inside `holding(claim)`, and the store
+operations that take a key do it in their own unit: `take_key` as the unit's first
+statement (so an order and its claim commit or roll back together), `name_order` once the
+order has its id, `drop_key` when the write came to nothing. Outside `holding` they do
+nothing. A unit runs in its caller's context on
+both engines (bridge/store/executor.py), so it sees the claim its caller holds.
+
+Once the response is rendered it is stored (`record`, one statement) and the row becomes
+`done`. Expired rows are deleted by `reap`.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from bridge.store import tables as t
 from bridge.store.executor import Database, IntegrityError, Tx, change, read_one
@@ -83,21 +95,55 @@ class StoredKey:
         )
 
 
-async def insert_claim(tx: Tx, claim: KeyClaim) -> None:
-    """Claim the key inside the caller's transaction; KeyTakenError when it is not free.
+_HELD: ContextVar[KeyClaim | None] = ContextVar("idempotency_claim", default=None)
 
-    Call it first in the transaction: on PostgreSQL a duplicate then waits on the key
-    before it has locked any balance or stock row.
-    """
+
+@contextmanager
+def holding(claim: KeyClaim) -> Iterator[None]:
+    """Hold `claim` for the writes made inside the block (their units take the key)."""
+    token = _HELD.set(claim)
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
+
+
+def held_claim() -> KeyClaim | None:
+    """The claim the current write holds; None outside `holding` (a write without a key)."""
+    return _HELD.get()
+
+
+async def insert_claim(tx: Tx, claim: KeyClaim) -> None:
+    """Claim the key inside the caller's transaction; KeyTakenError when it is not free."""
     try:
         await tx.run(_INSERT, _claim_values(claim))
     except IntegrityError as exc:
         raise KeyTakenError(claim.app, claim.key) from exc
 
 
-async def attach_order(tx: Tx, claim: KeyClaim, order_id: int) -> None:
-    """Name the order the claimed write produced (kept for crash recovery)."""
-    await tx.run(_ATTACH, {"b_app": claim.app, "b_key": claim.key, "b_order_id": order_id})
+async def take_key(tx: Tx) -> None:
+    """Claim the held key, if any, in this unit; KeyTakenError when it is not free.
+
+    Call it first in the unit: on PostgreSQL a duplicate then waits on the key before it
+    has locked any balance or stock row.
+    """
+    claim = held_claim()
+    if claim is not None:
+        await insert_claim(tx, claim)
+
+
+async def name_order(tx: Tx, order_id: int) -> None:
+    """Name, on the held key, the order its write produced (kept for crash recovery)."""
+    claim = held_claim()
+    if claim is not None:
+        await tx.run(_ATTACH, {"b_app": claim.app, "b_key": claim.key, "b_order_id": order_id})
+
+
+async def drop_key(tx: Tx) -> None:
+    """Delete the held key's claim in this unit: its write came to nothing."""
+    claim = held_claim()
+    if claim is not None:
+        await tx.run(sa.delete(t.idempotency_keys).where(_held_by(claim)))
 
 
 _KEYS = t.idempotency_keys.c
@@ -111,6 +157,24 @@ _ATTACH = Query(
     )
     .values(order_id=sa.bindparam("b_order_id"))
 )
+_UPSERT = postgresql.insert(t.idempotency_keys)
+_RECORD = Query(
+    _UPSERT.on_conflict_do_update(
+        index_elements=[_KEYS.app, _KEYS.key],
+        set_={
+            "status": _UPSERT.excluded.status,
+            "response_status": _UPSERT.excluded.response_status,
+            "response_body": _UPSERT.excluded.response_body,
+            "order_id": sa.func.coalesce(_KEYS.order_id, _UPSERT.excluded.order_id),
+        },
+        where=sa.and_(
+            _KEYS.status == IN_PROGRESS, _KEYS.owner.is_not_distinct_from(_UPSERT.excluded.owner)
+        ),
+    ).returning(_KEYS.app)
+)
+"""Store an answer in one statement: the held claim's row becomes `done`, or a `done` row is
+inserted where there is none; another request's row is left as it is and nothing returned.
+(PostgreSQL's INSERT ... ON CONFLICT DO UPDATE, which SQLite speaks too.)"""
 _FIND = Query(
     sa.select(t.idempotency_keys).where(
         _KEYS.app == sa.bindparam("b_app"), _KEYS.key == sa.bindparam("b_key")
@@ -160,26 +224,17 @@ class IdempotencyStore:
         no row (the write failed and rolled its claim back), a `done` row is inserted; if
         another request holds the key or stored a response first, its row is returned.
         """
-        keys = t.idempotency_keys.c
-        response = {"status": DONE, "response_status": status, "response_body": body}
-        update = (
-            sa.update(t.idempotency_keys)
-            .where(_held_by(claim))
-            .values(**response, order_id=sa.func.coalesce(keys.order_id, order_id))
-        )
-        values = _claim_values(claim) | response | {"order_id": order_id}
-
-        async def unit(tx: Tx) -> StoredKey | None:
-            if await tx.run(update) == 1:
-                return None
-            try:
-                async with tx.savepoint():
-                    await tx.run(_INSERT, values)
-            except IntegrityError:
-                return _stored(await tx.first(_FIND, {"b_app": claim.app, "b_key": claim.key}))
-            return None
-
-        return await self._db.write(unit)
+        values = _claim_values(claim) | {
+            "status": DONE,
+            "response_status": status,
+            "response_body": body,
+            "order_id": order_id,
+        }
+        while not await self._db.write_one(_RECORD, values):
+            other = await read_one(self._db, _FIND, {"b_app": claim.app, "b_key": claim.key})
+            if other is not None:  # gone meanwhile (expired, forgotten): store ours after all
+                return _stored(other)
+        return None
 
     async def release(self, claim: KeyClaim) -> None:
         """The request holding `claim` answered a 5xx and stores nothing: let go of the claim.

@@ -4,8 +4,9 @@ Every money and stock change is a conditional UPDATE whose row count is checked
 (`balance >= cost`, `inventory >= quantity`); the tables' CHECK constraints are the last line
 of defence. On SQLite writers begin IMMEDIATE, so two writers never interleave.
 
-Each write may carry an idempotency `KeyClaim`: it is inserted as the transaction's first
-statement and names the order before commit, so the key and the write are one unit.
+A keyed write (inside `holding(claim)`, bridge/store/idempotency.py) takes its key as the
+transaction's first statement and names the order before commit, so the key and the write
+are one unit.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bridge.errors import InsufficientPoints, OutOfStock
 from bridge.store import outbox, pg_placement
 from bridge.store import tables as t
 from bridge.store.executor import Database, Tx, Unit
-from bridge.store.idempotency import KeyClaim, attach_order, insert_claim
+from bridge.store.idempotency import name_order, take_key
 from bridge.store.ledger import Ledger
 from bridge.store.statements import POSTGRESQL, Query
 
@@ -43,25 +44,25 @@ class LocalEngineStore:
         if self._on_enqueued is not None:
             self._on_enqueued()
 
-    async def place(self, purchase: Purchase, claim: KeyClaim | None = None) -> Order:
+    async def place(self, purchase: Purchase) -> Order:
         """Debit points, take stock, write the order and its ledger entries: all or nothing.
 
         The order carries the customer's balance after the debit as its `available_points`.
         On PostgreSQL the same statements run as one (bridge/store/pg_placement.py).
         """
         if self._db.engine == POSTGRESQL:
-            order = await pg_placement.place(self._db, self._ledger, purchase, claim)
+            order = await pg_placement.place(self._db, self._ledger, purchase)
         else:
-            order = await self._db.write(self._placement(purchase, claim))
+            order = await self._db.write(self._placement(purchase))
         if order.status is OrderStatus.APPROVED:
             self._notify_enqueued()
         return order
 
-    def _placement(self, purchase: Purchase, claim: KeyClaim | None) -> Unit[Order]:
+    def _placement(self, purchase: Purchase) -> Unit[Order]:
         """The placement as a unit of work."""
 
         async def unit(tx: Tx) -> Order:
-            await _claim(tx, claim)
+            await take_key(tx)
             balance = await _debit(tx, purchase)
             await _take_stock(tx, purchase)
             order = await self._ledger.insert(tx, purchase, Target.LOCAL)
@@ -70,33 +71,33 @@ class LocalEngineStore:
             )
             if order.status is OrderStatus.APPROVED:
                 await outbox.enqueue(tx, order.app, order.id, FULFILMENT_EMAIL, purchase.created_at)
-            await _attach(tx, claim, order.id)
+            await name_order(tx, order.id)
             return order.model_copy(update={"available_points": balance})
 
         return unit
 
-    async def approve(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
+    async def approve(self, order: Order, now: datetime) -> Order:
         async def unit(tx: Tx) -> Order:
-            await _claim(tx, claim)
+            await take_key(tx)
             approved = await Ledger.transition(tx, order, OrderStatus.APPROVED, now)
             await outbox.enqueue(tx, order.app, order.id, FULFILMENT_EMAIL, now)
-            await _attach(tx, claim, order.id)
+            await name_order(tx, order.id)
             return approved
 
         approved = await self._db.write(unit)
         self._notify_enqueued()
         return approved
 
-    async def reject(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> Order:
+    async def reject(self, order: Order, now: datetime) -> Order:
         """Reject, refund the points and restock, in one transaction."""
 
         async def unit(tx: Tx) -> Order:
-            await _claim(tx, claim)
+            await take_key(tx)
             rejected = await Ledger.transition(tx, order, OrderStatus.REJECTED, now)
             balance = await _credit(tx, order)
             await restock(tx, order)
             await _record_points(tx, order, "order_refund", order.points, balance, now)
-            await _attach(tx, claim, order.id)
+            await name_order(tx, order.id)
             return rejected
 
         return await self._db.write(unit)
@@ -106,16 +107,6 @@ async def restock(tx: Tx, order: Order) -> None:
     """Put the order's quantity back on its offer (an offer without inventory is unlimited)."""
     values = {"b_app": order.app, "b_offer_id": order.offer_id, "b_quantity": order.quantity}
     await tx.run(_RESTOCK, values)
-
-
-async def _claim(tx: Tx, claim: KeyClaim | None) -> None:
-    if claim is not None:
-        await insert_claim(tx, claim)
-
-
-async def _attach(tx: Tx, claim: KeyClaim | None, order_id: int) -> None:
-    if claim is not None:
-        await attach_order(tx, claim, order_id)
 
 
 _DEBIT = Query(

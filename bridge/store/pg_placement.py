@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from bridge.canonical import Order, Purchase, Target
 from bridge.errors import InsufficientPoints, OutOfStock
 from bridge.store.executor import Database, IntegrityError, RefusedError
-from bridge.store.idempotency import KeyClaim, KeyTakenError
+from bridge.store.idempotency import KeyClaim, KeyTakenError, held_claim
 from bridge.store.ledger import Ledger, duplicate_external_id
 from bridge.store.rows import order_from_row
 from bridge.store.statements import Query
@@ -37,8 +37,10 @@ KEY_CONSTRAINT = "pk_idempotency_keys"
 EXTERNAL_ID_CONSTRAINT = "uq_orders_app_external_id"
 
 
-async def place(db: Database, ledger: Ledger, purchase: Purchase, claim: KeyClaim | None) -> Order:
-    """Place the purchase in one statement; the order with the balance after the debit."""
+async def place(db: Database, ledger: Ledger, purchase: Purchase) -> Order:
+    """Place the purchase in one statement (with the key its write holds, if any); the order
+    with the balance after the debit."""
+    claim = held_claim()
     values = ledger.row_values(purchase, Target.LOCAL, purchase.status)
     arguments = {**values, **_velocity(purchase), **_claim(claim)}
     try:

@@ -38,7 +38,7 @@ from bridge.canonical import Order, OrderStatus, Purchase, Target
 from bridge.store import outbox
 from bridge.store import tables as t
 from bridge.store.executor import Database, Tx, change, read_one, read_value
-from bridge.store.idempotency import IN_PROGRESS, KeyClaim, attach_order, insert_claim
+from bridge.store.idempotency import drop_key, name_order, take_key
 from bridge.store.ledger import VOIDED, Ledger
 from bridge.store.rows import order_from_row, utc
 from bridge.store.statements import Query
@@ -74,15 +74,13 @@ class RemoteOrders:
         self._target = target
         self._outbox = outbox.Outbox(db)
 
-    async def open(self, purchase: Purchase, claim: KeyClaim | None, undo_at: datetime) -> Order:
-        """Write the order's row in the unknown state, its idempotency claim and its undo job."""
+    async def open(self, purchase: Purchase, undo_at: datetime) -> Order:
+        """Write the order's row in the unknown state, the key its write holds and its undo job."""
 
         async def unit(tx: Tx) -> Order:
-            if claim is not None:
-                await insert_claim(tx, claim)
+            await take_key(tx)
             order = await self._ledger.insert(tx, purchase, self._target)
-            if claim is not None:  # a retry of this key finds the order (even left unknown)
-                await attach_order(tx, claim, order.id)
+            await name_order(tx, order.id)  # a retry of the key finds the order (even unknown)
             await outbox.enqueue(
                 tx, order.app, order.id, UNDO_PURCHASE, purchase.created_at, undo_at
             )
@@ -95,7 +93,6 @@ class RemoteOrders:
         order: Order,
         backend_ref: str,
         now: datetime,
-        claim: KeyClaim | None,
         fulfil_after: timedelta = timedelta(0),
     ) -> tuple[bool, int | None]:
         """Record the upstream reference and cancel the undo; an approved order's fulfilment is
@@ -112,15 +109,14 @@ class RemoteOrders:
             fulfilment = None
             if order.status is OrderStatus.APPROVED:
                 fulfilment = await _queue_fulfilment(tx, order, now, fulfil_after)
-            if claim is not None:
-                await attach_order(tx, claim, order.id)
+            await name_order(tx, order.id)
             return True, fulfilment
 
         return await self._db.write(unit)
 
-    async def discard(self, order: Order, now: datetime, claim: KeyClaim | None = None) -> None:
+    async def discard(self, order: Order, now: datetime) -> None:
         """Nothing was spent (refused, or never sent): the row goes, with its undo job and the
-        idempotency `claim` written with it (a retry of the key then runs afresh; a refusal is
+        idempotency claim the write holds (a retry of the key then runs afresh; a refusal is
         stored for the key by the caller)."""
         delete = sa.delete(t.orders).where(_still_unknown(order.id))
 
@@ -128,13 +124,7 @@ class RemoteOrders:
             if await tx.run(delete) != 1:
                 return
             await _cancel(tx, order.id, UNDO_PURCHASE, now)
-            if claim is not None:
-                keys = t.idempotency_keys.c
-                await tx.run(
-                    sa.delete(t.idempotency_keys).where(
-                        keys.app == claim.app, keys.key == claim.key, keys.status == IN_PROGRESS
-                    )
-                )
+            await drop_key(tx)
 
         await self._db.write(unit)
 
@@ -193,17 +183,15 @@ class RemoteOrders:
         return ref
 
     async def approve(
-        self, order: Order, now: datetime, claim: KeyClaim | None, fulfil_after: timedelta
+        self, order: Order, now: datetime, fulfil_after: timedelta
     ) -> tuple[Order, int]:
         """Approve in the ledger and queue the upstream fulfilment with it; the row's id."""
 
         async def unit(tx: Tx) -> tuple[Order, int]:
-            if claim is not None:
-                await insert_claim(tx, claim)
+            await take_key(tx)
             updated = await Ledger.transition(tx, order, OrderStatus.APPROVED, now)
             fulfilment = await _queue_fulfilment(tx, order, now, fulfil_after)
-            if claim is not None:
-                await attach_order(tx, claim, order.id)
+            await name_order(tx, order.id)
             return updated, fulfilment
 
         return await self._db.write(unit)
@@ -217,16 +205,14 @@ class RemoteOrders:
 
         await self._db.write(unit)
 
-    async def reject(self, order: Order, now: datetime, claim: KeyClaim | None) -> Order:
+    async def reject(self, order: Order, now: datetime) -> Order:
         """Reject in the ledger once the upstream has revoked and refunded; the job is done."""
 
         async def unit(tx: Tx) -> Order:
-            if claim is not None:
-                await insert_claim(tx, claim)
+            await take_key(tx)
             updated = await Ledger.transition(tx, order, OrderStatus.REJECTED, now)
             await _cancel(tx, order.id, FINISH_REJECT, now)
-            if claim is not None:
-                await attach_order(tx, claim, order.id)
+            await name_order(tx, order.id)
             return updated
 
         return await self._db.write(unit)

@@ -10,12 +10,15 @@
   exception; the others commit. Every caller is answered after the `COMMIT`.
 
 Durable: WAL and `synchronous=FULL` unless configured otherwise. A unit's `tx` calls complete
-without suspending, so the writer thread drives a unit's coroutine with one `send(None)`.
+without suspending, so the writer thread drives a unit's coroutine with one `send(None)`, in
+the context of the coroutine that submitted it (its context variables: the idempotency claim
+its write holds, bridge/store/idempotency.py), as a unit on PostgreSQL runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import queue
 import sqlite3
@@ -175,7 +178,7 @@ class SqliteDatabase:
             self._reader = None
 
 
-_Job = tuple[Unit[Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
+_Job = tuple[Unit[Any], asyncio.Future[Any], asyncio.AbstractEventLoop, contextvars.Context]
 
 
 class SqliteWriter:
@@ -195,7 +198,7 @@ class SqliteWriter:
     def submit(self, unit: Unit[T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((unit, future, loop))
+        self._jobs.put((unit, future, loop, contextvars.copy_context()))
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
@@ -248,7 +251,7 @@ class SqliteWriter:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                outcomes = _run_units(conn, tx, [unit for unit, _, _ in batch])
+                outcomes = _run_units(conn, tx, [(unit, context) for unit, _, _, context in batch])
                 _commit_or_refuse(conn)
             except BaseException:
                 if conn.in_transaction:
@@ -257,7 +260,7 @@ class SqliteWriter:
         except BaseException as exc:  # BEGIN, COMMIT or a lone unit failed: all fail
             outcomes = [(False, exc)] * len(batch)
         self.batches += 1
-        for (_, future, loop), outcome in zip(batch, outcomes, strict=True):
+        for (_, future, loop, _), outcome in zip(batch, outcomes, strict=True):
             try:
                 loop.call_soon_threadsafe(_settle, future, outcome)
             except RuntimeError:  # the caller's loop has closed: nobody is waiting
@@ -273,15 +276,16 @@ def _commit_or_refuse(conn: sqlite3.Connection) -> None:
 
 
 def _run_units(
-    conn: sqlite3.Connection, tx: SqliteTx, units: list[Unit[Any]]
+    conn: sqlite3.Connection, tx: SqliteTx, units: list[tuple[Unit[Any], contextvars.Context]]
 ) -> list[tuple[bool, Any]]:
     if len(units) == 1:  # no savepoint needed: its failure is the batch's
-        return [(True, drive(units[0](tx)))]  # type: ignore[arg-type]
+        unit, context = units[0]
+        return [(True, context.run(drive, unit(tx)))]  # type: ignore[arg-type]
     outcomes: list[tuple[bool, Any]] = []
-    for unit in units:
+    for unit, context in units:
         conn.execute("SAVEPOINT unit")
         try:
-            outcomes.append((True, drive(unit(tx))))  # type: ignore[arg-type]
+            outcomes.append((True, context.run(drive, unit(tx))))  # type: ignore[arg-type]
         except Exception as exc:
             if not conn.in_transaction:
                 raise  # SQLite rolled back the whole transaction (SQLITE_FULL, ...)
