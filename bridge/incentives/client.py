@@ -3,7 +3,8 @@
 One `UpstreamClient` per upstream base URL, opened and closed with the app:
 
 - one aiohttp `ClientSession`; HTTP Basic per call (each app has its own key and secret);
-  explicit timeouts per call (never aiohttp's 300 s default);
+  explicit timeouts per call (never aiohttp's 300 s default); headers and timeouts are built
+  once per app (`CallOptions`), a body is serialised with orjson and sent as bytes;
 - the envelope is unwrapped here and every error answer becomes a `BridgeError` through the
   tables in `mappings/incentives/errors.py`: a refusal (a domain error, a `RuleError`, e.g.
   `InsufficientPoints`) or a failure (`UpstreamFailure`, answered as `not_available`);
@@ -24,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
@@ -38,12 +39,7 @@ from pydantic import ValidationError
 from bridge.errors import BridgeError, RuleError, UpstreamError
 from bridge.incentives.config import BreakerPolicy, RetryPolicy
 from bridge.observability.metrics import Metrics
-from bridge.observability.upstream import (
-    CircuitState,
-    UpstreamOutcome,
-    record_circuit_state,
-    record_upstream_call,
-)
+from bridge.observability.upstream import CircuitState, UpstreamOutcome, UpstreamRecorder
 from mappings.incentives.errors import UPSTREAM_DOWN, refusal
 from mappings.incentives.wire import Envelope
 
@@ -84,6 +80,12 @@ class CallOptions:
     headers: dict[str, str]
     """The call's Authorization header (HTTP Basic with the app's key and secret)."""
     timeout: aiohttp.ClientTimeout
+    body_headers: dict[str, str] = field(init=False)
+    """`headers` with the JSON content type, for a call with a body (built once)."""
+
+    def __post_init__(self) -> None:
+        body_headers = {**self.headers, "Content-Type": "application/json"}
+        object.__setattr__(self, "body_headers", body_headers)
 
 
 class RetryBudget:
@@ -134,7 +136,7 @@ class UpstreamClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.upstream = upstream
-        self._metrics = metrics
+        self._recorder = None if metrics is None else UpstreamRecorder(metrics, upstream)
         self._retry = retry
         self._budget = RetryBudget(retry.budget_ratio, retry.budget_min_tokens)
         self._breakers = AsyncCircuitBreakerFactory(
@@ -150,14 +152,14 @@ class UpstreamClient:
         state = CIRCUIT.get(str(getattr(event, "state", "closed")), "closed")
         if event_name == "state_changed":
             log.warning("upstream_circuit_changed", upstream=self.upstream, state=state)
-        if self._metrics is not None and event_name in ("state_changed", "circuit_breaker_created"):
-            record_circuit_state(self._metrics, self.upstream, state)
+        if self._recorder is not None and event_name in (
+            "state_changed",
+            "circuit_breaker_created",
+        ):
+            self._recorder.circuit(state)
 
     async def open(self) -> None:
-        self._session = aiohttp.ClientSession(
-            json_serialize=lambda value: orjson.dumps(value).decode(),
-            raise_for_status=False,
-        )
+        self._session = aiohttp.ClientSession(raise_for_status=False)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -168,14 +170,17 @@ class UpstreamClient:
         self, call: str, path: str, body: dict[str, Any], options: CallOptions, *, read: bool
     ) -> Any:
         """POST a Connect call; the envelope's `payload`. Reads are retried, writes are not."""
-        request = _Request(call, "POST", path, body, options, "payload")
+        request = _Request(
+            call, "POST", path, orjson.dumps(body), options.body_headers, options.timeout, "payload"
+        )
         if not read:
             return await self._guarded(request, 1)
         return await self._retried(request)
 
     async def get(self, call: str, path: str, options: CallOptions) -> Any:
         """GET a legacy Core resource (a read, retried); the whole `{"status":"ok",...}` body."""
-        return await self._retried(_Request(call, "GET", path, None, options, None))
+        request = _Request(call, "GET", path, None, options.headers, options.timeout, None)
+        return await self._retried(request)
 
     async def _retried(self, request: _Request) -> Any:
         """The first attempt directly; stamina's retry loop only once it has failed retryably.
@@ -242,16 +247,8 @@ class UpstreamClient:
     def _record(
         self, call: str, outcome: UpstreamOutcome, seconds: float, status: int | None, attempt: int
     ) -> None:
-        if self._metrics is not None:
-            record_upstream_call(
-                self._metrics,
-                upstream=self.upstream,
-                call=call,
-                outcome=outcome,
-                seconds=seconds,
-                status=status,
-                attempt=attempt,
-            )
+        if self._recorder is not None:
+            self._recorder.record(call, outcome, seconds, status, attempt)
 
     async def _send(self, request: _Request) -> tuple[int, bytes, float | None]:
         if self._session is None:
@@ -260,9 +257,9 @@ class UpstreamClient:
             async with self._session.request(
                 request.method,
                 self.base_url + request.path,
-                json=request.body,
-                headers=request.options.headers,
-                timeout=request.options.timeout,
+                data=request.body,
+                headers=request.headers,
+                timeout=request.timeout,
             ) as response:
                 raw = await response.read()
                 retry_after = _retry_after(response.headers.get("Retry-After"))
@@ -282,9 +279,12 @@ class UpstreamClient:
     def _unwrap(
         self, path: str, status: int, raw: bytes, retry_after: float | None, key: str | None
     ) -> Any:
-        envelope = _envelope(raw)
-        if 200 <= status < 300 and envelope is not None and envelope.status == "ok":
-            payload = envelope.payload if key == "payload" else orjson.loads(raw)
+        document = _json(raw)
+        plain_ok = _plain_ok(document)
+        envelope = None if plain_ok else _envelope(document)
+        ok = plain_ok or (envelope is not None and envelope.status == "ok")
+        if 200 <= status < 300 and ok:
+            payload = document if key is None else document.get(key)
             if payload is None:
                 raise self._failure(
                     path, status, "missing payload", False, outcome="invalid_response"
@@ -318,14 +318,15 @@ class UpstreamClient:
         )
 
 
-@dataclass(frozen=True)
-class _Request:
+class _Request(NamedTuple):
     call: str
     """The call's name for metrics and logs (its declaration's `Call.name`)."""
     method: str
     path: str
-    body: Any
-    options: CallOptions
+    body: bytes | None
+    """The JSON body, serialised (None: a call without one)."""
+    headers: dict[str, str]
+    timeout: aiohttp.ClientTimeout
     key: str | None
     """`payload` for Connect envelopes; None for Core answers, returned whole."""
 
@@ -335,11 +336,30 @@ def _outcome(exc: BridgeError) -> UpstreamOutcome:
     return exc.outcome if isinstance(exc, UpstreamFailure) else "error"
 
 
-def _envelope(raw: bytes) -> Envelope | None:
+_NOT_JSON = object()
+"""What `_json` returns for a body that is not JSON."""
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _NOT_JSON
+
+
+def _plain_ok(document: Any) -> bool:
+    """An ok envelope without an `errors` member: `Envelope` would accept it as it is (the hot
+    path skips building the model; anything else goes through `_envelope`)."""
+    return (
+        type(document) is dict and document.get("status") == "ok" and document.get("errors") is None
+    )
+
+
+def _envelope(document: Any) -> Envelope | None:
     """The parsed envelope, or None when the body is not a JSON envelope at all."""
     try:
-        return Envelope.model_validate(orjson.loads(raw))
-    except (orjson.JSONDecodeError, ValidationError):
+        return Envelope.model_validate(document)
+    except ValidationError:
         return None
 
 

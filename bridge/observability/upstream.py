@@ -1,8 +1,13 @@
-"""One call to record an upstream attempt in the metrics and on the call's log line."""
+"""Record upstream attempts in the metrics and on the call's log line.
+
+An `UpstreamRecorder` per client (one upstream) keeps the labelled metric children of each
+call and outcome it has seen: prometheus-client's `.labels()` (a lock and a tuple key per
+lookup) is done once per label set, not on every attempt.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from bridge.observability.context import call_facts
 from bridge.observability.metrics import CIRCUIT_STATES, Metrics
@@ -11,6 +16,44 @@ UpstreamOutcome = Literal[
     "ok", "error", "timeout", "connection_error", "circuit_open", "invalid_response"
 ]
 CircuitState = Literal["closed", "half_open", "open"]
+
+
+class UpstreamRecorder:
+    """The metrics of one upstream, with each label set's children looked up once."""
+
+    def __init__(self, metrics: Metrics, upstream: str) -> None:
+        self._metrics = metrics
+        self.upstream = upstream
+        self._children: dict[tuple[Any, ...], Any] = {}
+        """(metric, labels after `upstream`...) -> its child."""
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(self.upstream, *labels)
+        return child
+
+    def record(
+        self,
+        call: str,
+        outcome: UpstreamOutcome,
+        seconds: float,
+        status: int | None = None,
+        attempt: int = 1,
+    ) -> None:
+        """Count one attempt of a named call (`attempt` > 1 counts as a retry)."""
+        metrics = self._metrics
+        self._child(metrics.upstream_requests, call, outcome).inc()
+        if outcome != "circuit_open":
+            self._child(metrics.upstream_duration, call).observe(seconds)
+        if attempt > 1:
+            self._child(metrics.upstream_retries, call).inc()
+        call_facts().record_upstream(status, seconds)
+
+    def circuit(self, state: CircuitState) -> None:
+        """Publish the breaker's state (on every transition and once when it is created)."""
+        record_circuit_state(self._metrics, self.upstream, state)
 
 
 def record_upstream_call(
@@ -23,13 +66,8 @@ def record_upstream_call(
     status: int | None = None,
     attempt: int = 1,
 ) -> None:
-    """Count one attempt of a named upstream call (`attempt` > 1 counts as a retry)."""
-    metrics.upstream_requests.labels(upstream, call, outcome).inc()
-    if outcome != "circuit_open":
-        metrics.upstream_duration.labels(upstream, call).observe(seconds)
-    if attempt > 1:
-        metrics.upstream_retries.labels(upstream, call).inc()
-    call_facts().record_upstream(status, seconds)
+    """Count one attempt of a named upstream call once (a client keeps an `UpstreamRecorder`)."""
+    UpstreamRecorder(metrics, upstream).record(call, outcome, seconds, status, attempt)
 
 
 def record_circuit_state(metrics: Metrics, upstream: str, state: CircuitState) -> None:
