@@ -115,8 +115,44 @@ class InvalidStatusTransition(DomainError):
 
 
 @dataclass(eq=False)
+class ConcurrentStatusChange(DomainError):
+    """Another call changed the order's status between its read and this update."""
+
+    order_id: int
+    requested: OrderStatus
+
+
+@dataclass(eq=False)
+class ImportedOrderReadOnly(DomainError):
+    """An order imported from the legacy API (history) changes only on legacy."""
+
+    order_id: int | None = None
+
+
+@dataclass(eq=False)
 class DuplicateExternalId(DomainError):
     external_id: str
+
+
+@dataclass(eq=False)
+class ExternalIdSettling(DomainError):
+    """The external id is held by an order whose outcome is not known yet: it may be undone."""
+
+    external_id: str
+
+
+@dataclass(eq=False)
+class KeyInProgress(DomainError):
+    """Another request holds the Idempotency-Key and has not answered yet."""
+
+    key: str
+
+
+@dataclass(eq=False)
+class KeyUnfinished(DomainError):
+    """The Idempotency-Key's request ended without an answer (its row is gone)."""
+
+    key: str
 
 
 @dataclass(eq=False)

@@ -74,6 +74,30 @@ LEGACY: Mapping[type[e.DomainError], Row] = {
         ErrorCode.INVALID_ORDER_STATUS,
         lambda x: f"An order that is {x.current.value} cannot become {x.requested.value}.",
     ),
+    e.ConcurrentStatusChange: Row(
+        ErrorCode.INVALID_ORDER_STATUS,
+        lambda x: (
+            f"Order {x.order_id} changed status concurrently; it cannot become {x.requested.value}."
+        ),
+    ),
+    e.ImportedOrderReadOnly: Row(
+        ErrorCode.INVALID_ORDER_STATUS,
+        "The order was imported from the legacy API and cannot change here.",
+    ),
+    e.ExternalIdSettling: Row(
+        ErrorCode.NOT_AVAILABLE,
+        lambda x: (
+            f"An order with external_id {x.external_id!r} is still being settled; try again later."
+        ),
+    ),
+    e.KeyInProgress: Row(
+        ErrorCode.NOT_AVAILABLE,
+        lambda x: f"A request with Idempotency-Key {x.key!r} is still in progress; retry later.",
+    ),
+    e.KeyUnfinished: Row(
+        ErrorCode.NOT_AVAILABLE,
+        lambda x: f"The request with Idempotency-Key {x.key!r} did not finish; retry later.",
+    ),
     e.DuplicateExternalId: Row(
         ErrorCode.VALIDATION,
         lambda x: f"An order with external_id {x.external_id!r} already exists.",

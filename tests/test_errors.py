@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from bridge import errors as e
@@ -36,6 +39,14 @@ def test_every_row_names_a_code_with_a_status() -> None:
         (e.DuplicateExternalId("x"), "validation", "An order with external_id 'x' already exists."),
         (e.UnknownSubdivision("US", "ZZ"), "validation",
          "shipping_address.state_province must be an ISO 3166-2 subdivision of US."),
+        (e.ConcurrentStatusChange(7, OrderStatus.APPROVED), "invalid_order_status",
+         "Order 7 changed status concurrently; it cannot become approved."),
+        (e.ExternalIdSettling("x"), "not_available",
+         "An order with external_id 'x' is still being settled; try again later."),
+        (e.KeyInProgress("k"), "not_available",
+         "A request with Idempotency-Key 'k' is still in progress; retry later."),
+        (e.KeyUnfinished("k"), "not_available",
+         "The request with Idempotency-Key 'k' did not finish; retry later."),
     ],
 )  # fmt: skip
 def test_a_domain_error_renders_its_row_over_its_facts(
@@ -48,3 +59,26 @@ def test_a_domain_error_keeps_its_facts() -> None:
     refusal = e.InsufficientPoints("c1", balance=5, cost=10)
     assert (refusal.customer_id, refusal.balance, refusal.cost) == ("c1", 5, 10)
     assert isinstance(refusal, e.RuleError)
+
+
+def _rule_errors_made_outside_the_error_module() -> list[str]:
+    """`RuleError(...)` calls in bridge/ and mappings/: a refusal written as text, not facts."""
+    root = Path(__file__).resolve().parent.parent
+    found = []
+    for path in sorted([*root.glob("bridge/**/*.py"), *root.glob("mappings/**/*.py")]):
+        if path == root / "bridge" / "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "RuleError"
+            ):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_every_refusal_is_a_domain_error_with_its_row() -> None:
+    """A refusal is raised as a domain error (facts), its text in the one table; a bare
+    `RuleError(code, "text")` would put a message back in the code."""
+    assert _rule_errors_made_outside_the_error_module() == []

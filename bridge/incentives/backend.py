@@ -41,9 +41,9 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from bridge.canonical import Customer, CustomerRef, ErrorCode, Offer, Order, Purchase
+from bridge.canonical import Customer, CustomerRef, Offer, Order, Purchase
 from bridge.clock import Clock
-from bridge.errors import BridgeError, RuleError, UpstreamError
+from bridge.errors import BridgeError, RuleError, UnknownOrder, UnknownUpstreamReward, UpstreamError
 from bridge.incentives.client import UpstreamClient, known_not_sent
 from bridge.incentives.tenant import Tenant
 from bridge.observability.metrics import Metrics
@@ -249,7 +249,7 @@ class IncentivesBackend:
         once if its answer was lost (the upstream applies an id once)."""
         purchased = await self._orders.purchased(order_id)
         if purchased is None:
-            raise RuleError(ErrorCode.NOT_FOUND, f"Order {order_id} is not in the ledger.")
+            raise UnknownOrder(order_id)
         key = write_id(app, order_id, purchased.created_at, "refund")
         try:
             await tenant.refund(customer_id, points, order_id, key)
@@ -264,7 +264,7 @@ class IncentivesBackend:
         """A listed order's user_offer_id (only confirmed rows are shown, so it has one)."""
         ref = await self._orders.backend_ref(order.id)
         if ref is None:
-            raise RuleError(ErrorCode.NOT_FOUND, f"Order {order.id} was not found.")
+            raise UnknownOrder(order.id)
         return ref
 
     async def settle(self, order: Order) -> Order | None:
@@ -307,7 +307,7 @@ class IncentivesBackend:
         tenant = self._tenants.get(app)
         ref = await self._orders.backend_ref(order_id)
         if tenant is None or ref is None:
-            raise RuleError(ErrorCode.NOT_FOUND, "The order has no reward upstream to redeem.")
+            raise UnknownUpstreamReward()
         await tenant.redeem(ref)
 
     async def give_up_fulfilment(self, app: str, order_id: int) -> bool:

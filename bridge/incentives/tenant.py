@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from bridge.canonical import Customer, CustomerRef, ErrorCode, Offer, Order
 from bridge.clock import Clock
-from bridge.errors import RuleError, UpstreamError
+from bridge.errors import RuleError, UnknownOffer, UpstreamError
 from bridge.incentives.client import CallOptions, UpstreamClient, UpstreamFailure
 from bridge.incentives.config import IncentivesConfig, OfferLink
 from bridge.mapping import Call
@@ -232,7 +232,7 @@ class Tenant:
         """purchase_offer for a ledger order: the issued user_offer_id and points remaining."""
         link = self.link(order.offer_id)
         if link is None:
-            raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
+            raise UnknownOffer(order.offer_id)
         result: purchase_offer.PurchaseResult = await self.send(
             purchase_offer.CALL,
             order=order,

@@ -28,7 +28,7 @@ from bridge.canonical import ErrorCode, Target
 from bridge.cutover.backfill import history_order
 from bridge.cutover.policy import WRITES, Operation
 from bridge.cutover.router import Located, Reason, Route, Router, customer_key
-from bridge.errors import RuleError, UpstreamError
+from bridge.errors import ImportedOrderReadOnly, UpstreamError
 from bridge.legacy import operations
 from bridge.legacy.auth import AppDirectory
 from bridge.legacy.idempotent import KEY_HEADER, respond_once
@@ -186,10 +186,7 @@ async def _refresh_history(history: HistoryStore, app: AppConfig, answer: web.Re
 def _refuse_read_only(route: Route) -> None:
     """Imported history can only change on legacy; without legacy it is read-only."""
     if route.target is not Target.LEGACY:
-        raise RuleError(
-            ErrorCode.INVALID_ORDER_STATUS,
-            "The order was imported from the legacy API and cannot change here.",
-        )
+        raise ImportedOrderReadOnly()
 
 
 def _legacy_code(answer: web.Response) -> str | None:

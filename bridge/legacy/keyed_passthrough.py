@@ -33,7 +33,7 @@ from aiohttp import web
 from bridge.backends.passthrough import ForwardLostError
 from bridge.canonical import ErrorCode
 from bridge.clock import Clock
-from bridge.errors import RequestError, RuleError, UpstreamError
+from bridge.errors import KeyInProgress, RequestError, UpstreamError
 from bridge.legacy import parsing
 from bridge.legacy.idempotent import KEY_HEADER, REPLAYED_HEADER, route_template
 from bridge.legacy.responses import error_response
@@ -197,10 +197,7 @@ class LegacyKeys:
             await self._keep_unknown(settled.taken_over(), None)
             settled = await self._find(stored.app, stored.key)
         if settled.status != DONE or settled.response_body is None:
-            raise RuleError(
-                ErrorCode.NOT_AVAILABLE,
-                f"A request with Idempotency-Key {stored.key!r} is still in progress; retry later.",
-            )
+            raise KeyInProgress(stored.key)
         replays.labels(stored.app, stored.operation, "replayed").inc()
         call_facts().idempotent_replay = True
         return _replayed(settled)

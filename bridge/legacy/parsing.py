@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from bridge.canonical import CustomerRef, ErrorCode, OrderRef, PlaceOrder
-from bridge.errors import RequestError, RuleError
+from bridge.errors import RequestError, UnknownOffer, UnknownOrder
 from mappings.legacy.create_order import place_order_from_wire
 
 MAX_ID_LENGTH = 255
@@ -42,14 +42,14 @@ def offer_id(match_info: Mapping[str, str]) -> int:
     """The offer a create path names; one that cannot exist is simply not available."""
     raw = match_info["offer_id"]
     if not is_id(raw):
-        raise RuleError(ErrorCode.OFFER_NOT_AVAILABLE, "The reward is not available.")
+        raise UnknownOffer()
     return int(raw)
 
 
 def order_id(raw: str) -> int:
     """An order id from a path; one that cannot exist is not found."""
     if not is_id(raw):
-        raise RuleError(ErrorCode.NOT_FOUND, f"Order {raw[:40]!r} was not found.")
+        raise UnknownOrder(raw[:40])
     return int(raw)
 
 

@@ -40,7 +40,7 @@ import structlog
 
 from bridge.canonical import ErrorCode, Order, OrderRef
 from bridge.clock import Clock
-from bridge.errors import BridgeError, RequestError, RuleError
+from bridge.errors import BridgeError, KeyInProgress, KeyUnfinished, RequestError, RuleError
 from bridge.store.idempotency import (
     DONE,
     RELEASED,
@@ -216,10 +216,7 @@ class Idempotency:
             kept = await self._keep(claim, refusal, None, render)
             return Reply(kept.status, kept.body, replayed=True)
         if order is None:
-            raise RuleError(
-                ErrorCode.NOT_AVAILABLE,
-                f"A request with Idempotency-Key {stored.key!r} is still in progress; retry later.",
-            )
+            raise KeyInProgress(stored.key)
         reply = await self._keep(claim, render.order(order), order.id, render)
         return Reply(reply.status, reply.body, replayed=True)
 
@@ -231,10 +228,7 @@ async def key_row(store: IdempotencyStore, app: str, key: str, now: datetime) ->
     """The key's row; `not_available` when it is gone (its request did not finish)."""
     stored = await store.find(app, key, now)
     if stored is None:
-        raise RuleError(
-            ErrorCode.NOT_AVAILABLE,
-            f"The request with Idempotency-Key {key!r} did not finish; retry later.",
-        )
+        raise KeyUnfinished(key)
     return stored
 
 

@@ -19,7 +19,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from bridge.canonical import (
-    ErrorCode,
     Order,
     OrderFilter,
     OrderRef,
@@ -28,7 +27,7 @@ from bridge.canonical import (
     Target,
 )
 from bridge.crypto import EmailCipher
-from bridge.errors import DuplicateExternalId, RuleError
+from bridge.errors import ConcurrentStatusChange, DuplicateExternalId, ExternalIdSettling, RuleError
 from bridge.store import tables as t
 from bridge.store.executor import Database, IntegrityError, Tx, read_all, read_one, read_value
 from bridge.store.rows import order_from_row
@@ -129,10 +128,7 @@ class Ledger:
         }
         row = await tx.first(_TRANSITION, values)
         if row is None:
-            raise RuleError(
-                ErrorCode.INVALID_ORDER_STATUS,
-                f"Order {order.id} changed status concurrently; it cannot become {status.value}.",
-            )
+            raise ConcurrentStatusChange(order.id, status)
         return order_from_row(row)
 
     async def email(self, order_id: int) -> str | None:
@@ -253,10 +249,7 @@ async def _refuse_duplicate_external_id(tx: Tx, app: str, external_id: str) -> N
         return
     if holder:
         raise duplicate_external_id(external_id)
-    raise RuleError(
-        ErrorCode.NOT_AVAILABLE,
-        f"An order with external_id {external_id!r} is still being settled; try again later.",
-    )
+    raise ExternalIdSettling(external_id)
 
 
 def duplicate_external_id(external_id: str) -> RuleError:
