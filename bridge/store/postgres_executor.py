@@ -4,6 +4,12 @@ A pool of connections, opened at the first unit. asyncpg prepares each statement
 connection and keeps it (its statement cache), so a statement's plan is built once. A read
 unit runs on a pooled connection as it is; a write unit in one transaction. The JSON
 columns are encoded and decoded by a codec installed on each connection.
+
+A connection goes back to the pool without asyncpg's reset query (`RESET ALL`, `UNLISTEN *`,
+`CLOSE ALL`, `pg_advisory_unlock_all()`: one more round trip per checkout, as many as the
+statements of a read): the store sets no session state, opens no cursor, listens to nothing
+and takes only transaction-level advisory locks, so there is nothing to reset. A connection
+returned inside a transaction (a unit cut short) is still rolled back by the pool.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ T = TypeVar("T")
 def dsn(url: str) -> str:
     """asyncpg's DSN for a SQLAlchemy-style URL (`postgresql+asyncpg://` is accepted)."""
     return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _nothing_to_reset(_conn: asyncpg.Connection) -> None:
+    """The pool's reset: the store leaves no session state behind (module docstring)."""
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -122,6 +132,7 @@ class PostgresDatabase:
                         min_size=1,
                         max_size=self._max_size,
                         init=_init_connection,
+                        reset=_nothing_to_reset,
                     )
         return self._pool
 
