@@ -44,6 +44,8 @@ import typing
 from collections.abc import Callable
 from collections.abc import Mapping as Table
 from dataclasses import dataclass, field
+from functools import partial
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -124,22 +126,29 @@ class Field:
             suffix += f" (default {self.default!r})"
         return f"{self.source}{suffix}"
 
-    def step(self) -> Callable[[Any], Any]:
-        """The line as one function of the source, its path split once (apply runs it often)."""
+    def step(self, source: type[BaseModel]) -> Callable[[Any], Any]:
+        """The line as one function of a `source` model, compiled once (apply runs it often): a
+        plain read is one attribute lookup, made None-safe only where the path can meet None."""
         if self.value is not MISSING:
             constant = self.value
             return lambda _source: constant
         if self.compute is not None:
             return self.compute
-        parts = tuple((self.source or "").split("."))
+        read = _reader(source, self.source or "")
         item, convert, default = self.item, self.convert, self.default
         if item is not None:
-            return lambda source: _each(item, _get(source, parts))
+            return lambda source: _each(item, read(source))
         if default is not MISSING:
-            return lambda source: _or_default(convert, _get(source, parts), default)
+            return lambda source: _or_default(convert, read(source), default)
         if convert is IDENTITY:
-            return lambda source: _get(source, parts)
-        return lambda source: convert(_get(source, parts))
+            return read
+        forward = convert.forward
+
+        def converted(source: Any) -> Any:
+            value = read(source)
+            return None if value is None else forward(value)
+
+        return converted
 
 
 def _each(item: Mapping[Any], raw: Any) -> Any:
@@ -188,9 +197,17 @@ class Mapping(Generic[T]):
     supplied: tuple[str, ...] = ()
     """Target fields the caller of `apply` gives, by keyword."""
     lines: tuple[Field, ...] = field(init=False, repr=False, compare=False)
-    _steps: tuple[tuple[tuple[str, ...], Callable[[Any], Any]], ...] = field(
+    _moved: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """Top-level target fields that are plain reads of the source, all read by `_read_moved`."""
+    _read_moved: Callable[[Any], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    _steps: tuple[tuple[str, Callable[[Any], Any]], ...] = field(
         init=False, repr=False, compare=False
     )
+    """Every other top-level target field and the step that computes it."""
+    _nested_steps: tuple[tuple[tuple[str, ...], Callable[[Any], Any]], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    """Fields of nested targets (a dotted target path, split) and their steps."""
 
     def __post_init__(self) -> None:
         seen: set[str] = set(self.supplied)
@@ -205,8 +222,23 @@ class Mapping(Generic[T]):
         )
         self._check_required(self.target, {line.target for line in lines} | seen, "")
         object.__setattr__(self, "lines", lines)
-        steps = tuple((tuple(line.target.split(".")), line.step()) for line in lines)
-        object.__setattr__(self, "_steps", steps)
+        self._compile(lines)
+
+    def _compile(self, lines: tuple[Field, ...]) -> None:
+        """The steps `apply` runs, built once: the plain top-level reads as one multi-attribute
+        lookup (`operator.attrgetter` of their paths), every other line as its own step."""
+        steps = [(line, line.step(self.source)) for line in lines]
+        moved = [(line, step) for line, step in steps if _plain(line, step)]
+        if len(moved) < 2:  # a single read is no cheaper grouped
+            moved = []
+        targets = tuple(line.target for line, _step in moved)
+        paths = [line.source or "" for line, _step in moved]
+        rest = [(line.target, step) for line, step in steps if line.target not in targets]
+        object.__setattr__(self, "_moved", targets)
+        object.__setattr__(self, "_read_moved", attrgetter(*paths) if paths else _no_reads)
+        object.__setattr__(self, "_steps", tuple(pair for pair in rest if "." not in pair[0]))
+        nested = tuple((tuple(target.split(".")), step) for target, step in rest if "." in target)
+        object.__setattr__(self, "_nested_steps", nested)
 
     def _error(self, field: str, reason: str) -> MappingError:
         return MappingError(f"{self.module} [{self.direction}] field {field!r}: {reason}")
@@ -252,9 +284,12 @@ class Mapping(Generic[T]):
         """Build the target model from a source model (and the `supplied` values)."""
         if (supplied or self.supplied) and supplied.keys() != set(self.supplied):
             raise self._error(", ".join(sorted(supplied)), f"supply exactly {self.supplied}")
-        built: dict[str, Any] = dict(supplied)
-        for target, step in self._steps:
-            _put(built, target, step(source))
+        built: dict[str, Any] = dict(zip(self._moved, self._read_moved(source), strict=True))
+        built.update(supplied)
+        for name, step in self._steps:
+            built[name] = step(source)
+        for path, step in self._nested_steps:
+            _put(built, path, step(source))
         return self.target.model_validate(built)
 
     @property
@@ -381,6 +416,27 @@ def _resolves(model: type[BaseModel] | None, path: str) -> bool:
             return False
         model = _model_of(model.model_fields[part].annotation)
     return True
+
+
+def _reader(model: type[BaseModel], path: str) -> Callable[[Any], Any]:
+    """A source path's read: one attribute lookup where no model on the way can be None (a
+    validated source then holds a model at each step), else step by step, None-safe."""
+    *parents, _last = parts = tuple(path.split("."))
+    for part in parents:
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return partial(_get, parts=parts)
+        model = annotation
+    return attrgetter(path)
+
+
+def _plain(line: Field, step: Callable[[Any], Any]) -> bool:
+    """A top-level target field whose step is only an attribute lookup of its source path."""
+    return "." not in line.target and isinstance(step, attrgetter)
+
+
+def _no_reads(_source: Any) -> tuple[Any, ...]:
+    return ()
 
 
 def _get(source: Any, parts: tuple[str, ...]) -> Any:
