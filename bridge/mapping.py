@@ -41,7 +41,7 @@ import re
 import string
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from collections.abc import Mapping as Table
 from dataclasses import dataclass, field
 from functools import partial
@@ -49,7 +49,7 @@ from operator import attrgetter
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -152,7 +152,7 @@ class Field:
 
 
 def _each(item: Mapping[Any], raw: Any) -> Any:
-    return None if raw is None else [item.apply(element) for element in raw]
+    return None if raw is None else item.apply_all(raw)
 
 
 def _or_default(convert: Converter, raw: Any, default: Any) -> Any:
@@ -208,6 +208,8 @@ class Mapping(Generic[T]):
         init=False, repr=False, compare=False
     )
     """Fields of nested targets (a dotted target path, split) and their steps."""
+    _many: TypeAdapter[list[T]] = field(init=False, repr=False, compare=False)
+    """Validates a list of built targets in one call (`apply_all`)."""
 
     def __post_init__(self) -> None:
         seen: set[str] = set(self.supplied)
@@ -239,6 +241,7 @@ class Mapping(Generic[T]):
         object.__setattr__(self, "_steps", tuple(pair for pair in rest if "." not in pair[0]))
         nested = tuple((tuple(target.split(".")), step) for target, step in rest if "." in target)
         object.__setattr__(self, "_nested_steps", nested)
+        object.__setattr__(self, "_many", TypeAdapter(list[self.target]))  # type: ignore[name-defined]
 
     def _error(self, field: str, reason: str) -> MappingError:
         return MappingError(f"{self.module} [{self.direction}] field {field!r}: {reason}")
@@ -282,15 +285,27 @@ class Mapping(Generic[T]):
 
     def apply(self, source: BaseModel, **supplied: Any) -> T:
         """Build the target model from a source model (and the `supplied` values)."""
+        self._check_supplied(supplied)
+        return self.target.model_validate(self._build(source, supplied))
+
+    def apply_all(self, sources: Iterable[BaseModel], **supplied: Any) -> list[T]:
+        """`apply` to each source, the targets validated in one pass (a list, a page)."""
+        self._check_supplied(supplied)
+        return self._many.validate_python([self._build(source, supplied) for source in sources])
+
+    def _check_supplied(self, supplied: dict[str, Any]) -> None:
         if (supplied or self.supplied) and supplied.keys() != set(self.supplied):
             raise self._error(", ".join(sorted(supplied)), f"supply exactly {self.supplied}")
+
+    def _build(self, source: BaseModel, supplied: dict[str, Any]) -> dict[str, Any]:
+        """The target's fields as a dict, for the target model to validate."""
         built: dict[str, Any] = dict(zip(self._moved, self._read_moved(source), strict=True))
         built.update(supplied)
         for name, step in self._steps:
             built[name] = step(source)
         for path, step in self._nested_steps:
             _put(built, path, step(source))
-        return self.target.model_validate(built)
+        return built
 
     @property
     def reversible(self) -> bool:

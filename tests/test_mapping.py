@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from bridge.mapping import (
     Call,
@@ -94,6 +94,16 @@ def test_apply_builds_the_target() -> None:
         each("codes", "items", Mapping("tests.example", "item", Inner, Inner, (same("code"),))),
     )
     assert mapping.apply(GIVEN) == Target(title="n/c", count=4, code="c", codes=(Inner(code="x"),))
+
+
+def test_apply_all_builds_each_target_as_apply_does() -> None:
+    mapping = define(rename("title", "name"), same("count", DOUBLE), rename("code", "inner.code"))
+    other = GIVEN.model_copy(update={"name": "m", "count": 3})
+    assert mapping.apply_all([GIVEN, other]) == [mapping.apply(GIVEN), mapping.apply(other)]
+    assert mapping.apply_all([]) == []
+    unset = GIVEN.model_copy(update={"count": None})  # Target.count takes no None
+    with pytest.raises(ValidationError, match=r"1\.count"):
+        mapping.apply_all([GIVEN, unset])
 
 
 def test_a_default_fills_a_missing_value() -> None:

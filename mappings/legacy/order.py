@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from bridge.canonical import ErrorCode, Order, OrderStatus, ShippingAddress
 from bridge.mapping import Converter, Mapping, rename, same
@@ -87,8 +87,12 @@ def ok_order(order: Order) -> dict[str, Any]:
     return {"status": "ok", "order": ORDER.apply(order).model_dump(exclude_none=True)}
 
 
+ORDER_OBJECTS = TypeAdapter(list[OrderWire])
+"""A page of legacy order objects, dumped in one call."""
+
+
 def ok_orders(orders: list[Order]) -> dict[str, Any]:
-    wire = [ORDER.apply(order).model_dump(exclude_none=True) for order in orders]
+    wire = ORDER_OBJECTS.dump_python(ORDER.apply_all(orders), exclude_none=True)
     return {"status": "ok", "orders": wire}
 
 

@@ -16,7 +16,7 @@ import pytest
 from bridge.canonical import CustomerRef, Order
 from mappings.legacy.create_order import place_order_from_wire
 from mappings.legacy.list_orders import order_filter_from_query
-from mappings.legacy.order import ORDER, ORDER_FROM_WIRE, ok_order
+from mappings.legacy.order import ORDER, ORDER_FROM_WIRE, ok_order, ok_orders
 from mappings.legacy.update_order_status import requested_status_from_wire
 from mappings.legacy.wire import HistoryOrderWire
 
@@ -56,6 +56,16 @@ def test_update_body_becomes_a_status() -> None:
 def test_order_becomes_the_legacy_order_object() -> None:
     given, expected = pair("order")
     assert ok_order(Order.model_validate(given["order"])) == expected
+
+
+def test_a_page_renders_each_order_as_the_order_object() -> None:
+    given, expected = pair("order")
+    order = Order.model_validate(given["order"])
+    other = order.model_copy(update={"id": 2, "available_points": None, "external_id": "x-2"})
+    page = ok_orders([order, other])
+    assert page == {"status": "ok", "orders": [ok_order(order)["order"], ok_order(other)["order"]]}
+    assert page["orders"][0] == expected["order"]
+    assert "available_points" not in page["orders"][1]["user"]
 
 
 def test_the_legacy_order_object_round_trips() -> None:
