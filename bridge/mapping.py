@@ -286,7 +286,10 @@ class Mapping(Generic[T]):
     def apply(self, source: BaseModel, **supplied: Any) -> T:
         """Build the target model from a source model (and the `supplied` values)."""
         self._check_supplied(supplied)
-        return self.target.model_validate(self._build(source, supplied))
+        built: T = self.target.__pydantic_validator__.validate_python(
+            self._build(source, supplied)
+        )  # model_validate without its wrapper
+        return built
 
     def apply_all(self, sources: Iterable[BaseModel], **supplied: Any) -> list[T]:
         """`apply` to each source, the targets validated in one pass (a list, a page)."""
@@ -408,9 +411,15 @@ class Call:
 
     def body(self, **inputs: Any) -> dict[str, Any]:
         """The request body for these inputs, as JSON values, without nulls."""
-        assert self.request is not None
-        wire: BaseModel = self.request.apply(self.request.source.model_validate(inputs))
-        return wire.model_dump(mode="json", exclude_none=True)
+        request = self.request
+        assert request is not None
+        # pydantic's validator and serializer called directly: what model_validate and
+        # model_dump run, without their Python wrappers (a quarter of a body's cost)
+        wire = request.apply(request.source.__pydantic_validator__.validate_python(inputs))
+        body: dict[str, Any] = request.target.__pydantic_serializer__.to_python(
+            wire, mode="json", exclude_none=True
+        )
+        return body
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
