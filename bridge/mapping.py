@@ -29,6 +29,12 @@ restored from the first. The reverse may read a more tolerant model with the sam
 (`reverse(source=...)`) and take values the forward side does not carry from its caller
 (`reverse(supplied=("app",))`, then `apply(wire, app=...)`).
 
+A mapping is compiled when it is defined: its plain top-level reads become one
+`operator.attrgetter` of their paths, every other line one step, so `apply` runs no lookup of
+the declaration; the built fields are then validated once by the target model (`apply_all`
+validates a whole list in one call). Nothing is validated twice: the source is a validated
+model, the target is checked as it is built.
+
 `Call` declares one upstream call: its name (the metric and log label), method, path, the
 request and response mappings and the error table its answers are read with.
 
