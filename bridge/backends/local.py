@@ -19,8 +19,11 @@ class LocalBackend:
             return await self._catalog.customer(app, ref.user_id)
         return await self._catalog.customer_by_external_id(app, ref.external_id or "")
 
-    async def get_offer(self, app: str, offer_id: int) -> Offer | None:
-        return await self._catalog.offer(app, offer_id)
+    async def customer_and_offer(
+        self, app: str, ref: CustomerRef, offer_id: int
+    ) -> tuple[Customer | None, Offer | None]:
+        """Both read together (one read unit of the catalog)."""
+        return await self._catalog.customer_and_offer(app, ref, offer_id)
 
     async def purchase(self, purchase: Purchase) -> Order:
         return await self._store.place(purchase)

@@ -19,8 +19,13 @@ class Backend(Protocol):
     async def resolve_customer(self, app: str, ref: CustomerRef) -> Customer | None:
         """The customer a legacy route names, or None when there is no such customer."""
 
-    async def get_offer(self, app: str, offer_id: int) -> Offer | None:
-        """The reward behind a legacy offer id, or None when unknown."""
+    async def customer_and_offer(
+        self, app: str, ref: CustomerRef, offer_id: int
+    ) -> tuple[Customer | None, Offer | None]:
+        """The customer a create names and the reward behind its legacy offer id (None when
+        unknown), read together where the backend can (the local engine: one read unit). The
+        offer may be left unread (None) when the customer is unknown or unregistered: that
+        create is refused before the offer matters."""
 
     async def purchase(self, purchase: Purchase) -> Order:
         """Spend the points, take the stock and record the order, all or nothing."""

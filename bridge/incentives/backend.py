@@ -127,8 +127,14 @@ class IncentivesBackend:
         """The Core lookup (cached)."""
         return await self._tenant(app).customer(ref)
 
-    async def get_offer(self, app: str, offer_id: int) -> Offer | None:
-        return await self._tenant(app).offer(offer_id, self._clock.now())
+    async def customer_and_offer(
+        self, app: str, ref: CustomerRef, offer_id: int
+    ) -> tuple[Customer | None, Offer | None]:
+        """The customer, then the offer only for a registered one (two calls of their own)."""
+        customer = await self.resolve_customer(app, ref)
+        if customer is None or not customer.registered:
+            return customer, None
+        return customer, await self._tenant(app).offer(offer_id, self._clock.now())
 
     async def purchase(self, purchase: Purchase) -> Order:
         """Place the purchase; ok only once it stands upstream (see the module docstring)."""

@@ -60,8 +60,9 @@ class OrderService:
 
     async def create(self, app: AppConfig, command: PlaceOrder) -> Order:
         backend = self._backends[app.target]
-        customer = await self._registered_customer(backend, app, command.customer)
-        offer = await backend.get_offer(app.name, command.offer_id)
+        ref = command.customer
+        customer, offer = await backend.customer_and_offer(app.name, ref, command.offer_id)
+        customer = _registered(customer, ref)
         if offer is None:
             raise UnknownOffer(command.offer_id)
         if not offer.active:
@@ -135,18 +136,7 @@ class OrderService:
         return await self._with_points(app, backend, customer, updated)
 
     async def _customer(self, backend: Backend, app: AppConfig, ref: CustomerRef) -> Customer:
-        customer = await backend.resolve_customer(app.name, ref)
-        if customer is None:
-            raise UnknownCustomer(ref.user_id if ref.user_id is not None else ref.external_id)
-        return customer
-
-    async def _registered_customer(
-        self, backend: Backend, app: AppConfig, ref: CustomerRef
-    ) -> Customer:
-        customer = await self._customer(backend, app, ref)
-        if not customer.registered:
-            raise UnregisteredCustomer(customer.id)
-        return customer
+        return _known(await backend.resolve_customer(app.name, ref), ref)
 
     @staticmethod
     def _shipping_address(offer: Offer, address: ShippingAddress | None) -> ShippingAddress | None:
@@ -190,3 +180,16 @@ class OrderService:
         if order.available_points is not None:
             return order
         return order.model_copy(update={"available_points": await backend.balance(customer)})
+
+
+def _known(customer: Customer | None, ref: CustomerRef) -> Customer:
+    if customer is None:
+        raise UnknownCustomer(ref.user_id if ref.user_id is not None else ref.external_id)
+    return customer
+
+
+def _registered(customer: Customer | None, ref: CustomerRef) -> Customer:
+    known = _known(customer, ref)
+    if not known.registered:
+        raise UnregisteredCustomer(known.id)
+    return known

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.canonical import Customer, Offer
+from bridge.canonical import Customer, CustomerRef, Offer
 from bridge.crypto import EmailCipher
 from bridge.store import tables as t
 from bridge.store.executor import Database, Tx, read_one, read_value
@@ -62,6 +62,27 @@ class Catalog:
     async def _one_customer(self, query: Query, app: str, key: str) -> Customer | None:
         row = await read_one(self._db, query, {"app": app, "key": key})
         return customer_from_row(row, self._cipher) if row else None
+
+    async def customer_and_offer(
+        self, app: str, ref: CustomerRef, offer_id: int
+    ) -> tuple[Customer | None, Offer | None]:
+        """The customer `ref` names and offer `offer_id`, in one read unit: one connection
+        checked out of PostgreSQL's pool for both (a create reads the two together)."""
+        if ref.user_id is not None:
+            query, key = _CUSTOMER_BY_ID, ref.user_id
+        else:
+            query, key = _CUSTOMER_BY_EXTERNAL_ID, ref.external_id or ""
+
+        async def unit(tx: Tx) -> tuple[Any, Any]:
+            customer = await tx.first(query, {"app": app, "key": key})
+            offer = await tx.first(_OFFER, {"app": app, "offer_id": offer_id})
+            return customer, offer
+
+        customer_row, offer_row = await self._db.read(unit)
+        return (
+            customer_from_row(customer_row, self._cipher) if customer_row else None,
+            offer_from_row(offer_row) if offer_row else None,
+        )
 
     async def balance(self, app: str, customer_id: str) -> int:
         values = {"app": app, "customer_id": customer_id}

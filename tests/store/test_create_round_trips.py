@@ -1,7 +1,8 @@
 """What a local create costs the store, on both engines (docs/performance.md, issue 15).
 
-A create reads the customer and the offer, then places the order in one write: on SQLite one
-unit of work on the writer thread (one transaction), on PostgreSQL one statement
+A create reads the customer and the offer in one read unit (one connection checked out on
+PostgreSQL), then places the order in one write: on SQLite one unit of work on the writer
+thread (one transaction), on PostgreSQL one statement
 (`bridge_place_order()`, no BEGIN or COMMIT), so every statement is one round trip. A keyed
 create adds the key's lookup before and its answer after (one statement each), and nothing
 else: the claim and the order's name on it travel inside the placement. On PostgreSQL the
@@ -38,12 +39,19 @@ class Cost:
     SQLite's `write_one` is one too)."""
     single: int = 0
     """Writes of one statement (`Database.write_one`): no BEGIN or COMMIT."""
+    reads: int = 0
+    """Read units (`Database.read`): one connection checked out of the pool each on
+    PostgreSQL."""
 
 
 @contextmanager
 def counted(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cost]:
     cost = Cost()
-    write, write_one = db.write, db.write_one
+    read, write, write_one = db.read, db.write, db.write_one
+
+    async def counted_read(unit: Any) -> Any:
+        cost.reads += 1
+        return await read(unit)
 
     async def counted_write(unit: Any) -> Any:
         cost.units += 1
@@ -55,6 +63,7 @@ def counted(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cost]:
 
     db.listeners.append(cost.statements.append)
     with monkeypatch.context() as patch:
+        patch.setattr(db, "read", counted_read)
         patch.setattr(db, "write", counted_write)
         patch.setattr(db, "write_one", counted_write_one)
         try:
@@ -96,6 +105,7 @@ async def test_a_local_create_is_two_reads_and_one_write(
         await create(client, key)
     sent = await round_trips(db) - sent
     placement = [sql for sql in cost.statements if "bridge_place_order" in sql]
+    assert cost.reads == reads - 1, cost  # the customer and the offer: one read unit
     if engine_name == "postgresql":  # the order in one statement: one round trip
         assert (cost.units, cost.single) == (0, 1 + single_writes), cost
         assert len(placement) == 1
