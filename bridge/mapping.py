@@ -462,7 +462,7 @@ def _reader(model: type[BaseModel], path: str) -> Callable[[Any], Any]:
 
 def _plain(line: Field, step: Callable[[Any], Any]) -> bool:
     """A top-level target field whose step is only an attribute lookup of its source path."""
-    return "." not in line.target and isinstance(step, attrgetter)
+    return line.kind == "rename" and "." not in line.target and isinstance(step, attrgetter)
 
 
 def _no_reads(_source: Any) -> tuple[Any, ...]:
