@@ -129,15 +129,18 @@ class Tenant:
         return [entry async for page in self.pages(call, take, **inputs) for entry in page.entries]
 
     def _translate(self, call: Call, payload: Any) -> Any:
-        """Apply a response mapping; an answer it cannot read is the upstream's failure."""
+        """Apply a response mapping; an answer it cannot read is the upstream's failure: one
+        its wire model refuses (ValidationError) or whose value a converter cannot read (a
+        date that is no date: ValueError, TypeError)."""
         response = call.response
         assert response is not None
         try:
             return response.apply(response.source.model_validate(payload))
-        except ValidationError as exc:
+        except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
             if self._metrics is not None:
                 self._metrics.translation_failures.labels(call.name, "response").inc()
-            log.warning("upstream_answer_untranslatable", call=call.name, errors=exc.error_count())
+            errors = exc.error_count() if isinstance(exc, ValidationError) else 1
+            log.warning("upstream_answer_untranslatable", call=call.name, errors=errors)
             raise UpstreamFailure(
                 "untranslatable answer",
                 self.client.base_url,

@@ -55,9 +55,14 @@ class Envelope(Received):
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
+def _first_group(match: re.Match[str]) -> str:
+    return match.group(1)
+
+
 def parse_datetime(text: str) -> datetime:
     """ISO-8601 (any fraction length, `Z` or an offset) -> aware UTC datetime."""
-    parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip()).replace("Z", "+00:00"))
+    microseconds = _FRACTION.sub(_first_group, text.strip())  # a function: no template to expand
+    parsed = datetime.fromisoformat(microseconds.replace("Z", "+00:00"))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiohttp.typedefs import Handler, Middleware
@@ -62,11 +63,29 @@ def garbling(suffix: str, payload: dict[str, Any]) -> Middleware:
     return garbled
 
 
+UNREADABLE_CATALOGS = {
+    "a wrong type": {"total_rows": "many"},
+    "a date that is no date": {
+        "total_rows": 1,
+        "reward_store_offers": [
+            {
+                "id": "rso-1",
+                "reward_store_id": "rs-1",
+                "price": 100,
+                "start_date": "garbage",
+                "offer_details": {"title": "A reward"},
+            }
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("payload", UNREADABLE_CATALOGS.values(), ids=UNREADABLE_CATALOGS.keys())
 async def test_an_untranslatable_answer_is_counted_and_not_available(
-    start_sandbox: Start, start_incentives_bridge: Start
+    start_sandbox: Start, start_incentives_bridge: Start, payload: dict[str, Any]
 ) -> None:
     registry = CollectorRegistry()
-    server = await start_sandbox([garbling("/get_reward_store_offers", {"total_rows": "many"})])
+    server = await start_sandbox([garbling("/get_reward_store_offers", payload)])
     bridge = await start_incentives_bridge(server, registry)
 
     response = await bridge.post(
