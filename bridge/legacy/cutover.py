@@ -83,7 +83,7 @@ class Cutover:
         return route
 
     def count(self, app: AppConfig, operation: Operation, target: Target, reason: Reason) -> None:
-        self.metrics.routing_decisions.labels(app.name, operation.value, target, reason).inc()
+        self.metrics.routing_counts(app.name, operation.value, target, reason).inc()
         call_facts().route_reason = reason.value
 
     async def serve_on(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Callable
 from importlib import metadata
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -58,6 +59,24 @@ def _nothing(*_args: object, **_kwargs: object) -> None:
     return None
 
 
+class Children:
+    """One metric's labelled children, each label set looked up once: prometheus-client's
+    `.labels()` takes a lock and builds its key on every call. Label sets are bounded (the
+    module docstring), so the children kept are too."""
+
+    __slots__ = ("_metric", "_seen")
+
+    def __init__(self, metric: Any) -> None:
+        self._metric = metric
+        self._seen: dict[tuple[object, ...], Any] = {}
+
+    def __call__(self, *labels: object) -> Any:
+        child = self._seen.get(labels)
+        if child is None:
+            child = self._seen[labels] = self._metric.labels(*labels)
+        return child
+
+
 class Metrics:
     """The bridge's metrics on one registry (passed in so tests can isolate it)."""
 
@@ -67,6 +86,16 @@ class Metrics:
             if isinstance(value, Counter | Gauge | Histogram):
                 self.registry.unregister(value)
                 setattr(self, name, NullMetric())
+        self._keep_children()
+
+    def _keep_children(self) -> None:
+        """The per-call metrics' children, looked up once per label set."""
+        self.request_counts = Children(self.requests)
+        """`requests` by (app, operation, target, outcome, code)."""
+        self.request_durations = Children(self.request_duration)
+        """`request_duration` by (operation, target)."""
+        self.routing_counts = Children(self.routing_decisions)
+        """`routing_decisions` by (app, operation, target, reason)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
@@ -83,6 +112,7 @@ class Metrics:
             registry=registry,
         )
         self.build_info.labels(_version(), platform.python_version()).set(1)
+        self._keep_children()
 
     def _define_requests(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(

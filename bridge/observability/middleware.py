@@ -85,8 +85,8 @@ def record_call(metrics: Metrics, facts: CallFacts, status: int, elapsed: float)
     if not code and status >= 500:
         code = ErrorCode.INTERNAL_SERVER_ERROR.value
     outcome = "cancelled" if status == CANCELLED_STATUS else ("error" if code else "ok")
-    metrics.requests.labels(app_name, operation, target, outcome, code).inc()
-    metrics.request_duration.labels(operation, target).observe(elapsed)
+    metrics.request_counts(app_name, operation, target, outcome, code).inc()
+    metrics.request_durations(operation, target).observe(elapsed)
     emit = log.warning if status >= 500 else log.info
     emit(
         "request_completed",

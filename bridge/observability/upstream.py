@@ -1,16 +1,16 @@
 """Record upstream attempts in the metrics and on the call's log line.
 
 An `UpstreamRecorder` per client (one upstream) keeps the labelled metric children of each
-call and outcome it has seen: prometheus-client's `.labels()` (a lock and a tuple key per
-lookup) is done once per label set, not on every attempt.
+call and outcome it has seen (`Children`): prometheus-client's `.labels()` (a lock and a
+tuple key per lookup) is done once per label set, not on every attempt.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from bridge.observability.context import call_facts
-from bridge.observability.metrics import CIRCUIT_STATES, Metrics
+from bridge.observability.metrics import CIRCUIT_STATES, Children, Metrics
 
 UpstreamOutcome = Literal[
     "ok", "error", "timeout", "connection_error", "circuit_open", "invalid_response"
@@ -24,15 +24,9 @@ class UpstreamRecorder:
     def __init__(self, metrics: Metrics, upstream: str) -> None:
         self._metrics = metrics
         self.upstream = upstream
-        self._children: dict[tuple[Any, ...], Any] = {}
-        """(metric, labels after `upstream`...) -> its child."""
-
-    def _child(self, metric: Any, *labels: str) -> Any:
-        key = (metric, *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(self.upstream, *labels)
-        return child
+        self._requests = Children(metrics.upstream_requests)
+        self._durations = Children(metrics.upstream_duration)
+        self._retries = Children(metrics.upstream_retries)
 
     def record(
         self,
@@ -43,12 +37,11 @@ class UpstreamRecorder:
         attempt: int = 1,
     ) -> None:
         """Count one attempt of a named call (`attempt` > 1 counts as a retry)."""
-        metrics = self._metrics
-        self._child(metrics.upstream_requests, call, outcome).inc()
+        self._requests(self.upstream, call, outcome).inc()
         if outcome != "circuit_open":
-            self._child(metrics.upstream_duration, call).observe(seconds)
+            self._durations(self.upstream, call).observe(seconds)
         if attempt > 1:
-            self._child(metrics.upstream_retries, call).inc()
+            self._retries(self.upstream, call).inc()
         call_facts().record_upstream(status, seconds)
 
     def circuit(self, state: CircuitState) -> None:
