@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from contextlib import AbstractAsyncContextManager, nullcontext
 
 import structlog
 from aiohttp import web
@@ -102,12 +103,18 @@ def _refuse_header(name: str) -> None:
 
 
 async def _read_body(request: web.Request) -> None:
-    """Read (and cache) the body within the deadline; one that cannot be decoded is refused."""
+    """Read (and cache) the body within the deadline; one that cannot be decoded is refused.
+
+    A body that has all arrived (most do, with the headers) is read without arming the
+    deadline: reading it cannot wait."""
     if not request.body_exists:
         return
     seconds = request.app.get(BODY_TIMEOUT, DEFAULT_BODY_TIMEOUT)
+    deadline: AbstractAsyncContextManager[object] = (
+        nullcontext() if request.content.is_eof() else asyncio.timeout(seconds)
+    )
     try:
-        async with asyncio.timeout(seconds):
+        async with deadline:
             await request.read()
     except TimeoutError as exc:
         raise web.HTTPRequestTimeout() from exc
