@@ -58,10 +58,16 @@ IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,
 CREDENTIALS = re.compile(r"\b(Basic|Bearer)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 API_KEY_SEGMENT = re.compile(r"(/apps/)[^/\s?#]+")
 """The api key in a legacy or Core path (`/priv/v1/apps/{api_key}/...`)."""
-ID_SEGMENT = re.compile(r"(/(?:users|orders)/)(?!\d+(?:[/?#\"'\\\r\n]|$))[^/?#\"'\\\r\n]+")
-"""A client's id after `/users/` or `/orders/` (legacy and Core paths), unless all digits.
-It runs to the next `/`, `?`, `#`, quote or line end: a decoded id may hold spaces
-(`12 Rue de la Paix`), so in free text a little more than the id may be masked."""
+ID_SEGMENT = re.compile(
+    r"(/(?:users|orders)/)"
+    r"(?!\d+(?:[/?#\"'\\\r\n]|$))"  # an id of digits only is the bridge's own
+    r"(?!\w+\.py\\?\", line \d)"  # a traceback frame's source file (bridge/orders/*.py)
+    r"[^/?#\"'\\\r\n]+"
+)
+"""A client's id after `/users/` or `/orders/` (legacy and Core paths), unless all digits or a
+traceback frame's file (`File "/srv/bridge/orders/service.py", line 70`). It runs to the next
+`/`, `?`, `#`, quote or line end: a decoded id may hold spaces (`12 Rue de la Paix`), so in
+free text a little more than the id may be masked."""
 
 
 def redact_personal_data(

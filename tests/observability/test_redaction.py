@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from bridge.observability.logging import configure_logging
 from bridge.observability.redaction import REDACTED, redact_personal_data, redact_text
+from bridge.orders.guards import canonical_ip
 from tests.conftest import API_KEY, PREFIX, basic_auth
 from tests.incentives.conftest import (
     incentives_client,
@@ -141,6 +142,18 @@ def test_a_traceback_is_redacted_before_rendering(rendered: io.BytesIO) -> None:
     assert "lookup_failed" in output
     assert EMAIL not in output
     assert IPV4 not in output
+
+
+def test_a_traceback_keeps_the_file_names_of_its_frames(rendered: io.BytesIO) -> None:
+    """`bridge/orders/service.py` is a source file, not an order id to hide."""
+    frame = 'File "/srv/bridge/orders/service.py", line 70, in create'
+    assert redact_text(frame) == frame
+    assert redact_text(f"GET /orders/{STREET}") == f"GET /orders/{REDACTED}"
+    try:
+        canonical_ip("not an address")
+    except ValueError:
+        structlog.get_logger().exception("order_failed")
+    assert "bridge/orders/guards.py" in rendered.getvalue().decode()
 
 
 def test_rendered_lines_are_json_with_level_and_timestamp(rendered: io.BytesIO) -> None:
