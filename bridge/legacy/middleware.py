@@ -71,7 +71,7 @@ def _refuse_unusable_headers(request: web.Request) -> None:
     """A header the bridge reads must be visible ASCII; one it forwards must be decodable."""
     for name, value in request.headers.items():
         lower = name.lower()
-        if lower in READ_HEADERS and not VISIBLE_ASCII.fullmatch(value):
+        if lower in READ_HEADERS and not _visible_ascii(value):
             _refuse_header(name)
         if (lower in FORWARDED_HEADERS or lower == "x-forwarded-for") and not _forwardable(value):
             _refuse_header(name)
@@ -90,10 +90,17 @@ def _refuse_nul(request: web.Request) -> None:
             )
 
 
+def _visible_ascii(value: str) -> bool:
+    """Printable ASCII is visible ASCII; only a value that is not (a tab) asks the pattern."""
+    return (value.isascii() and value.isprintable()) or VISIBLE_ASCII.fullmatch(value) is not None
+
+
 def _forwardable(value: str) -> bool:
     """No control characters, and no bytes that were not UTF-8 (aiohttp keeps those as
-    lone surrogates, which no client can send on)."""
-    return value.isprintable() and not any("\ud800" <= char <= "\udfff" for char in value)
+    lone surrogates, which no client can send on; ASCII holds none)."""
+    if not value.isprintable():
+        return False
+    return value.isascii() or not any("\ud800" <= char <= "\udfff" for char in value)
 
 
 def _refuse_header(name: str) -> None:
