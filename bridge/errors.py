@@ -40,6 +40,31 @@ class RequestError(BridgeError):
         self.field = field
 
 
+class InvalidIdempotencyKey(RequestError):
+    """The `Idempotency-Key` header is not 1 to 255 visible ASCII characters."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ErrorCode.ARGUMENT_ERROR,
+            "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
+            "Idempotency-Key",
+        )
+
+
+class KeyReused(RequestError):
+    """The `Idempotency-Key` was already used for a different request (docs/idempotency.md)."""
+
+    def __init__(self, key: str, operation: str) -> None:
+        super().__init__(
+            ErrorCode.VALIDATION,
+            f"Idempotency-Key {key!r} was already used for a different request "
+            f"({operation}); send a new key for a new request.",
+            "Idempotency-Key",
+        )
+        self.key = key
+        self.operation = operation
+
+
 class AuthError(BridgeError):
     pass
 

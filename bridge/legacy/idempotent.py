@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from bridge.canonical import ErrorCode, Order
+from bridge.canonical import Order
 from bridge.cutover.policy import Operation
-from bridge.errors import BridgeError, RequestError
+from bridge.errors import BridgeError, KeyReused
 from bridge.legacy.responses import REPLAYED_HEADER, Rendered, ok, refusal
 from bridge.observability.context import call_facts
 from bridge.observability.middleware import METRICS
@@ -60,9 +60,8 @@ async def respond_once(
         reply = await request.app[IDEMPOTENCY].run(
             app.name, key, write_request, write, LEGACY_RENDERER
         )
-    except RequestError as exc:
-        if exc.code is ErrorCode.VALIDATION and exc.field == KEY_HEADER:
-            replays.labels(app.name, operation.value, "rejected").inc()  # same key, other request
+    except KeyReused:
+        replays.labels(app.name, operation.value, "rejected").inc()  # same key, other request
         raise
     if not reply.replayed:
         return Rendered(reply.status, reply.body.encode(), reply.code)

@@ -33,7 +33,13 @@ from aiohttp import web
 from bridge.backends.passthrough import ForwardLostError
 from bridge.canonical import ErrorCode
 from bridge.clock import Clock
-from bridge.errors import KeyInProgress, RequestError, UpstreamError
+from bridge.errors import (
+    InvalidIdempotencyKey,
+    KeyInProgress,
+    KeyReused,
+    RequestError,
+    UpstreamError,
+)
 from bridge.legacy import parsing
 from bridge.legacy.idempotent import KEY_HEADER, REPLAYED_HEADER, route_template
 from bridge.legacy.responses import error_response
@@ -125,11 +131,7 @@ class LegacyKeys:
         """Forward the keyed write unless its key already has an answer; keep the outcome."""
         key = request.headers[KEY_HEADER]
         if not KEY_PATTERN.fullmatch(key):
-            raise RequestError(
-                ErrorCode.ARGUMENT_ERROR,
-                "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
-                KEY_HEADER,
-            )
+            raise InvalidIdempotencyKey()
         write = fingerprinted(request, operation, await request.read())
         now = self._clock.now()
         stored = await self._store.find(app, key, now)
@@ -186,12 +188,7 @@ class LegacyKeys:
         replays = request.app[METRICS].idempotent_replays
         if stored.fingerprint != fingerprint:
             replays.labels(stored.app, stored.operation, "rejected").inc()
-            raise RequestError(
-                ErrorCode.VALIDATION,
-                f"Idempotency-Key {stored.key!r} was already used for a different request "
-                f"({stored.operation}); send a new key for a new request.",
-                KEY_HEADER,
-            )
+            raise KeyReused(stored.key, stored.operation)
         settled = await awaited_answer(self._store, stored, self._wait, self._clock)
         if settled.status != DONE and self._abandoned(settled):
             await self._keep_unknown(settled.taken_over(), None)

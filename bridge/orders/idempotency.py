@@ -38,9 +38,16 @@ from typing import Any
 import orjson
 import structlog
 
-from bridge.canonical import ErrorCode, Order, OrderRef
+from bridge.canonical import Order, OrderRef
 from bridge.clock import Clock
-from bridge.errors import BridgeError, KeyInProgress, KeyUnfinished, RequestError, RuleError
+from bridge.errors import (
+    BridgeError,
+    InvalidIdempotencyKey,
+    KeyInProgress,
+    KeyReused,
+    KeyUnfinished,
+    RuleError,
+)
 from bridge.store.idempotency import (
     DONE,
     RELEASED,
@@ -140,11 +147,7 @@ class Idempotency:
     ) -> Reply:
         """Run `write` once per (app, key); every later identical request gets its reply."""
         if not KEY_PATTERN.fullmatch(key):
-            raise RequestError(
-                ErrorCode.ARGUMENT_ERROR,
-                "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
-                "Idempotency-Key",
-            )
+            raise InvalidIdempotencyKey()
         fingerprint = request.fingerprint()
         now = self._clock.now()
         stored = await self._store.find(app, key, now)
@@ -179,12 +182,7 @@ class Idempotency:
 
     async def _replay(self, stored: StoredKey, fingerprint: str, render: Renderer) -> Reply:
         if stored.fingerprint != fingerprint:
-            raise RequestError(
-                ErrorCode.VALIDATION,
-                f"Idempotency-Key {stored.key!r} was already used for a different request "
-                f"({stored.operation}); send a new key for a new request.",
-                "Idempotency-Key",
-            )
+            raise KeyReused(stored.key, stored.operation)
         idle = stored.status == DONE or stored.owner == RELEASED
         settled = (
             stored if idle else await awaited_answer(self._store, stored, self._wait, self._clock)
