@@ -352,8 +352,12 @@ class Mapping(Generic[T]):
         )
 
     def sources(self) -> dict[str, str]:
-        """Target field -> where its value comes from (the coverage matrix's cells)."""
-        return {line.target: line.describe() for line in self.lines}
+        """Target field -> where its value comes from (the coverage matrix's cells), in the
+        target's field order; a `supplied` field comes from the caller."""
+        cells = {line.target: line.describe() for line in self.lines}
+        cells |= {name: "supplied by the caller" for name in self.supplied}
+        order = {name: index for index, name in enumerate(self.target.model_fields)}
+        return dict(sorted(cells.items(), key=lambda cell: order[cell[0].split(".")[0]]))
 
 
 def _reverse_line(line: Field, error: Callable[[str, str], MappingError]) -> Field:

@@ -170,6 +170,7 @@ def test_a_copy_is_restored_once_and_a_supplied_value_fills_the_rest() -> None:
     back = forward.reverse(source=Flat, supplied=())
     assert back.sources() == {"code": "title"}  # `code` copied into both, restored from one
     holder = Mapping("tests.example", "back", Inner, Target, (), supplied=("title",))
+    assert list(holder.sources().items()) == [("title", "supplied by the caller"), ("code", "code")]
     assert holder.apply(Inner(code="c"), title="t") == Target(title="t", code="c")
     with pytest.raises(MappingError, match="supply exactly"):
         holder.apply(Inner(code="c"))

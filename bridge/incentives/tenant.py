@@ -71,7 +71,7 @@ class Tenant:
         self._connect = CallOptions(_basic(config.connect_key, secret), timeout)
         core_secret = config.core_api_secret.get_secret_value()
         self._core = CallOptions(_basic(config.core_api_key, core_secret), timeout)
-        self._customers: TTLCache[tuple[str, str], core_user.CoreUser] = TTLCache(
+        self._customers: TTLCache[tuple[str, str], Customer] = TTLCache(
             maxsize=config.customer_cache_size,
             ttl=config.customer_cache_seconds,
             timer=self._timer,
@@ -128,14 +128,14 @@ class Tenant:
         """Every entry of a paged read (for `reconcile`: wallets and points histories)."""
         return [entry async for page in self.pages(call, take, **inputs) for entry in page.entries]
 
-    def _translate(self, call: Call, payload: Any) -> Any:
-        """Apply a response mapping; an answer it cannot read is the upstream's failure: one
-        its wire model refuses (ValidationError) or whose value a converter cannot read (a
-        date that is no date: ValueError, TypeError)."""
+    def _translate(self, call: Call, payload: Any, **supplied: Any) -> Any:
+        """Apply a response mapping (with the values it is `supplied`); an answer it cannot
+        read is the upstream's failure: one its wire model refuses (ValidationError) or whose
+        value a converter cannot read (a date that is no date: ValueError, TypeError)."""
         response = call.response
         assert response is not None
         try:
-            return response.apply(response.source.model_validate(payload))
+            return response.apply(response.source.model_validate(payload), **supplied)
         except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
             if self._metrics is not None:
                 self._metrics.translation_failures.labels(call.name, "response").inc()
@@ -149,7 +149,8 @@ class Tenant:
             ) from exc
 
     async def customer(self, ref: CustomerRef) -> Customer | None:
-        """The Core lookup by SessionM id or external id; found customers are cached."""
+        """The Core lookup by SessionM id or external id (its mapping builds the customer of
+        this app); found customers are cached."""
         api_key = self.config.core_api_key
         if ref.user_id is not None:
             key = ("id", ref.user_id)
@@ -158,59 +159,40 @@ class Tenant:
             key = ("external_id", ref.external_id or "")
             call = core_user.BY_EXTERNAL_ID
             path = call.url(api_key=api_key, external_id=key[1])
-        user = self._customers.get(key)
-        if user is None:
-            user = await self._lookup(call, path)
-            if user is None:
+        customer = self._customers.get(key)
+        if customer is None:
+            customer = await self._lookup(call, path)
+            if customer is None:
                 return None
-            self._customers[key] = user
-        return Customer(
-            app=self.app,
-            id=user.user_id,
-            external_id=user.external_id,
-            registered=user.registered,
-            email=user.email,
-            country=user.country,
-        )
+            self._customers[key] = customer
+        return customer
 
-    async def _lookup(self, call: Call, path: str) -> core_user.CoreUser | None:
+    async def _lookup(self, call: Call, path: str) -> Customer | None:
         try:
             body = await self.core_client.get(call.name, path, self._core)
         except RuleError as exc:
             if exc.code in (ErrorCode.USER_NOT_FOUND, ErrorCode.NOT_FOUND):
                 return None
             raise
-        result: core_user.CoreUser = self._translate(call, body)
-        return result
+        customer: Customer = self._translate(call, body, app=self.app)
+        return customer
 
     def link(self, offer_id: int) -> OfferLink | None:
         return self.config.offers.get(offer_id)
 
     async def offer(self, offer_id: int, now: datetime) -> Offer | None:
-        """The legacy offer: the catalog's name, price and dates plus the id map's legacy facts."""
+        """The legacy offer, on sale or not at `now`: the catalog's name, price and dates plus
+        the id map's legacy facts (`reward_store_offers.LEGACY_OFFER`)."""
         link = self.link(offer_id)
         if link is None:
             return None
-        store_offer = (await self.catalog()).get(link.reward_store_offer_id)
-        if store_offer is None:
+        entry = (await self.catalog()).get(link.reward_store_offer_id)
+        if entry is None:
             return None
-        on_sale = (store_offer.starts_at is None or store_offer.starts_at <= now) and (
-            store_offer.ends_at is None or now < store_offer.ends_at
+        source = reward_store_offers.CatalogOffer.model_validate(
+            {"entry": entry, "link": link, "now": now}
         )
-        return Offer(
-            app=self.app,
-            id=offer_id,
-            name=store_offer.name,
-            logo=store_offer.logo,
-            description=store_offer.description,
-            offer_type=link.offer_type,
-            points=store_offer.points,
-            inventory=None,
-            physical=link.physical,
-            contest=link.contest,
-            review=link.review,
-            active=on_sale,
-        )
+        return reward_store_offers.LEGACY_OFFER.apply(source, app=self.app, id=offer_id)
 
     async def catalog(self) -> Catalog:
         """Every offer of the app's reward stores, cached for `catalog_cache_seconds`."""

@@ -7,6 +7,9 @@ The legacy Core API stays in service after the migration (DESIGN.md section 3): 
 place an external id becomes a `user.id`. It answers in the legacy envelope,
 `{"status":"ok","user":{...}}`, with legacy Basic auth (api key and secret), not Connect's.
 
+The answer becomes the canonical `Customer` directly; the app it belongs to is supplied by the
+caller (`RESPONSE.apply(wire, app=...)`), as the answer does not carry it.
+
 Quirks handled:
 - A customer is registered when `registered_at` is present (absent for unregistered ones).
 - `country` is upper-cased (the legacy API is not consistent about case).
@@ -20,9 +23,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from bridge.mapping import Call, Converter, computed, rename
-from mappings.incentives import errors
-from mappings.incentives.wire import Frozen, Received, response
+from bridge.canonical import Customer
+from bridge.mapping import Call, Converter, Mapping, computed, rename
+from mappings.incentives import errors, wire
+from mappings.incentives.wire import Received
 
 
 class UserWire(Received):
@@ -37,14 +41,6 @@ class CoreUserWire(Received):
     user: UserWire
 
 
-class CoreUser(Frozen):
-    user_id: str
-    external_id: str | None
-    registered: bool
-    email: str | None
-    country: str | None
-
-
 def is_registered(source: BaseModel) -> bool:
     """A customer is registered when Core gives a `registered_at` date."""
     assert isinstance(source, CoreUserWire)
@@ -55,15 +51,19 @@ UPPER = Converter("upper case", str.upper)
 
 REQUEST = None  # the request is the path alone
 
-RESPONSE = response(
-    __name__,
-    CoreUserWire,
-    CoreUser,
-    rename("user_id", "user.id"),
-    rename("external_id", "user.external_id"),
-    computed("registered", is_registered, reads=("user.registered_at",)),
-    rename("email", "user.email"),
-    rename("country", "user.country", UPPER),
+RESPONSE: Mapping[Customer] = Mapping(
+    module=__name__,
+    direction=wire.RESPONSE,
+    source=CoreUserWire,
+    target=Customer,
+    fields=(
+        rename("id", "user.id"),
+        rename("external_id", "user.external_id"),
+        computed("registered", is_registered, reads=("user.registered_at",)),
+        rename("email", "user.email"),
+        rename("country", "user.country", UPPER),
+    ),
+    supplied=("app",),
 )
 
 CALL = Call(

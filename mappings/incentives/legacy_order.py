@@ -22,8 +22,8 @@ class Source(NamedTuple):
 LEGACY_ORDER_SOURCES: dict[str, Source] = {
     "id": Source("ledger", "id", "the bridge's integer order id"),
     "offer_id": Source("id map", "reward_store_offer_id", "legacy id <-> reward-store offer"),
-    "user_id": Source("core_user", "user_id", "Core lookup (external_id -> user.id)"),
-    "user": Source("core_user", "user_id", "user.id; available_points below"),
+    "user_id": Source("core_user", "id", "Core lookup (external_id -> user.id)"),
+    "user": Source("core_user", "id", "user.id; available_points below"),
     "user.available_points": Source(
         "all_balances", "available_points", "only when the app shows points"
     ),

@@ -6,7 +6,9 @@ Quirks handled:
 - Pages with `skip`/`take` (at most 1000 per page); the total is `total_rows`.
 - The logo is the first `offer_details.media[].uri`; an offer without media has no logo.
 - Legacy-only facts (offer type, physical, contest, review) have no home upstream: they come
-  from the app's id map, not from this call.
+  from the app's id map, not from this call. `LEGACY_OFFER` builds the canonical (legacy)
+  `Offer` from a catalog entry, its id-map link and the time it is asked at; the app and the
+  legacy offer id are supplied by the caller (the catalog carries neither).
 
 Assumptions (not public):
 - `offer_details.internal_name` carries the legacy offer id as `legacy:<id>`; this is the
@@ -18,9 +20,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from bridge.mapping import Call, Mapping, computed, each, rename
+from bridge.canonical import Offer
+from bridge.mapping import Call, Mapping, computed, const, each, rename
 from mappings.incentives import errors
 from mappings.incentives.wire import ISO_DATETIME, Emitted, Frozen, Received, request, response
 
@@ -78,11 +81,42 @@ class CatalogPage(Frozen):
     total: int
 
 
+class OfferFacts(Frozen):
+    """The id map's legacy-only facts of one offer, read by attribute from the app's id-map
+    link (bridge/incentives/config.py `OfferLink`, which a mapping module cannot import)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+
+    offer_type: str
+    physical: bool
+    contest: bool
+    review: str | None
+
+
+class CatalogOffer(Frozen):
+    """What a legacy offer is built from: the catalog entry, the id map's link, and `now`,
+    the time the offer is asked at (for whether it is on sale)."""
+
+    entry: StoreOffer
+    link: OfferFacts
+    now: datetime
+
+
 def first_media_uri(source: BaseModel) -> str | None:
     """The logo is the first media item's URI, if the offer has media at all."""
     assert isinstance(source, StoreOfferWire)
     media = source.offer_details.media
     return media[0].uri if media else None
+
+
+def on_sale(source: BaseModel) -> bool:
+    """An offer is active from its start date (inclusive) until its end date (exclusive), at
+    `now`; either date may be absent (no bound)."""
+    assert isinstance(source, CatalogOffer)
+    entry, now = source.entry, source.now
+    return (entry.starts_at is None or entry.starts_at <= now) and (
+        entry.ends_at is None or now < entry.ends_at
+    )
 
 
 REQUEST = request(
@@ -112,6 +146,19 @@ RESPONSE = response(
     CatalogPage,
     each("entries", "reward_store_offers", OFFER),
     rename("total", "total_rows"),
+)
+
+LEGACY_OFFER: Mapping[Offer] = Mapping(
+    module=__name__,
+    direction="catalog entry + id-map link -> canonical offer",
+    source=CatalogOffer,
+    target=Offer,
+    fields=(
+        const("inventory", None),  # no stock count is read: purchase_offer refuses out of stock
+        computed("active", on_sale, reads=("entry.starts_at", "entry.ends_at", "now")),
+    ),
+    same_from=("entry", "link"),  # name, logo, description, points; the legacy facts
+    supplied=("app", "id"),
 )
 
 CALL = Call(

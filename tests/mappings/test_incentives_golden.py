@@ -1,8 +1,10 @@
 """Golden JSON pairs for every Incentives mapping module, both directions, and round trips.
 
 tests/mappings/golden/incentives/<module>.json holds, per direction, what the mapping is given
-and what it must build. Where a mapping is reversible, building back from the expected side
-must give the input again.
+(and, for a mapping with `supplied` fields, what its caller supplies) and what it must build.
+Where a mapping is reversible, building back from the expected side
+must give the input again. A module's other declared mappings (`LEGACY_OFFER`: a catalog entry
+and its id-map link -> the legacy offer) have a pair under their own name too.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from bridge.mapping import Mapping
 from mappings.incentives import MODULES
 
 GOLDEN = Path(__file__).parent / "golden" / "incentives"
+MAPPINGS = ("REQUEST", "RESPONSE", "LEGACY_OFFER")
+"""The module attributes that hold a mapping (None or absent where a module has none)."""
 CASES = [
     pytest.param(module, attribute, id=f"{module.__name__.rsplit('.', 1)[1]}-{attribute.lower()}")
     for module in MODULES
-    for attribute in ("REQUEST", "RESPONSE")
-    if getattr(module, attribute) is not None
+    for attribute in MAPPINGS
+    if getattr(module, attribute, None) is not None
 ]
 REVERSIBLE = [case for case in CASES if getattr(*case.values).reversible]
 """Round trips are defined where a mapping has only renames and invertible converters."""
@@ -38,7 +42,7 @@ def golden(module: ModuleType, attribute: str) -> dict[str, Any]:
 def test_mapping_builds_the_golden_output(module: ModuleType, attribute: str) -> None:
     mapping: Mapping[Any] = getattr(module, attribute)
     pair = golden(module, attribute)
-    built = mapping.apply(mapping.source.model_validate(pair["given"]))
+    built = mapping.apply(mapping.source.model_validate(pair["given"]), **pair.get("supplied", {}))
     assert built.model_dump(mode="json") == pair["expected"]
 
 
