@@ -22,7 +22,7 @@ class LocalBackend:
     async def customer_and_offer(
         self, app: str, ref: CustomerRef, offer_id: int
     ) -> tuple[Customer | None, Offer | None]:
-        """Both read together (one read unit of the catalog)."""
+        """Both read together (one statement of the catalog)."""
         return await self._catalog.customer_and_offer(app, ref, offer_id)
 
     async def purchase(self, purchase: Purchase) -> Order:

@@ -23,7 +23,7 @@ class Backend(Protocol):
         self, app: str, ref: CustomerRef, offer_id: int
     ) -> tuple[Customer | None, Offer | None]:
         """The customer a create names and the reward behind its legacy offer id (None when
-        unknown), read together where the backend can (the local engine: one read unit). The
+        unknown), read together where the backend can (the local engine: one statement). The
         offer may be left unread (None) when the customer is unknown or unregistered: that
         create is refused before the offer matters."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,23 @@ _OFFER = Query(
         t.offers.c.app == sa.bindparam("app"), t.offers.c.id == sa.bindparam("offer_id")
     )
 )
+_OFFER_COLUMNS = [column.label(f"offer_{column.name}") for column in t.offers.c]
+_OFFER_JOINED = sa.and_(
+    t.offers.c.app == t.customers.c.app, t.offers.c.id == sa.bindparam("offer_id")
+)
+_CUSTOMER_AND_OFFER = {
+    by: Query(
+        sa.select(*t.customers.c, *_OFFER_COLUMNS)
+        .select_from(t.customers.outerjoin(t.offers, _OFFER_JOINED))
+        .where(t.customers.c.app == sa.bindparam("app"), column == sa.bindparam("key"))
+    )
+    for by, column in (("user_id", t.customers.c.id), ("external_id", t.customers.c.external_id))
+}
+"""A create's customer and offer in one statement: the customer's row with the offer's
+columns beside it (all NULL when the app has no such offer; no row: no such customer)."""
+_CustomerRow = namedtuple("_CustomerRow", [column.name for column in t.customers.c])  # type: ignore[misc]  # names from the table
+_OfferRow = namedtuple("_OfferRow", [column.name for column in t.offers.c])  # type: ignore[misc]  # names from the table
+_CUSTOMER_WIDTH = len(t.customers.c)
 _CHALLENGE = Query(
     sa.select(sa.func.count()).where(
         t.challenges.c.app == sa.bindparam("app"),
@@ -66,23 +84,20 @@ class Catalog:
     async def customer_and_offer(
         self, app: str, ref: CustomerRef, offer_id: int
     ) -> tuple[Customer | None, Offer | None]:
-        """The customer `ref` names and offer `offer_id`, in one read unit: one connection
-        checked out of PostgreSQL's pool for both (a create reads the two together)."""
-        if ref.user_id is not None:
-            query, key = _CUSTOMER_BY_ID, ref.user_id
-        else:
-            query, key = _CUSTOMER_BY_EXTERNAL_ID, ref.external_id or ""
-
-        async def unit(tx: Tx) -> tuple[Any, Any]:
-            customer = await tx.first(query, {"app": app, "key": key})
-            offer = await tx.first(_OFFER, {"app": app, "offer_id": offer_id})
-            return customer, offer
-
-        customer_row, offer_row = await self._db.read(unit)
-        return (
-            customer_from_row(customer_row, self._cipher) if customer_row else None,
-            offer_from_row(offer_row) if offer_row else None,
+        """The customer `ref` names and offer `offer_id`, in one statement (one round trip
+        on PostgreSQL: a create reads the two together)."""
+        by, key = (
+            ("user_id", ref.user_id)
+            if ref.user_id is not None
+            else ("external_id", ref.external_id or "")
         )
+        values = {"app": app, "key": key, "offer_id": offer_id}
+        row = await read_one(self._db, _CUSTOMER_AND_OFFER[by], values)
+        if row is None:
+            return None, None
+        customer = customer_from_row(_CustomerRow._make(row[:_CUSTOMER_WIDTH]), self._cipher)
+        offer: Any = _OfferRow._make(row[_CUSTOMER_WIDTH:])
+        return customer, offer_from_row(offer) if offer.id is not None else None
 
     async def balance(self, app: str, customer_id: str) -> int:
         values = {"app": app, "customer_id": customer_id}

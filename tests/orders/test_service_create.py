@@ -20,6 +20,13 @@ async def test_an_unregistered_customer_must_register_first(api: LegacyApi) -> N
     assert answer.code == "requires_registered_user"
 
 
+async def test_a_customer_named_by_external_id_orders_as_by_id(api: LegacyApi) -> None:
+    """The customer and the offer are read together, by either of the customer's ids."""
+    answer = await api.create(offer=1, customer=EXTERNAL_USER)
+    assert (answer.order["user_id"], answer.order["points"]) == ("demo-user-1", 100)
+    assert (await api.create(offer=99, customer=EXTERNAL_USER)).code == "offer_not_available"
+
+
 @pytest.mark.parametrize("offer", [99, 4], ids=["unknown", "inactive"])
 async def test_an_unknown_or_inactive_offer_is_not_available(api: LegacyApi, offer: int) -> None:
     answer = await api.create(offer=offer)
