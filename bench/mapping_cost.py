@@ -58,7 +58,7 @@ def cases() -> dict[str, Callable[[], object]]:
         if call.request is not None:
             found[f"{name}.body"] = _body(call, document["request"]["given"])
         if call.response is not None:
-            found[f"{name}.response"] = _response(call.response, document["response"]["given"])
+            found[f"{name}.response"] = _response(call.response, document["response"])
     return found
 
 
@@ -70,9 +70,11 @@ def _body(call: Call, given: dict[str, Any]) -> Callable[[], object]:
     return lambda: call.body(**inputs)
 
 
-def _response(response: Mapping[Any], payload: dict[str, Any]) -> Callable[[], object]:
-    """A response mapping as `Tenant` applies it: the payload model, then the mapping."""
-    return lambda: response.apply(response.source.model_validate(payload))
+def _response(response: Mapping[Any], pair: dict[str, Any]) -> Callable[[], object]:
+    """A response mapping as `Tenant` applies it: the payload model, then the mapping (with
+    what `Tenant` supplies, such as core_user's app)."""
+    payload, supplied = pair["given"], pair.get("supplied", {})
+    return lambda: response.apply(response.source.model_validate(payload), **supplied)
 
 
 def cpu_us(function: Callable[[], object], number: int, repeats: int) -> float:
