@@ -17,7 +17,7 @@ leak out.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -153,40 +153,39 @@ class HistoryUserWire(BaseModel):
     available_points: int | None = None
 
 
-class HistoryOrderWire(BaseModel):
-    """A legacy order as legacy's list route answers it (tolerant of unknown keys): what the
-    backfill reads into history rows."""
+UserT = TypeVar("UserT")
+AddressT = TypeVar("AddressT")
+
+
+class OrderFields(BaseModel, Generic[UserT, AddressT]):
+    """The legacy order object's fields, listed once: `OrderWire` emits them strictly,
+    `HistoryOrderWire` reads them back leniently. The two fields whose shape differs between
+    the two are the type parameters: the `user` object and the shipping address."""
+
+    id: int
+    offer_id: int
+    user_id: str
+    user: UserT
+    quantity: int
+    points: int
+    status: str
+    created_at: str
+    name: str
+    logo: str | None = None
+    description: str | None = None
+    offer_type: str
+    external_id: str | None = None
+    shipping_address: AddressT | None = None
+
+
+class OrderWire(OrderFields[UserWire, ShippingAddressEmitted], Emitted):
+    """A legacy order object as the bridge emits it (strict, frozen)."""
+
+
+class HistoryOrderWire(OrderFields[HistoryUserWire | None, dict[str, Any]]):
+    """A legacy order as legacy's list route answers it (tolerant of unknown keys; `user` may
+    be absent, the address is read as received): what the backfill reads into history rows."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: int
-    offer_id: int
-    user_id: str
     user: HistoryUserWire | None = None
-    quantity: int
-    points: int
-    status: str
-    created_at: str
-    name: str
-    logo: str | None = None
-    description: str | None = None
-    offer_type: str
-    external_id: str | None = None
-    shipping_address: dict[str, Any] | None = None
-
-
-class OrderWire(Emitted):
-    id: int
-    offer_id: int
-    user_id: str
-    user: UserWire
-    quantity: int
-    points: int
-    status: str
-    created_at: str
-    name: str
-    logo: str | None = None
-    description: str | None = None
-    offer_type: str
-    external_id: str | None = None
-    shipping_address: ShippingAddressEmitted | None = None
