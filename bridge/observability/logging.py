@@ -39,7 +39,7 @@ def processors(renderer: Any) -> list[Any]:
     ]
 
 
-STORE_MODULES = ("sqlalchemy", "asyncpg", "sqlite3", "aiosqlite", "psycopg")
+STORE_MODULES = ("sqlalchemy", "asyncpg", "sqlite3")
 """Exceptions from these packages are logged without their message (module docstring)."""
 
 
