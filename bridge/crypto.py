@@ -26,18 +26,24 @@ class EmailCipher:
         fernets = [Fernet(key.encode()) for key in keys]
         self._primary = fernets[0]
         self._fernet = MultiFernet(fernets)
-        self._decrypted = functools.lru_cache(maxsize=DECRYPTED_CACHE_SIZE)(self._decrypt)
+        self._opened = functools.lru_cache(maxsize=DECRYPTED_CACHE_SIZE)(self._open)
         """A stored token never changes, so each is decrypted once (docs/performance.md)."""
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
-        return self._decrypted(token)
+        return self._opened(token)[0]
 
-    def _decrypt(self, token: str) -> str:
+    def _open(self, token: str) -> tuple[str, bool]:
+        """The plaintext, and whether the first (newest) key alone decrypts the token."""
+        data = token.encode()
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._primary.decrypt(data).decode(), True
+        except InvalidToken:
+            pass
+        try:
+            return self._fernet.decrypt(data).decode(), False
         except InvalidToken as exc:
             raise ValueError("email cannot be decrypted with any configured key") from exc
 
@@ -51,10 +57,9 @@ class EmailCipher:
     def is_current(self, token: str) -> bool:
         """True when the first (newest) key alone decrypts the token: nothing to rotate."""
         try:
-            self._primary.decrypt(token.encode())
-        except InvalidToken:
+            return self._opened(token)[1]
+        except ValueError:
             return False
-        return True
 
     @staticmethod
     def generate_key() -> str:
