@@ -71,8 +71,6 @@ class Customer(Canonical):
     registered: bool
     email: str | None
     country: str | None
-    email_enc: str | None = None
-    """`email` as the local engine stores it, sealed (bridge/crypto.py); None elsewhere."""
 
 
 class Offer(Canonical):
@@ -133,9 +131,6 @@ class Purchase(Canonical):
     external_id: str | None
     created_at: datetime
     velocity: VelocityLimit | None = None
-    email_enc: str | None = None
-    """`email` already sealed under the key ring (the customer's stored token, when the call
-    gave no email): the order's row takes it as it is instead of encrypting `email` again."""
 
 
 class Order(Canonical):

@@ -26,24 +26,18 @@ class EmailCipher:
         fernets = [Fernet(key.encode()) for key in keys]
         self._primary = fernets[0]
         self._fernet = MultiFernet(fernets)
-        self._opened = functools.lru_cache(maxsize=DECRYPTED_CACHE_SIZE)(self._open)
+        self._decrypted = functools.lru_cache(maxsize=DECRYPTED_CACHE_SIZE)(self._decrypt)
         """A stored token never changes, so each is decrypted once (docs/performance.md)."""
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
-        return self._opened(token)[0]
+        return self._decrypted(token)
 
-    def _open(self, token: str) -> tuple[str, bool]:
-        """The plaintext, and whether the first (newest) key alone decrypts the token."""
-        data = token.encode()
+    def _decrypt(self, token: str) -> str:
         try:
-            return self._primary.decrypt(data).decode(), True
-        except InvalidToken:
-            pass
-        try:
-            return self._fernet.decrypt(data).decode(), False
+            return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise ValueError("email cannot be decrypted with any configured key") from exc
 
@@ -57,9 +51,10 @@ class EmailCipher:
     def is_current(self, token: str) -> bool:
         """True when the first (newest) key alone decrypts the token: nothing to rotate."""
         try:
-            return self._opened(token)[1]
-        except ValueError:
+            self._primary.decrypt(token.encode())
+        except InvalidToken:
             return False
+        return True
 
     @staticmethod
     def generate_key() -> str:

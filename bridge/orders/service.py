@@ -80,7 +80,6 @@ class OrderService:
             points=offer.points * command.quantity,
             status=self._review(app, offer, command),
             email=command.email or customer.email,
-            email_enc=None if command.email else customer.email_enc,
             ip=ip,
             shipping_address=address,
             challenge_id=command.challenge_id,

@@ -146,7 +146,7 @@ class Catalog:
         await self._db.write(unit)
 
     async def _insert_customer(self, tx: Tx, customer: Customer, points: int) -> None:
-        values = customer.model_dump(exclude={"email", "email_enc"})
+        values = customer.model_dump(exclude={"email"})
         values["email_enc"] = self._cipher.encrypt(customer.email) if customer.email else None
         key = {"app": customer.app, "id": customer.id}
         if await _insert_missing(tx, t.customers, key, values):

@@ -90,7 +90,7 @@ class Ledger:
         return order_from_row(row)
 
     def row_values(self, purchase: Purchase, target: Target, status: OrderStatus) -> dict[str, Any]:
-        """The ledger row of a purchase (its email sealed), as the orders table holds it."""
+        """The ledger row of a purchase (its email encrypted), as the orders table holds it."""
         offer = purchase.offer
         return {
             "app": purchase.app,
@@ -105,7 +105,7 @@ class Ledger:
             "logo": offer.logo,
             "description": offer.description,
             "offer_type": offer.offer_type,
-            "email_enc": self._email_enc(purchase),
+            "email_enc": self._cipher.encrypt(purchase.email) if purchase.email else None,
             "ip": purchase.ip,
             "shipping_address": (
                 purchase.shipping_address.model_dump(exclude_none=True)
@@ -116,15 +116,6 @@ class Ledger:
             "created_at": purchase.created_at,
             "updated_at": purchase.created_at,
         }
-
-    def _email_enc(self, purchase: Purchase) -> str | None:
-        """The purchase's email sealed: its token when it has one under the newest key (the
-        customer's, reused: the same key ring), else encrypted here. A token of an older key
-        is not copied: a rotation already past the orders table would miss the copy."""
-        token = purchase.email_enc
-        if token is not None and self._cipher.is_current(token):
-            return token
-        return self._cipher.encrypt(purchase.email) if purchase.email else None
 
     @staticmethod
     async def transition(tx: Tx, order: Order, status: OrderStatus, now: datetime) -> Order:

@@ -22,7 +22,6 @@ def customer_from_row(row: Any, cipher: EmailCipher) -> Customer:
         registered=row.registered,
         email=cipher.decrypt(row.email_enc) if row.email_enc else None,
         country=row.country,
-        email_enc=row.email_enc,
     )
 
 
