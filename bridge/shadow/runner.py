@@ -105,6 +105,8 @@ class ShadowRunner:
         None tells a worker to stop."""
         self._workers: list[asyncio.Task[None]] = []
         self._reaper: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
+        """Retirements of dropped status updates' orders, awaited by `stop`."""
         self._stopping = asyncio.Event()
         self._closed = False
 
@@ -153,6 +155,7 @@ class ShadowRunner:
                     self._job_dropped(job, STOPPING)
                     dropped += 1
             await lane.put(None)
+        await asyncio.gather(*self._retiring, return_exceptions=True)
         self._stopping.set()
         reaper = [self._reaper] if self._reaper is not None else []
         await asyncio.gather(*self._workers, *reaper, return_exceptions=True)
@@ -176,6 +179,25 @@ class ShadowRunner:
             labels = (exchange.app.name, exchange.operation.value, job.target.value)
             self._metrics.shadow_comparisons.labels(*labels, "dropped").inc()
             self._metrics.shadow_dropped.labels(*labels, reason).inc()
+            if exchange.operation is Operation.UPDATE_ORDER_STATUS:
+                self._retire_unshadowed(job)
+
+    def _retire_unshadowed(self, job: Job) -> None:
+        """A status update the shadow side never got (its job dropped: lane full, stopping,
+        cannot be shadowed): its order is retired, as after a failed one, so the shadow's
+        copy in its old status makes later reads not comparable instead of mismatches."""
+        if self._stopping.is_set():
+            log.warning("shadow_update_dropped_after_stop", app=job.exchange.app.name)
+            return
+        task = asyncio.create_task(self._retire(job))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _retire(self, job: Job) -> None:
+        try:
+            await self._failed_write(job)
+        except Exception:  # a shadow must never fail the primary's request or the runner
+            log.exception("shadow_retire_failed", operation=job.exchange.operation.value)
 
     def _shed(self, job: Job) -> bool:
         """Shed a job about to start while the process is busy (the primary goes first)."""

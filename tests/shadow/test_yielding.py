@@ -20,7 +20,7 @@ from bridge.shadow.executor import ShadowExecutor
 from bridge.shadow.load import CpuShare, load_signal
 from bridge.shadow.runner import ShadowRunner
 from bridge.store.executor import open_database
-from bridge.store.shadow_diffs import ShadowDiffs
+from bridge.store.shadow_diffs import Comparison, IdPair, ShadowDiffs, Sides
 from tests.cutover.conftest import FixedClock, demo_apps, fresh_store
 
 PREFIX = "/priv/v1/apps/demo-api-key"
@@ -46,13 +46,16 @@ class Executor(ShadowExecutor):
         return Answer(200, b'{"status": "ok", "orders": []}')
 
 
-def call(operation: Operation, user: str = "demo-user-1") -> Exchange:
+def call(operation: Operation, user: str = "demo-user-1", order: str | None = None) -> Exchange:
+    match_info = {"api_key": "demo-api-key", "user_id": user}
+    if order is not None:
+        match_info["order_id"] = order
     return Exchange(
         app=demo_apps()[0],
         operation=operation,
         method="GET",
         raw_path=f"{PREFIX}/users/{user}/orders",
-        match_info={"api_key": "demo-api-key", "user_id": user},
+        match_info=match_info,
         query={},
         headers=(),
         body=b"",
@@ -153,3 +156,33 @@ def test_cpu_share_is_the_process_time_over_the_last_full_window() -> None:
 
 def test_a_share_of_zero_turns_shedding_off() -> None:
     assert not load_signal(0.0, 0.1).busy()
+
+
+async def test_a_dropped_status_update_retires_its_order(
+    diffs: ShadowDiffs, registry: CollectorRegistry
+) -> None:
+    """The shadow never got the update, so its copy keeps the old status: the order's pair is
+    retired (later reads not comparable), as when a shadowed update fails."""
+    sides = Sides("demo", "local", "legacy")
+    at = FixedClock().now()
+    for primary, shadow in (("7", "70"), ("8", "80")):
+        pair = IdPair(sides, primary, shadow)
+        await diffs.record(
+            Comparison("demo", "create_order", "legacy", "shadow", "match", at, pair=pair)
+        )
+    shadows = ShadowRunner(
+        Executor(),
+        diffs,
+        {},
+        Metrics(registry),
+        FixedClock(),
+        ShadowSettings(workers=1, queue_size=1, drain_seconds=5.0),
+        demo_apps(),
+        load=Load(busy=False),
+    )
+    assert shadows.offer(call(Operation.UPDATE_ORDER_STATUS, order="8"), LEGACY)
+    assert not shadows.offer(call(Operation.UPDATE_ORDER_STATUS, order="7"), LEGACY)  # lane full
+    shadows.start()
+    await shadows.stop()
+    assert dropped(registry, "queue_full", "update_order_status") == 1
+    assert await diffs.shadow_ids(sides, ["7", "8"]) == {"8": "80"}
