@@ -49,20 +49,6 @@ class UpstreamRecorder:
         record_circuit_state(self._metrics, self.upstream, state)
 
 
-def record_upstream_call(
-    metrics: Metrics,
-    *,
-    upstream: str,
-    call: str,
-    outcome: UpstreamOutcome,
-    seconds: float,
-    status: int | None = None,
-    attempt: int = 1,
-) -> None:
-    """Count one attempt of a named upstream call once (a client keeps an `UpstreamRecorder`)."""
-    UpstreamRecorder(metrics, upstream).record(call, outcome, seconds, status, attempt)
-
-
 def record_circuit_state(metrics: Metrics, upstream: str, state: CircuitState) -> None:
     """Publish a breaker's state (call on every transition and once when it is created)."""
     metrics.circuit_state.labels(upstream).set(CIRCUIT_STATES[state])

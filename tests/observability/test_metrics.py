@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 
 from bridge.observability.context import begin_call, call_facts
 from bridge.observability.metrics import Metrics
-from bridge.observability.upstream import record_circuit_state, record_upstream_call
+from bridge.observability.upstream import UpstreamRecorder, record_circuit_state
 from tests.conftest import PREFIX, basic_auth
 
 
@@ -70,16 +70,9 @@ def test_an_upstream_retry_is_counted_and_recorded_on_the_call() -> None:
     registry = CollectorRegistry()
     metrics = Metrics(registry)
     facts = begin_call()
+    recorder = UpstreamRecorder(metrics, "incentives")
     for attempt, (outcome, status) in enumerate([("error", 503), ("ok", 200)], start=1):
-        record_upstream_call(
-            metrics,
-            upstream="incentives",
-            call="get_user_offers",
-            outcome=outcome,  # type: ignore[arg-type]
-            seconds=0.01,
-            status=status,
-            attempt=attempt,
-        )
+        recorder.record("get_user_offers", outcome, 0.01, status, attempt)  # type: ignore[arg-type]
     labels = {"upstream": "incentives", "call": "get_user_offers"}
     assert value(registry, "bridge_upstream_retries_total", **labels) == 1
     assert value(registry, "bridge_upstream_requests_total", outcome="error", **labels) == 1
