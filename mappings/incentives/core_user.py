@@ -21,6 +21,8 @@ bridge uses it to learn `registered` and `country` for the order rules.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import BaseModel
 
 from bridge.canonical import Customer
@@ -78,14 +80,9 @@ CALL = Call(
     params=("api_key", "user_id"),
 )
 
-BY_EXTERNAL_ID = Call(
-    module=__name__,
-    name="core_user",
-    method="GET",
+BY_EXTERNAL_ID = replace(
+    CALL,
     path="/priv/v1/apps/{api_key}/external/users/{external_id}",
-    request=REQUEST,
-    response=RESPONSE,
-    errors=errors.BY_CODE,
-    read=True,
     params=("api_key", "external_id"),
 )
+"""The same lookup by the customer's external id (checked again at import, as CALL is)."""
