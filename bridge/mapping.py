@@ -29,11 +29,12 @@ restored from the first. The reverse may read a more tolerant model with the sam
 (`reverse(source=...)`) and take values the forward side does not carry from its caller
 (`reverse(supplied=("app",))`, then `apply(wire, app=...)`).
 
-A mapping is compiled when it is defined: its plain top-level reads become one
-`operator.attrgetter` of their paths, every other line one step, so `apply` runs no lookup of
-the declaration; the built fields are then validated once by the target model (`apply_all`
-validates a whole list in one call). Nothing is validated twice: the source is a validated
-model, the target is checked as it is built.
+A mapping is compiled when it is defined: its lines become the text of one Python function
+(`Mapping.code`), a dict display of the target's fields whose values are the lines' reads,
+conversions and steps, so `apply` runs no lookup of the declaration and no call per line; the
+built fields are then validated once by the target model (`apply_all` validates a whole list
+in one call). Nothing is validated twice: the source is a validated model, the target is
+checked as it is built.
 
 `Call` declares one upstream call: its name (the metric and log label), method, path, the
 request and response mappings and the error table its answers are read with.
@@ -50,8 +51,6 @@ import typing
 from collections.abc import Callable, Iterable
 from collections.abc import Mapping as Table
 from dataclasses import dataclass, field
-from functools import partial
-from operator import attrgetter
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -132,37 +131,22 @@ class Field:
             suffix += f" (default {self.default!r})"
         return f"{self.source}{suffix}"
 
-    def step(self, source: type[BaseModel]) -> Callable[[Any], Any]:
-        """The line as one function of a `source` model, compiled once (apply runs it often): a
-        plain read is one attribute lookup, made None-safe only where the path can meet None."""
+    def expression(self, source: type[BaseModel], bind: Callable[[Any], str]) -> str:
+        """The line as a Python expression of `source` (a `source` model), for the function
+        `Mapping` compiles; `bind` names a value the expression uses. A plain read is an
+        attribute lookup, made None-safe only where the path can meet None."""
         if self.value is not MISSING:
-            constant = self.value
-            return lambda _source: constant
+            return bind(self.value)
         if self.compute is not None:
-            return self.compute
-        read = _reader(source, self.source or "")
-        item, convert, default = self.item, self.convert, self.default
-        if item is not None:
-            return lambda source: _each(item, read(source))
-        if default is not MISSING:
-            return lambda source: _or_default(convert, read(source), default)
-        if convert is IDENTITY:
+            return f"{bind(self.compute)}(source)"
+        read = _read(source, self.source or "", bind)
+        if self.item is not None:
+            return f"(None if (value := {read}) is None else {bind(self.item)}.apply_all(value))"
+        if self.convert is IDENTITY and self.default is MISSING:
             return read
-        forward = convert.forward
-
-        def converted(source: Any) -> Any:
-            value = read(source)
-            return None if value is None else forward(value)
-
-        return converted
-
-
-def _each(item: Mapping[Any], raw: Any) -> Any:
-    return None if raw is None else item.apply_all(raw)
-
-
-def _or_default(convert: Converter, raw: Any, default: Any) -> Any:
-    return default if raw is None else convert(raw)
+        absent = "None" if self.default is MISSING else bind(self.default)
+        converted = "value" if self.convert is IDENTITY else f"{bind(self.convert.forward)}(value)"
+        return f"({absent} if (value := {read}) is None else {converted})"
 
 
 def same(name: str, convert: Converter = IDENTITY, *, default: Any = MISSING) -> Field:
@@ -203,17 +187,12 @@ class Mapping(Generic[T]):
     supplied: tuple[str, ...] = ()
     """Target fields the caller of `apply` gives, by keyword."""
     lines: tuple[Field, ...] = field(init=False, repr=False, compare=False)
-    _moved: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    """Top-level target fields that are plain reads of the source, all read by `_read_moved`."""
-    _read_moved: Callable[[Any], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
-    _steps: tuple[tuple[str, Callable[[Any], Any]], ...] = field(
+    _build: Callable[[Any, dict[str, Any]], dict[str, Any]] = field(
         init=False, repr=False, compare=False
     )
-    """Every other top-level target field and the step that computes it."""
-    _nested_steps: tuple[tuple[tuple[str, ...], Callable[[Any], Any]], ...] = field(
-        init=False, repr=False, compare=False
-    )
-    """Fields of nested targets (a dotted target path, split) and their steps."""
+    """The target's fields as a dict, from a source and the supplied values: the one function
+    the lines compile to (`code` is its text)."""
+    code: str = field(init=False, repr=False, compare=False)
     _many: TypeAdapter[list[T]] = field(init=False, repr=False, compare=False)
     """Validates a list of built targets in one call (`apply_all`)."""
 
@@ -233,20 +212,32 @@ class Mapping(Generic[T]):
         self._compile(lines)
 
     def _compile(self, lines: tuple[Field, ...]) -> None:
-        """The steps `apply` runs, built once: the plain top-level reads as one multi-attribute
-        lookup (`operator.attrgetter` of their paths), every other line as its own step."""
-        steps = [(line, line.step(self.source)) for line in lines]
-        moved = [(line, step) for line, step in steps if _plain(line, step)]
-        if len(moved) < 2:  # a single read is no cheaper grouped
-            moved = []
-        targets = tuple(line.target for line, _step in moved)
-        paths = [line.source or "" for line, _step in moved]
-        rest = [(line.target, step) for line, step in steps if line.target not in targets]
-        object.__setattr__(self, "_moved", targets)
-        object.__setattr__(self, "_read_moved", attrgetter(*paths) if paths else _no_reads)
-        object.__setattr__(self, "_steps", tuple(pair for pair in rest if "." not in pair[0]))
-        nested = tuple((tuple(target.split(".")), step) for target, step in rest if "." in target)
-        object.__setattr__(self, "_nested_steps", nested)
+        """`_build`, generated once from the lines: one dict display of the target's fields
+        (nested targets as nested displays), each value its line's expression, so `apply`
+        runs no lookup of the declaration and no call per line."""
+        namespace: dict[str, Any] = {}
+
+        def bind(value: Any) -> str:
+            name = f"_{len(namespace)}"
+            namespace[name] = value
+            return name
+
+        tree: dict[str, Any] = {}
+        for line in lines:
+            *parents, last = line.target.split(".")
+            node = tree
+            for part in parents:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    raise self._error(line.target, f"{part!r} is also set as a whole")
+            if isinstance(node.get(last), dict):
+                raise self._error(line.target, "its fields are also set one by one")
+            node[last] = line.expression(self.source, bind)
+        supplied = ["**supplied"] if self.supplied else []
+        code = f"def build(source, supplied):\n    return {_display(tree, supplied)}\n"
+        exec(compile(code, f"<mapping {self.module} [{self.direction}]>", "exec"), namespace)  # noqa: S102 - code generated from the declaration
+        object.__setattr__(self, "_build", namespace["build"])
+        object.__setattr__(self, "code", code)
         object.__setattr__(self, "_many", TypeAdapter(list[self.target]))  # type: ignore[name-defined]
 
     def _error(self, field: str, reason: str) -> MappingError:
@@ -305,16 +296,6 @@ class Mapping(Generic[T]):
     def _check_supplied(self, supplied: dict[str, Any]) -> None:
         if (supplied or self.supplied) and supplied.keys() != set(self.supplied):
             raise self._error(", ".join(sorted(supplied)), f"supply exactly {self.supplied}")
-
-    def _build(self, source: BaseModel, supplied: dict[str, Any]) -> dict[str, Any]:
-        """The target's fields as a dict, for the target model to validate."""
-        built: dict[str, Any] = dict(zip(self._moved, self._read_moved(source), strict=True))
-        built.update(supplied)
-        for name, step in self._steps:
-            built[name] = step(source)
-        for path, step in self._nested_steps:
-            _put(built, path, step(source))
-        return built
 
     @property
     def reversible(self) -> bool:
@@ -452,25 +433,26 @@ def _resolves(model: type[BaseModel] | None, path: str) -> bool:
     return True
 
 
-def _reader(model: type[BaseModel], path: str) -> Callable[[Any], Any]:
-    """A source path's read: one attribute lookup where no model on the way can be None (a
-    validated source then holds a model at each step), else step by step, None-safe."""
+def _read(model: type[BaseModel], path: str, bind: Callable[[Any], str]) -> str:
+    """A source path's read, as an expression of `source`: one attribute lookup where no model
+    on the way can be None (a validated source then holds a model at each step), else step by
+    step, None-safe."""
     *parents, _last = parts = tuple(path.split("."))
     for part in parents:
         annotation = model.model_fields[part].annotation
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return partial(_get, parts=parts)
+            return f"{bind(_get)}(source, {parts!r})"
         model = annotation
-    return attrgetter(path)
+    return f"source.{path}"
 
 
-def _plain(line: Field, step: Callable[[Any], Any]) -> bool:
-    """A top-level target field whose step is only an attribute lookup of its source path."""
-    return line.kind == "rename" and "." not in line.target and isinstance(step, attrgetter)
-
-
-def _no_reads(_source: Any) -> tuple[Any, ...]:
-    return ()
+def _display(tree: dict[str, Any], extra: list[str]) -> str:
+    """A dict display of a tree of expressions (a nested dict for a nested target)."""
+    items = [
+        f"{name!r}: {_display(value, []) if isinstance(value, dict) else value}"
+        for name, value in tree.items()
+    ]
+    return "{" + ", ".join(items + extra) + "}"
 
 
 def _get(source: Any, parts: tuple[str, ...]) -> Any:
@@ -480,10 +462,3 @@ def _get(source: Any, parts: tuple[str, ...]) -> Any:
             return None
         value = value.get(part) if isinstance(value, dict) else getattr(value, part)
     return value
-
-
-def _put(target: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
-    *parents, last = parts
-    for part in parents:
-        target = target.setdefault(part, {})
-    target[last] = value

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 from bridge.mapping import (
     Call,
     Converter,
+    Field,
     Mapping,
     MappingError,
     computed,
@@ -154,6 +155,30 @@ def test_a_required_field_of_a_nested_target_must_be_set() -> None:
         Mapping(
             "tests.example", "request", Source, Holder, (rename("other", "name"),)
         )._check_required(Holder, {"other", "inner.kode"}, "")
+
+
+class Holder(BaseModel):
+    inner: Inner
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (
+            (rename("inner", "inner"), rename("inner.code", "name")),
+            r"field 'inner\.code': 'inner' is also set as a whole",
+        ),
+        (
+            (rename("inner.code", "name"), rename("inner", "inner")),
+            "field 'inner': its fields are also set one by one",
+        ),
+    ],
+)
+def test_a_nested_target_set_whole_and_field_by_field_is_refused(
+    lines: tuple[Field, ...], reason: str
+) -> None:
+    with pytest.raises(MappingError, match=reason):
+        Mapping("tests.example", "request", Source, Holder, lines)
 
 
 def test_a_reverse_that_cannot_build_its_target_is_not_reversible() -> None:

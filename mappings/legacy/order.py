@@ -36,8 +36,10 @@ CREATED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def format_created_at(value: datetime) -> str:
-    """Aware datetime -> `YYYY-MM-DD HH:MM:SS` in UTC."""
-    return value.astimezone(UTC).strftime(CREATED_AT_FORMAT)
+    """Aware datetime -> `YYYY-MM-DD HH:MM:SS` in UTC (ISO 8601's text to the second, with a
+    space: what `CREATED_AT_FORMAT` writes, at half the cost of `strftime`, and with the year
+    always four digits, as `parse_created_at` reads it)."""
+    return value.astimezone(UTC).isoformat(" ", "seconds")[:19]
 
 
 def parse_created_at(text: str) -> datetime:
@@ -83,8 +85,13 @@ def address_from_wire(address: ShippingAddressWire | None) -> ShippingAddress | 
     return ShippingAddress(**address.model_dump()) if address else None
 
 
+ORDER_OBJECT = OrderWire.__pydantic_serializer__
+"""Dumps one legacy order object (what `model_dump` runs, without its Python wrapper)."""
+
+
 def ok_order(order: Order) -> dict[str, Any]:
-    return {"status": "ok", "order": ORDER.apply(order).model_dump(exclude_none=True)}
+    wire = ORDER_OBJECT.to_python(ORDER.apply(order), exclude_none=True)
+    return {"status": "ok", "order": wire}
 
 
 ORDER_OBJECTS = TypeAdapter(list[OrderWire])
