@@ -51,21 +51,23 @@ class CallFacts:
         self.upstream_status = status
         self.upstream_seconds += seconds
 
-    def log_fields(self) -> dict[str, object]:
-        """The facts worth a key on the log line (unset ones are left out)."""
-        fields: dict[str, object] = {
-            "route_reason": self.route_reason,
-            "canary": self.canary,
-            "shadow_target": self.shadow_target,
-            "fallback_from": self.fallback_from,
-        }
+    def add_log_fields(self, fields: dict[str, object]) -> None:
+        """Add the facts worth a key on the log line to `fields` (unset ones are left out)."""
+        if self.route_reason is not None:
+            fields["route_reason"] = self.route_reason
+        if self.canary is not None:
+            fields["canary"] = self.canary
+        if self.shadow_target is not None:
+            fields["shadow_target"] = self.shadow_target
+        if self.fallback_from is not None:
+            fields["fallback_from"] = self.fallback_from
         if self.upstream_calls:
             fields["upstream_calls"] = self.upstream_calls
-            fields["upstream_status"] = self.upstream_status
+            if self.upstream_status is not None:
+                fields["upstream_status"] = self.upstream_status
             fields["upstream_ms"] = round(self.upstream_seconds * 1000, 3)
         if self.idempotent_replay:
             fields["idempotent_replay"] = True
-        return {key: value for key, value in fields.items() if value is not None}
 
 
 _CALL_FACTS: ContextVar[CallFacts | None] = ContextVar("call_facts", default=None)

@@ -4,6 +4,12 @@ The chain: context variables (request id) -> level -> formatted exception -> red
 personal data and secrets -> UTC timestamp -> orjson rendering to bytes. Loggers are cached on
 first use, so a module-level `structlog.get_logger()` costs one bind per process.
 
+The canonical line of every legacy call (`write_line`) has fixed keys and values from small
+vocabularies, so when the JSON chain is the one configured it is written straight to that
+chain's stream: the same bytes in the same key order (redaction of its strings, the level, the
+timestamp), without the chain's per-line machinery. Whenever structlog is configured otherwise
+(the console renderer, a test's `structlog.testing.capture_logs`) it goes through structlog.
+
 An exception is formatted as Python does (the chain, most recent call last), except that the
 message of a database driver's or SQLAlchemy's exception is left out: it can quote what a
 client sent (asyncpg's "invalid input for query argument $1: 'a\x00b'", PostgreSQL's "Key
@@ -13,16 +19,23 @@ client sent (asyncpg's "invalid input for query argument $1: 'a\x00b'", PostgreS
 
 from __future__ import annotations
 
+import datetime
 import logging
 import sys
 import traceback
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 import structlog
 
-from bridge.observability.redaction import redact_personal_data
+from bridge.observability.redaction import redact_personal_data, redact_text
+
+LEVELS = {name.lower(): number for name, number in logging.getLevelNamesMapping().items()}
+LINE_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
+"""A UTC datetime rendered as TimeStamper(fmt="iso", utc=True) writes it; BytesLogger's newline."""
+
+log = structlog.get_logger()
 
 
 def processors(renderer: Any) -> list[Any]:
@@ -123,11 +136,51 @@ def configure_logging(
         if console
         else structlog.BytesLoggerFactory(file=stream)
     )
+    global _json_output
+    _json_output = None if console else JsonOutput(renderer, level, stream)
     structlog.configure(
         processors=processors(renderer),
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
+        wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level.lower()]),
         logger_factory=factory,
         cache_logger_on_first_use=cache_loggers,
     )
+
+
+class JsonOutput:
+    """Where the configured JSON chain writes, for the lines written straight to it."""
+
+    __slots__ = ("level", "renderer", "stream")
+
+    def __init__(self, renderer: Any, level: str, stream: BinaryIO | None) -> None:
+        self.renderer = renderer
+        """The chain's last processor: while structlog ends in it, the chain is in charge."""
+        self.level = LEVELS[level.lower()]
+        self.stream = stream
+        """None: the standard output of the moment, as for structlog's BytesLogger."""
+
+    def write(self, line: bytes) -> None:
+        stream = self.stream or sys.stdout.buffer
+        stream.write(line)
+        stream.flush()
+
+
+_json_output: JsonOutput | None = None
+
+
+def write_line(level: str, event: str, fields: dict[str, Any], request_id: str) -> None:
+    """Log a line of fixed keys that are not personal data (the canonical line), `request_id`
+    being the one bound in the context, as the chain would: straight to the JSON chain's
+    stream when it is configured (module docstring), through structlog otherwise."""
+    output = _json_output
+    chain = structlog.get_config()["processors"]
+    if output is None or not chain or chain[-1] is not output.renderer:
+        getattr(log, level)(event, **fields)
+        return
+    if LEVELS[level] < output.level:
+        return
+    line = {**fields, "event": event, "request_id": request_id, "level": level}
+    for key, value in line.items():
+        if type(value) is str:
+            line[key] = redact_text(value)
+    line["timestamp"] = datetime.datetime.now(datetime.UTC)
+    output.write(orjson.dumps(line, option=LINE_OPTIONS))

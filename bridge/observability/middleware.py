@@ -12,9 +12,9 @@ line of the call and returned in the response's `X-Request-ID`.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -23,6 +23,7 @@ from aiohttp.typedefs import Handler
 
 from bridge.canonical import ErrorCode
 from bridge.observability.context import CallFacts, begin_call
+from bridge.observability.logging import write_line
 from bridge.observability.metrics import Metrics
 
 AfterAnswer = Callable[[web.Request, web.StreamResponse, CallFacts], Awaitable[None]]
@@ -35,14 +36,12 @@ REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 CANCELLED_STATUS = 499
 """Status recorded (never sent) for a call whose client went away before the answer."""
 
-log = structlog.get_logger()
-
 
 def request_id_from(header: str | None) -> str:
     """The caller's request id when it is a plain token, else a new one."""
     if header is not None and REQUEST_ID_PATTERN.fullmatch(header):
         return header
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 @web.middleware
@@ -73,10 +72,12 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         metrics.in_flight.dec()
         if facts.operation is not None:
-            record_call(metrics, facts, status, time.perf_counter() - started)
+            record_call(metrics, facts, request_id, status, time.perf_counter() - started)
 
 
-def record_call(metrics: Metrics, facts: CallFacts, status: int, elapsed: float) -> None:
+def record_call(
+    metrics: Metrics, facts: CallFacts, request_id: str, status: int, elapsed: float
+) -> None:
     """Count the call and write its one canonical log line."""
     operation = facts.operation
     app_name = facts.app or "unknown"
@@ -87,15 +88,14 @@ def record_call(metrics: Metrics, facts: CallFacts, status: int, elapsed: float)
     outcome = "cancelled" if status == CANCELLED_STATUS else ("error" if code else "ok")
     metrics.request_counts(app_name, operation, target, outcome, code).inc()
     metrics.request_durations(operation, target).observe(elapsed)
-    emit = log.warning if status >= 500 else log.info
-    emit(
-        "request_completed",
-        app=app_name,
-        operation=operation,
-        target=target,
-        outcome=outcome,
-        status=status,
-        legacy_code=code or None,
-        duration_ms=round(elapsed * 1000, 3),
-        **facts.log_fields(),
-    )
+    fields: dict[str, object] = {
+        "app": app_name,
+        "operation": operation,
+        "target": target,
+        "outcome": outcome,
+        "status": status,
+        "legacy_code": code or None,
+        "duration_ms": round(elapsed * 1000, 3),
+    }
+    facts.add_log_fields(fields)
+    write_line("warning" if status >= 500 else "info", "request_completed", fields, request_id)
