@@ -8,7 +8,7 @@ show a row that is not an order.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -52,7 +52,7 @@ async def store(database_url: str, email_key: str, demo_data: None) -> AsyncIter
 
 async def opened(store: Store, external_id: str | None = None) -> Order:
     purchase = await approved_purchase(store.catalog, APP, CUSTOMER)
-    purchase = purchase.model_copy(update={"external_id": external_id})
+    purchase = replace(purchase, external_id=external_id)
     return await store.orders.open(purchase, UNDO_AT)
 
 
