@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
+from bridge.runtime.collector import settle_after_start
 
 APP = "demo"
 Create = tuple[str, int, int, str]
@@ -188,6 +189,11 @@ def build(engine: str, database: str) -> web.Application:
 
         def run(create: Create) -> Any:
             return pg_create(app[POOL], create)
+
+    async def settled(_app: web.Application) -> None:  # the bridge's collector settings
+        settle_after_start()
+
+    app.on_startup.append(settled)
 
     async def handle(request: web.Request) -> web.Response:
         body = json.loads(await request.read())

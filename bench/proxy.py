@@ -18,6 +18,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from bridge.runtime.collector import settle_after_start
 
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 UPSTREAM = web.AppKey("upstream", str)
@@ -63,6 +64,11 @@ def build(upstream: str, sequence: Path | None = None) -> web.Application:
         await app[SESSION].close()
 
     app.cleanup_ctx.append(session)
+
+    async def settled(_app: web.Application) -> None:  # the bridge's collector settings
+        settle_after_start()
+
+    app.on_startup.append(settled)
     app.router.add_route("*", "/{tail:.*}", forward if sequence is None else forward_sequence)
     return app
 

@@ -35,6 +35,7 @@ from aiohttp.web_request import BaseRequest
 from bridge.canonical import ErrorCode
 from bridge.legacy.middleware import BODY_TIMEOUT, HTTP_ERRORS
 from bridge.legacy.responses import error_response
+from bridge.runtime.collector import settle_after_start
 from bridge.runtime.health import DRAINING
 from bridge.settings import Settings
 
@@ -59,7 +60,8 @@ async def _serve(app: web.Application, settings: Settings, reuse_port: bool) -> 
     try:
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
         await site.start()
-        log.info("server_started", host=settings.host, port=settings.port)
+        frozen = settle_after_start()
+        log.info("server_started", host=settings.host, port=settings.port, gc_frozen=frozen)
         await stop.wait()
         app[DRAINING].set()
         log.info("shutdown_started", drain_seconds=settings.shutdown_drain_seconds)
