@@ -17,6 +17,7 @@ leak out.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -50,23 +51,26 @@ class Received(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_values_not_given(cls, data: Any) -> Any:
+        """An object sent where a scalar belongs is a wrong type, not an empty value: kept."""
         if not isinstance(data, dict):
             return data
-        return {key: value for key, value in data.items() if cls._given(key, value)}
+        objects = _object_fields(cls)
+        return {
+            key: value
+            for key, value in data.items()
+            if (isinstance(value, dict) and key not in objects) or is_given(value)
+        }
 
-    @classmethod
-    def _given(cls, key: str, value: Any) -> bool:
-        """An object sent where a scalar belongs is a wrong type, not an empty value."""
-        if isinstance(value, dict) and not _takes_object(cls, key):
-            return True
-        return is_given(value)
+
+@cache
+def _object_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of `model` that take an object (a nested model), read once per model."""
+    return frozenset(name for name in model.model_fields if _takes_object(model, name))
 
 
 def _takes_object(model: type[BaseModel], name: str) -> bool:
-    field = model.model_fields.get(name)
-    if field is None:
-        return False
-    options = get_args(field.annotation) or (field.annotation,)
+    annotation = model.model_fields[name].annotation
+    options = get_args(annotation) or (annotation,)
     return any(isinstance(option, type) and issubclass(option, BaseModel) for option in options)
 
 
