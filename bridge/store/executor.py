@@ -8,8 +8,9 @@ the `Database` that `create_app` built:
 
 - `await db.read(unit)`: a read-only unit.
 - `await db.write(unit)`: a unit in one write transaction: it commits entirely or not at
-  all. The write is shielded: a caller cancelled while it runs (client gone, shutdown) does
-  not cut it short; the unit commits (or fails) as a whole.
+  all. A caller cancelled while it runs (client gone, shutdown) does not cut it short; the
+  unit commits (or fails) as a whole (shielded on PostgreSQL; on SQLite the writer thread
+  holds the unit whatever becomes of its caller).
 
 Two executors, chosen by the URL (`open_database`):
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
@@ -69,7 +69,7 @@ class PostgresTx:
         self._conn = conn
         self._listeners = listeners
 
-    def _prepare(self, statement: Statement, params: Params | None) -> tuple[Any, list[Any]]:
+    def _prepare(self, statement: Statement, params: Params | None) -> tuple[Any, Sequence[Any]]:
         compiled = compiled_for(statement, POSTGRESQL, params)
         for listener in self._listeners:
             listener(compiled.sql)

@@ -7,7 +7,9 @@
   without holding up the loop. Units that arrive together share one `BEGIN IMMEDIATE`
   transaction, each in its own savepoint, and one `COMMIT`: group commit, one `fsync` for the
   batch. A unit that raises is rolled back to its savepoint and its caller gets the
-  exception; the others commit. Every caller is answered after the `COMMIT`.
+  exception; the others commit. Every caller is answered after the `COMMIT`, the whole
+  batch in one call into the callers' event loop (one wake-up, not one per unit).
+  A caller cancelled while it waits does not cut its unit short: the thread holds it.
 
 Durable: WAL and `synchronous=FULL` unless configured otherwise. A unit's `tx` calls complete
 without suspending, so the writer thread drives a unit's coroutine with one `send(None)`, in
@@ -163,7 +165,9 @@ class SqliteDatabase:
         return drive(unit(SqliteTx(self._reader, self.listeners)))  # type: ignore[arg-type]
 
     async def write(self, unit: Unit[T]) -> T:
-        return await asyncio.shield(self.writer.submit(unit))
+        # No shield needed: a caller cancelled while it waits cancels only its future; the
+        # writer thread holds the unit and commits it whole (or fails it) all the same.
+        return await self.writer.submit(unit)
 
     async def write_one(self, statement: Statement, params: Params | None = None) -> list[Any]:
         async def unit(tx: Tx) -> list[Any]:
@@ -179,6 +183,8 @@ class SqliteDatabase:
 
 
 _Job = tuple[Unit[Any], asyncio.Future[Any], asyncio.AbstractEventLoop, contextvars.Context]
+Outcome = tuple[bool, Any]
+"""(True, the unit's value) or (False, its exception)."""
 
 
 class SqliteWriter:
@@ -260,9 +266,12 @@ class SqliteWriter:
         except BaseException as exc:  # BEGIN, COMMIT or a lone unit failed: all fail
             outcomes = [(False, exc)] * len(batch)
         self.batches += 1
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Outcome]]] = {}
         for (_, future, loop, _), outcome in zip(batch, outcomes, strict=True):
+            answers.setdefault(loop, []).append((future, outcome))
+        for loop, settled in answers.items():  # one wake-up of each loop for its whole batch
             try:
-                loop.call_soon_threadsafe(_settle, future, outcome)
+                loop.call_soon_threadsafe(_settle, settled)
             except RuntimeError:  # the caller's loop has closed: nobody is waiting
                 continue
 
@@ -277,11 +286,11 @@ def _commit_or_refuse(conn: sqlite3.Connection) -> None:
 
 def _run_units(
     conn: sqlite3.Connection, tx: SqliteTx, units: list[tuple[Unit[Any], contextvars.Context]]
-) -> list[tuple[bool, Any]]:
+) -> list[Outcome]:
     if len(units) == 1:  # no savepoint needed: its failure is the batch's
         unit, context = units[0]
         return [(True, context.run(drive, unit(tx)))]  # type: ignore[arg-type]
-    outcomes: list[tuple[bool, Any]] = []
+    outcomes: list[Outcome] = []
     for unit, context in units:
         conn.execute("SAVEPOINT unit")
         try:
@@ -295,11 +304,11 @@ def _run_units(
     return outcomes
 
 
-def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
-    if future.cancelled():
-        return
-    ok, value = outcome
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _settle(settled: list[tuple[asyncio.Future[Any], Outcome]]) -> None:
+    for future, (ok, value) in settled:
+        if future.cancelled():  # its caller was cancelled: the unit ran all the same
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
