@@ -53,7 +53,7 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
     facts = begin_call()
     started = time.perf_counter()
     status = 500
-    metrics.in_flight.inc()
+    metrics.calls_in_flight += 1
     try:
         response = await handler(request)
         status = response.status
@@ -70,7 +70,7 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = CANCELLED_STATUS
         raise
     finally:
-        metrics.in_flight.dec()
+        metrics.calls_in_flight -= 1
         if facts.operation is not None:
             record_call(metrics, facts, request_id, status, time.perf_counter() - started)
 

@@ -51,6 +51,13 @@ async def test_no_call_is_in_flight_once_answered(
     assert value(registry, "bridge_requests_in_flight") == 0
 
 
+def test_the_in_flight_gauge_reports_the_calls_counted_in() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    metrics.calls_in_flight += 2
+    assert value(registry, "bridge_requests_in_flight") == 2
+
+
 async def test_readiness_sets_the_ready_gauge(
     client: TestClient[Any, Any], registry: CollectorRegistry
 ) -> None:
