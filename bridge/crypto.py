@@ -3,6 +3,15 @@
 Keys are Fernet keys (AES-128-CBC + HMAC-SHA256, from `cryptography`). The first key encrypts;
 every key decrypts, so an operator rotates by putting a new key first, re-encrypting with
 `orders-bridge rotate-email-keys`, then dropping the old key (docs/configuration.md).
+
+Per process, in memory only: the last `DECRYPTED_CACHE_SIZE` tokens read are kept decrypted,
+and an email this process has just read from a token of the first key is encrypted as that
+same token (a local create seals its customer's email as the customer's row holds it: no
+second encryption, about 6 us a create). What this tells someone who reads the database: that
+two rows hold the same email where one row's token was copied from the other's (an order and
+the customer whose email it took, or another row given that same address while this process
+still holds it); any other two encryptions of one email differ. A token of an older key is
+never reused, so a rotation that has passed a table cannot miss a copy made after it.
 """
 
 from __future__ import annotations
@@ -27,17 +36,33 @@ class EmailCipher:
         self._primary = fernets[0]
         self._fernet = MultiFernet(fernets)
         self._decrypted = functools.lru_cache(maxsize=DECRYPTED_CACHE_SIZE)(self._decrypt)
-        """A stored token never changes, so each is decrypted once (docs/performance.md)."""
+        """A stored token never changes, so each is decrypted once (docs/performance.md):
+        its email, and whether the first key reads it."""
+        self._sealed: dict[str, str] = {}
+        """Email -> a token of the first key it was just read from (at most
+        DECRYPTED_CACHE_SIZE: emptied when full)."""
 
     def encrypt(self, plaintext: str) -> str:
+        sealed = self._sealed.get(plaintext)
+        if sealed is not None:
+            return sealed
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
-        return self._decrypted(token)
+        plaintext, current = self._decrypted(token)
+        if current:
+            if len(self._sealed) >= DECRYPTED_CACHE_SIZE:
+                self._sealed.clear()
+            self._sealed[plaintext] = token
+        return plaintext
 
-    def _decrypt(self, token: str) -> str:
+    def _decrypt(self, token: str) -> tuple[str, bool]:
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._primary.decrypt(token.encode()).decode(), True
+        except InvalidToken:
+            pass
+        try:
+            return self._fernet.decrypt(token.encode()).decode(), False
         except InvalidToken as exc:
             raise ValueError("email cannot be decrypted with any configured key") from exc
 
