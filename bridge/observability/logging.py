@@ -6,7 +6,7 @@ first use, so a module-level `structlog.get_logger()` costs one bind per process
 
 The canonical line of every legacy call (`write_line`) has fixed keys and values from small
 vocabularies, so when the JSON chain is the one configured it is written straight to that
-chain's stream: the same bytes in the same key order (redaction of its strings, the level, the
+chain's stream: the same bytes in the same key order (the request id redacted, the level, the
 timestamp), without the chain's per-line machinery. Whenever structlog is configured otherwise
 (the console renderer, a test's `structlog.testing.capture_logs`) it goes through structlog.
 
@@ -168,9 +168,14 @@ _json_output: JsonOutput | None = None
 
 
 def write_line(level: str, event: str, fields: dict[str, Any], request_id: str) -> None:
-    """Log a line of fixed keys that are not personal data (the canonical line), `request_id`
-    being the one bound in the context, as the chain would: straight to the JSON chain's
-    stream when it is configured (module docstring), through structlog otherwise."""
+    """Log the canonical line as the chain would, `request_id` being the one bound in the
+    context: straight to the JSON chain's stream when it is configured (module docstring),
+    through structlog otherwise.
+
+    Straight, only the request id (the client's) is redacted: `event`, the keys of `fields`
+    and their values (the bridge's vocabularies, numbers, configured app names) are nothing
+    the redaction masks (tests/observability/test_request_line.py holds them to it). The line
+    is built in `fields`."""
     output = _json_output
     chain = structlog.get_config()["processors"]
     if output is None or not chain or chain[-1] is not output.renderer:
@@ -178,9 +183,8 @@ def write_line(level: str, event: str, fields: dict[str, Any], request_id: str) 
         return
     if LEVELS[level] < output.level:
         return
-    line = {**fields, "event": event, "request_id": request_id, "level": level}
-    for key, value in line.items():
-        if type(value) is str:
-            line[key] = redact_text(value)
-    line["timestamp"] = datetime.datetime.now(datetime.UTC)
-    output.write(orjson.dumps(line, option=LINE_OPTIONS))
+    fields["event"] = event
+    fields["request_id"] = redact_text(request_id)
+    fields["level"] = level
+    fields["timestamp"] = datetime.datetime.now(datetime.UTC)
+    output.write(orjson.dumps(fields, option=LINE_OPTIONS))
