@@ -133,22 +133,23 @@ class RemoteOrders:
         `undo_at`. Whether the row was still unknown (False: a confirm won the race)."""
 
         async def unit(tx: Tx) -> bool:
-            voided = await tx.run(_void(order.id, now)) == 1
-            await tx.run(_reschedule(order.id, UNDO_PURCHASE, undo_at))
+            voided = await _void(tx, order.id, now)
+            await _reschedule(tx, order.id, UNDO_PURCHASE, undo_at)
             return voided
 
         return await self._db.write(unit)
 
     async def postpone(self, order: Order, undo_at: datetime) -> None:
         """A keyed call left unknown: the row stays unknown; the undo is due at `undo_at`."""
-        await change(self._db, _reschedule(order.id, UNDO_PURCHASE, undo_at))
+        params = {"j_order": order.id, "j_kind": UNDO_PURCHASE, "j_at": undo_at}
+        await change(self._db, _RESCHEDULE, params)
 
     async def void_unknown(self, order_id: int, now: datetime) -> Purchased | None:
         """The undo job's first step: void the row if still unknown; the row as it now is
         (None when it is gone: the purchase was refused and the row discarded)."""
 
         async def unit(tx: Tx) -> Purchased | None:
-            await tx.run(_void(order_id, now))
+            await _void(tx, order_id, now)
             return _purchased(await tx.first(_ROW, {"b_id": order_id}))
 
         return await self._db.write(unit)
@@ -260,40 +261,42 @@ class RemoteOrders:
         return await change(self._db, statement) == 1
 
 
-def _still_unknown(order_id: int) -> sa.ColumnElement[bool]:
+def _still_unknown(order_id: Any) -> sa.ColumnElement[bool]:
     orders = t.orders.c
     return sa.and_(orders.id == order_id, orders.backend_ref.is_(None), orders.status != VOIDED)
 
 
-def _void(order_id: int, now: datetime) -> sa.Update:
-    """Unknown -> voided. The external id is let go, so that a new order may reuse it."""
-    return (
-        sa.update(t.orders)
-        .where(_still_unknown(order_id))
-        .values(status=VOIDED, external_id=None, updated_at=now)
-    )
+async def _void(tx: Tx, order_id: int, now: datetime) -> bool:
+    """Unknown -> voided (whether it was still unknown). The external id is let go, so that a
+    new order may reuse it."""
+    return await tx.run(_VOID, {"v_id": order_id, "v_now": now}) == 1
 
 
 async def _cancel(tx: Tx, order_id: int, kind: str, now: datetime) -> None:
     """Settle the order's pending job of `kind` without running it (a sender holding it finds
     the work done: every job checks the row first)."""
-    await tx.run(_cancellation(order_id, kind, now))
+    await tx.run(_CANCEL, {"j_order": order_id, "j_kind": kind, "j_at": now})
 
 
-def _pending_job(order_id: int, kind: str) -> sa.Update:
-    return sa.update(t.outbox).where(
-        t.outbox.c.order_id == order_id,
-        t.outbox.c.kind == kind,
-        t.outbox.c.status == outbox.PENDING,
-    )
+async def _reschedule(tx: Tx, order_id: int, kind: str, due_at: datetime) -> None:
+    """Make the order's pending job of `kind` due at `due_at`."""
+    await tx.run(_RESCHEDULE, {"j_order": order_id, "j_kind": kind, "j_at": due_at})
 
 
-def _cancellation(order_id: int, kind: str, now: datetime) -> sa.Update:
-    return _pending_job(order_id, kind).values(status=outbox.CANCELLED, sent_at=now)
-
-
-def _reschedule(order_id: int, kind: str, due_at: datetime) -> sa.Update:
-    return _pending_job(order_id, kind).values(next_attempt_at=due_at)
+_VOID = Query(
+    sa.update(t.orders)
+    .where(_still_unknown(sa.bindparam("v_id")))
+    .values(status=VOIDED, external_id=None, updated_at=sa.bindparam("v_now", type_=t.UtcDateTime))
+)
+_PENDING_JOB = sa.update(t.outbox).where(
+    t.outbox.c.order_id == sa.bindparam("j_order"),
+    t.outbox.c.kind == sa.bindparam("j_kind"),
+    t.outbox.c.status == outbox.PENDING,
+)
+_CANCEL = Query(
+    _PENDING_JOB.values(status=outbox.CANCELLED, sent_at=sa.bindparam("j_at", type_=t.UtcDateTime))
+)
+_RESCHEDULE = Query(_PENDING_JOB.values(next_attempt_at=sa.bindparam("j_at", type_=t.UtcDateTime)))
 
 
 def _purchased(row: Any) -> Purchased | None:
