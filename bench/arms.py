@@ -16,7 +16,9 @@ BASE = "/priv/v1/apps/demo-api-key/users"
 CREATE_BODY = '{"order": {"quantity": 1}}'
 
 GET = Load("GET", tuple(f"{BASE}/{c}/orders/{n}" for n, c in enumerate(CUSTOMERS, 1)), "", (AUTH,))
-LIST = Load("GET", tuple(f"{BASE}/{c}/orders?limit=10&page=1" for c in CUSTOMERS), "", (AUTH,))
+PAGE = 10
+"""Orders on the list arm's page (each bench customer is seeded with that many)."""
+LIST = Load("GET", tuple(f"{BASE}/{c}/orders?limit={PAGE}&page=1" for c in CUSTOMERS), "", (AUTH,))
 CREATE = Load("POST", tuple(f"{BASE}/{c}/offers/1/orders" for c in CUSTOMERS), CREATE_BODY, (AUTH,))
 OPERATIONS = {"get": GET, "list": LIST, "create": CREATE}
 

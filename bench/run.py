@@ -96,9 +96,12 @@ def rss_mb(pid: int) -> float:
 
 
 def seed_orders(process: Process) -> None:
-    """One order per bench customer: ids 1..16, the ids the get arm reads."""
-    for path in a.CREATE.paths:
-        call(process.port, a.CREATE, path)
+    """A full page of orders per bench customer, one round at a time: the first round gets
+    ids 1..16, the ids the get arm reads. The list arm's page is then full from the start, in
+    D and D0 alike, whatever D-create adds later in the run."""
+    for _ in range(a.PAGE):
+        for path in a.CREATE.paths:
+            call(process.port, a.CREATE, path)
 
 
 Recorded = tuple[dict[str, str], dict[str, str], dict[str, str], list[list[str]]]
