@@ -34,7 +34,7 @@ print(json.dumps({"frozen": frozen, "threshold": gc.get_threshold(), "collected"
 
 
 def test_a_cycle_made_after_settling_is_still_collected_without_asking() -> None:
-    run = subprocess.run(
+    run = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
         [sys.executable, "-c", CYCLE_AFTER_SETTLING], capture_output=True, text=True, check=True
     )
     seen = json.loads(run.stdout)
