@@ -30,7 +30,8 @@ OLDER_THRESHOLDS = (20, 100)
 
 
 def settle_after_start() -> int:
-    """Freeze what start-up built and space out the collections (call once started);
+    """Freeze what start-up built and space out the collections (call once the app has
+    started, before listening: the one full collection takes tens of milliseconds);
     returns how many objects were frozen (the `server_started` log line shows it)."""
     gc.collect()  # start-up's own garbage, so that it is not frozen for ever
     gc.freeze()

@@ -57,10 +57,10 @@ async def _serve(app: web.Application, settings: Settings, reuse_port: bool) -> 
         loop.add_signal_handler(signum, stop.set)
     runner = runner_for(app, settings)
     await runner.setup()
+    frozen = settle_after_start()  # before listening: its one full collection holds the loop
     try:
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
         await site.start()
-        frozen = settle_after_start()
         log.info("server_started", host=settings.host, port=settings.port, gc_frozen=frozen)
         await stop.wait()
         app[DRAINING].set()
