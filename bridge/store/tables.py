@@ -132,6 +132,7 @@ outbox = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("sent_at", UtcDateTime, nullable=True),
     sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+    sa.Index("ix_outbox_status_kind", "status", "kind", "next_attempt_at"),
     sa.Index("ix_outbox_order_kind", "order_id", "kind"),
 )
 
