@@ -44,32 +44,18 @@ end
     return script
 
 
-def closed_loop(
-    tools: Tools,
-    sut: Process,
-    load: Load,
-    *,
-    seconds: float,
-    connections: int,
-    cpus: str,
-    work: Path,
-) -> dict[str, float]:
-    """wrk for `seconds`: requests/s, non-2xx count, SUT CPU microseconds per request."""
-    argv = [
-        "taskset",
-        "-c",
-        cpus,
-        *tools.wrk,
-        "-t1",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-    ]
+def _wrk(
+    tools: Tools, sut: Process, load: Load, seconds: float, connections: int, cpus: str, work: Path
+) -> list[str]:
+    argv = ["taskset", "-c", cpus, *tools.wrk, "-t1", f"-c{connections}"]
+    argv.append(f"-d{max(1, round(seconds))}s")
     for header in load.all_headers():
         argv += ["-H", header]
-    argv += ["-s", str(_lua(load, work)), f"http://127.0.0.1:{sut.port}"]
-    before = cpu_ticks(sut.pids())
-    out = subprocess.run(argv, capture_output=True, text=True, env=tools.env, check=True).stdout
-    after = cpu_ticks(sut.pids())
+    return [*argv, "-s", str(_lua(load, work)), f"http://127.0.0.1:{sut.port}"]
+
+
+def _result(out: str, cpu: tuple[int, int]) -> dict[str, float]:
+    """wrk's output and the SUT's (user, system) ticks over it -> one row."""
     done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
     if done is None:
         raise RuntimeError(f"unexpected wrk output: {out}")
@@ -82,8 +68,56 @@ def closed_loop(
         "requests": requests,
         "non_2xx": int(bad.group(1)) if bad else 0,
         "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
-        "cpu_us_per_request": (after - before) / TICK * 1e6 / max(requests, 1),
+        "cpu_us_per_request": sum(cpu) / TICK * 1e6 / max(requests, 1),
+        "cpu_system_us_per_request": cpu[1] / TICK * 1e6 / max(requests, 1),
     }
+
+
+def closed_loop(
+    tools: Tools,
+    sut: Process,
+    load: Load,
+    *,
+    seconds: float,
+    connections: int,
+    cpus: str,
+    work: Path,
+) -> dict[str, float]:
+    """wrk for `seconds`: requests/s, non-2xx count, SUT CPU microseconds per request (and its
+    system part)."""
+    return side_by_side(
+        tools, [(sut, load)], seconds=seconds, connections=connections, cpus=cpus, work=work
+    )[0]
+
+
+def side_by_side(
+    tools: Tools,
+    arms: list[tuple[Process, Load]],
+    *,
+    seconds: float,
+    connections: int,
+    cpus: str,
+    work: Path,
+) -> list[dict[str, float]]:
+    """Several SUTs loaded at the same time, each by its own wrk (`closed_loop`'s row for each).
+
+    Their CPU per request is measured over the same seconds on the same cores, so whatever
+    slows a shared machine down meanwhile weighs on each alike.
+    """
+    started = []
+    for sut, load in arms:
+        argv = _wrk(tools, sut, load, seconds, connections, cpus, work)
+        before = cpu_ticks(sut.pids())
+        wrk = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=tools.env)
+        started.append((sut, before, wrk))
+    rows = []
+    for sut, before, wrk in started:
+        out, _ = wrk.communicate()
+        if wrk.returncode:
+            raise RuntimeError(f"wrk failed ({wrk.returncode}): {out}")
+        after = cpu_ticks(sut.pids())
+        rows.append(_result(out, (after[0] - before[0], after[1] - before[1])))
+    return rows
 
 
 def open_loop(

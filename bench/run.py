@@ -22,7 +22,7 @@ from pathlib import Path
 import arms as a
 import report
 import sampling as profiler
-from measure import Load, closed_loop, open_loop
+from measure import Load, closed_loop, open_loop, side_by_side
 from postgres import PostgresDatabase
 from stack import (
     AUTH,
@@ -281,7 +281,8 @@ def measure_all(
             rows.append({"arm": arm.name, "repeat": repeat, **result})
             print(
                 f"  {arm.name:18} rep {repeat}: {result['rps']:8.0f} req/s  "
-                f"{result['cpu_us_per_request']:6.0f} us CPU/req  non2xx {result['non_2xx']}",
+                f"{result['cpu_us_per_request']:6.0f} us CPU/req "
+                f"({result['cpu_system_us_per_request']:4.0f} system)  non2xx {result['non_2xx']}",
                 flush=True,
             )
     return rows
@@ -323,6 +324,46 @@ def measure_open(
     return rows
 
 
+def measure_side_by_side(
+    tools: Tools, processes: dict[str, Process], arms: list[a.Arm], plan: Plan, work: Path
+) -> list[dict[str, object]]:
+    """D and D0 loaded at the same time (`side_by_side`), each operation once per repeat.
+
+    The observability ratio, D/D0 CPU per request, is a few per cent; measured one arm after
+    the other it also holds whatever the shared machine did in between (arms of one run
+    differ by 10 % and more here). Side by side, both share cpu 0 and that drift cancels.
+    Which of the two is started first alternates between repeats.
+    """
+    names = {arm.name: arm for arm in arms}
+    pairs = [
+        (names[f"D-{op}"], names[f"D0-{op}"])
+        for op in a.OPERATIONS
+        if f"D-{op}" in names and f"D0-{op}" in names
+    ]
+    rows: list[dict[str, object]] = []
+    for repeat in range(plan.repeats):
+        for pair in pairs:
+            ordered = pair if repeat % 2 == 0 else pair[::-1]
+            run = functools.partial(
+                side_by_side,
+                tools,
+                [(processes[arm.sut], arm.load) for arm in ordered],
+                connections=plan.connections,
+                cpus=LOAD_CPUS,
+                work=work,
+            )
+            if plan.warmup:
+                run(seconds=plan.warmup)
+            for arm, result in zip(ordered, run(seconds=plan.seconds), strict=True):
+                rows.append({"arm": arm.name, "repeat": repeat, **result})
+                print(
+                    f"  {arm.name:18} rep {repeat} side by side: "
+                    f"{result['cpu_us_per_request']:6.0f} us CPU/req",
+                    flush=True,
+                )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="short run (about a minute)")
@@ -353,6 +394,7 @@ def main() -> None:
             chosen = "D-get" if args.open_loop_only else args.arms
             arms = [arm for arm in arms if arm.name in chosen.split(",")]
         throughput = measure_all(tools, processes, arms, plan, work, args.profile)
+        together = measure_side_by_side(tools, processes, arms, plan, work)
         latency: list[dict[str, object]] = []
         if not args.arms:
             maxima = {
@@ -361,7 +403,7 @@ def main() -> None:
             }
             latency = measure_open(processes, context, maxima, plan, args.open_loop_only)
         rss = {name: rss_mb(p.popen.pid) for name, p in processes.items() if name[0] in "DEFW"}
-    results = report.build(machine, asdict(plan), args.smoke, throughput, latency, rss)
+    results = report.build(machine, asdict(plan), args.smoke, throughput, latency, rss, together)
     name = "smoke" if args.smoke else ("arms" if args.arms else "full")
     name = "open" if args.open_loop_only else name
     for target in (RESULTS / f"{stamp}-{name}", RESULTS / f"latest-{name}"):

@@ -111,16 +111,17 @@ def stop_all(processes: Iterable[Process]) -> None:
             process.popen.wait()
 
 
-def cpu_ticks(pids: list[int]) -> int:
-    """utime + stime (clock ticks) of the processes, from /proc/<pid>/stat."""
-    total = 0
+def cpu_ticks(pids: list[int]) -> tuple[int, int]:
+    """(utime, stime) in clock ticks, summed over the processes, from /proc/<pid>/stat."""
+    user = system = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total
+        user += int(fields[11])
+        system += int(fields[12])
+    return user, system
 
 
 def launch(
