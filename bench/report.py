@@ -9,6 +9,7 @@ import subprocess
 from importlib import metadata
 from typing import Any
 
+from sampling import steps_table
 from stack import Tools
 
 OBSERVABILITY_OFF = {"BRIDGE_LOG_LEVEL": "error", "BRIDGE_METRICS_ENABLED": "false"}
@@ -285,6 +286,18 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {op} | {_fmt(r['D'])} | {_fmt(r['D0'])} | {_fmt(r['median'])} | "
             f"{_fmt(r['min'])} | {_fmt(r['max'])} | {r['n']} |"
         )
+    profiles = {
+        row["arm"]: row["profile_steps"]
+        for row in results["raw"]["throughput"]
+        if "profile_steps" in row
+    }
+    if profiles:
+        lines += [
+            "",
+            "## Profiled arms: user CPU us per request by step (py-spy, run.py --profile)",
+            "",
+            steps_table(profiles).rstrip("\n"),
+        ]
     lines += ["", "## Targets", "", "| Target | Value | Goal | Met |", "|---|---:|---|---|"]
     for t in results["targets"]:
         met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]

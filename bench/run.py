@@ -251,9 +251,13 @@ def measure_all(
     arms: list[a.Arm],
     plan: Plan,
     work: Path,
-    profile: str | None = None,
+    profile: tuple[str, ...] = (),
 ) -> list[dict[str, object]]:
-    """Every arm once per repeat; the order rotates each repeat (no arm always goes first)."""
+    """Every arm once per repeat; the order rotates each repeat (no arm always goes first).
+
+    An arm named in `profile` runs once more in the first repeat, under py-spy; its row of
+    that repeat carries the profile's steps (`sampling.steps`).
+    """
     rows: list[dict[str, object]] = []
     for repeat in range(plan.repeats):
         shift = repeat * max(1, len(arms) // plan.repeats)
@@ -270,15 +274,19 @@ def measure_all(
             )
             if plan.warmup:
                 run(seconds=plan.warmup)
-            if arm.name == profile and repeat == 0:  # an extra run: py-spy slows what it samples
-                sampler = profiler.record(sut.popen.pid, plan.seconds, work / f"{arm.name}.raw")
-                run(seconds=plan.seconds)
+            steps = None
+            if arm.name in profile and repeat == 0:  # an extra run: py-spy slows what it samples
+                raw = work / f"{arm.name}.raw"
+                sampler = profiler.record(sut.popen.pid, plan.seconds, raw)
+                sampled = run(seconds=plan.seconds)
                 sampler.wait()
-                text = profiler.summary(work / f"{arm.name}.raw")
+                text = profiler.summary(raw)
                 (work / f"{arm.name}-profile.txt").write_text(text)
                 print(text, flush=True)
+                user = sampled["cpu_us_per_request"] - sampled["cpu_system_us_per_request"]
+                steps = {"profile_steps": profiler.steps(raw, user)}
             result = run(seconds=plan.seconds)
-            rows.append({"arm": arm.name, "repeat": repeat, **result})
+            rows.append({"arm": arm.name, "repeat": repeat, **result, **(steps or {})})
             print(
                 f"  {arm.name:18} rep {repeat}: {result['rps']:8.0f} req/s  "
                 f"{result['cpu_us_per_request']:6.0f} us CPU/req "
@@ -367,7 +375,9 @@ def measure_side_by_side(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="short run (about a minute)")
-    parser.add_argument("--profile", metavar="ARM", help="py-spy the SUT during ARM (D-get, ...)")
+    parser.add_argument(
+        "--profile", metavar="ARM,ARM", default="", help="py-spy the SUT during these arms"
+    )
     parser.add_argument(
         "--arms", metavar="A,B", help="measure only these closed-loop arms (no open loop)"
     )
@@ -393,7 +403,8 @@ def main() -> None:
         if args.arms or args.open_loop_only:
             chosen = "D-get" if args.open_loop_only else args.arms
             arms = [arm for arm in arms if arm.name in chosen.split(",")]
-        throughput = measure_all(tools, processes, arms, plan, work, args.profile)
+        profile = tuple(filter(None, args.profile.split(",")))
+        throughput = measure_all(tools, processes, arms, plan, work, profile)
         together = measure_side_by_side(tools, processes, arms, plan, work)
         latency: list[dict[str, object]] = []
         if not args.arms:
