@@ -72,6 +72,28 @@ def bridge_arms(with_workers: bool) -> list[Arm]:
     return arms
 
 
+BLOCKS = (
+    ("C-read", "D-get", "D0-get", "Dsh-get", "W2-get", "D-list", "D0-list", "Dsh-list"),
+    ("C3-create", "D-create", "D0-create", "W2-create"),
+    ("F-sqlite-create", "E-sqlite-create"),
+    ("F-pg-create", "E-pg-create"),
+)
+"""Arms compared in a ratio, measured one right after the other (see `blocks`)."""
+
+
+def blocks(arms: list[Arm]) -> list[list[Arm]]:
+    """`arms` in blocks: each of BLOCKS (the arms of it chosen), the others one to a block.
+
+    A ratio is judged per repeat (report.py), so the arms it compares run back to back: on a
+    shared machine, arms minutes apart differ by more than the ratios' margins.
+    """
+    names = {arm.name: arm for arm in arms}
+    grouped = [[names[name] for name in block if name in names] for block in BLOCKS]
+    placed = {arm.name for block in grouped for arm in block}
+    singles = [[arm] for arm in arms if arm.name not in placed]
+    return [block for block in grouped if block] + singles
+
+
 def incentives_apps(path: Path, base_url: str, legacy_url: str | None) -> Path:
     """The demo app on the Incentives target (demo/apps-incentives.yaml minus velocity)."""
     source = Path(__file__).resolve().parent.parent / "demo" / "apps-incentives.yaml"

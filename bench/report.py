@@ -91,13 +91,19 @@ FLOOR_RATIOS = (
 RSS_GOAL_MB = 150
 
 
-def _ratio(rps: dict[str, dict[str, float]], top: str, bottom: str) -> float | None:
-    if top not in rps or bottom not in rps or not rps[bottom]["median"]:
-        return None
-    return round(rps[top]["median"] / rps[bottom]["median"], 3)
+def _ratio(rows: list[dict[str, Any]], key: str, top: str, bottom: str) -> float | None:
+    """The median over the repeats of `top`'s `key` over `bottom`'s in the same repeat (the
+    two run back to back: bench/arms.py, BLOCKS)."""
+    value = {(row["arm"], row["repeat"]): float(row[key]) for row in rows}
+    ratios = [
+        value[(arm, repeat)] / value[(bottom, repeat)]
+        for arm, repeat in value
+        if arm == top and value.get((bottom, repeat))
+    ]
+    return round(median(ratios), 3) if ratios else None
 
 
-def _observability(rps: dict, cpu: dict, together: dict) -> list[dict[str, object]]:
+def _observability(rows: list[dict[str, Any]], together: dict) -> list[dict[str, object]]:
     """D against D0: throughput and CPU one arm after the other, and CPU side by side."""
     out: list[dict[str, object]] = []
     for key, top, bottom, goal in (
@@ -105,8 +111,8 @@ def _observability(rps: dict, cpu: dict, together: dict) -> list[dict[str, objec
         ("D/D0 CPU per request, one arm after the other", "D", "D0", "<= 1.05"),
     ):
         for op in ("get", "list", "create"):
-            table = rps if "throughput" in key else cpu
-            value = _ratio(table, f"{top}-{op}", f"{bottom}-{op}")
+            measure = "rps" if "throughput" in key else "cpu_us_per_request"
+            value = _ratio(rows, measure, f"{top}-{op}", f"{bottom}-{op}")
             met = None if value is None else value <= 1.05
             out.append({"target": f"{key}, {op}", "value": value, "goal": goal, "met": met})
     for op, pair in together.items():
@@ -117,7 +123,9 @@ def _observability(rps: dict, cpu: dict, together: dict) -> list[dict[str, objec
     return out
 
 
-def _targets(rps: dict, cpu: dict, lat: dict, together: dict) -> list[dict[str, object]]:
+def _targets(
+    rows: list[dict[str, Any]], cpu: dict, lat: dict, together: dict
+) -> list[dict[str, object]]:
     def row(name: str, value: float | None, goal: str, ok: bool | None) -> dict[str, object]:
         return {"target": name, "value": value, "goal": goal, "met": ok}
 
@@ -129,14 +137,14 @@ def _targets(rps: dict, cpu: dict, lat: dict, together: dict) -> list[dict[str, 
 
     out = []
     for top, bottom, goal in FLOOR_RATIOS:
-        value = _ratio(rps, top, bottom)
+        value = _ratio(rows, "rps", top, bottom)
         out.append(row(f"{top} / {bottom} throughput", value, f">= {goal}", at_least(value, goal)))
     both = "D-get" in cpu and "C-read" in cpu
     extra = round(cpu["D-get"]["median"] - cpu["C-read"]["median"], 1) if both else None
     out.append(row("CPU/request D-get minus C", extra, "<= 40 us", at_most(extra, 40)))
-    out += _observability(rps, cpu, together)
+    out += _observability(rows, together)
     for op in ("get", "list"):
-        value = _ratio(rps, f"Dsh-{op}", f"D-{op}")
+        value = _ratio(rows, "rps", f"Dsh-{op}", f"D-{op}")
         out.append(row(f"Dsh/D throughput, {op}", value, ">= 0.9", at_least(value, 0.9)))
     if "Dsh-get@50%" in lat and "D-get@50%" in lat:
         value = round(lat["Dsh-get@50%"]["p99_ms"] / lat["D-get@50%"]["p99_ms"], 3)
@@ -147,7 +155,7 @@ def _targets(rps: dict, cpu: dict, lat: dict, together: dict) -> list[dict[str, 
         p99 = round(d["p99_ms"] - b["p99_ms"], 3)
         out.append(row("open loop 50%: D p50 - B p50 (ms)", p50, "<= 0.5", at_most(p50, 0.5)))
         out.append(row("open loop 50%: D p99 - B p99 (ms)", p99, "<= 2", at_most(p99, 2)))
-    return out + _latency_at_d_rates(lat) + _engine_targets(rps)
+    return out + _latency_at_d_rates(lat) + _engine_targets(rows)
 
 
 def _latency_at_d_rates(lat: dict) -> list[dict[str, object]]:
@@ -167,14 +175,15 @@ def _latency_at_d_rates(lat: dict) -> list[dict[str, object]]:
     return out
 
 
-def _engine_targets(rps: dict[str, dict[str, float]]) -> list[dict[str, object]]:
+def _engine_targets(rows: list[dict[str, Any]]) -> list[dict[str, object]]:
+    rps = _summary(rows, "rps")
     out = []
     for arm, goal in (("E-sqlite-create", 3000), ("E-pg-create", 3500)):
         value = rps.get(arm, {}).get("median")
         met = None if value is None else value >= goal
         out.append({"target": f"{arm} orders/s", "value": value, "goal": f">= {goal}", "met": met})
     for op in ("get", "create"):
-        value = _ratio(rps, f"W2-{op}", f"D-{op}")
+        value = _ratio(rows, "rps", f"W2-{op}", f"D-{op}")
         met = None if value is None else value >= 1.8
         out.append(
             {"target": f"W2/W1 throughput, {op}", "value": value, "goal": ">= 1.8", "met": met}
@@ -228,7 +237,7 @@ def build(
         "cpu_us_per_request": cpu,
         "open_loop": lat,
         "side_by_side": pairs,
-        "targets": _targets(rps, cpu, lat, pairs) + _memory(rss_mb),
+        "targets": _targets(throughput, cpu, lat, pairs) + _memory(rss_mb),
         "rss_mb": rss_mb,
         "raw": {"throughput": throughput, "open_loop": latency, "side_by_side": together or []},
     }

@@ -253,15 +253,19 @@ def measure_all(
     work: Path,
     profile: tuple[str, ...] = (),
 ) -> list[dict[str, object]]:
-    """Every arm once per repeat; the order rotates each repeat (no arm always goes first).
+    """Every arm once per repeat, in blocks of the arms a ratio compares (`arms.blocks`): the
+    blocks' order rotates each repeat and each block runs backwards every other repeat (no
+    arm always goes first).
 
     An arm named in `profile` runs once more in the first repeat, under py-spy; its row of
     that repeat carries the profile's steps (`sampling.steps`).
     """
     rows: list[dict[str, object]] = []
+    blocks = a.blocks(arms)
     for repeat in range(plan.repeats):
-        shift = repeat * max(1, len(arms) // plan.repeats)
-        for arm in arms[shift:] + arms[:shift]:
+        shift = repeat * max(1, len(blocks) // plan.repeats)
+        order = blocks[shift:] + blocks[:shift]
+        for arm in (arm for block in order for arm in block[:: 1 if repeat % 2 == 0 else -1]):
             sut = processes[arm.sut]
             run = functools.partial(
                 closed_loop,
