@@ -343,11 +343,11 @@ class IncentivesBackend:
 
     def _count(self, result: str) -> None:
         if self._metrics is not None:
-            self._metrics.redemptions.labels(result=result).inc()
+            self._metrics.redemption_counts(result).inc()
 
     def _settled(self, outcome: str) -> None:
         if self._metrics is not None:
-            self._metrics.purchase_settlements.labels(outcome=outcome).inc()
+            self._metrics.settlement_counts(outcome).inc()
 
 
 def _grace(tenant: Tenant) -> timedelta:

@@ -96,6 +96,10 @@ class Metrics:
         """`request_duration` by (operation, target)."""
         self.routing_counts = Children(self.routing_decisions)
         """`routing_decisions` by (app, operation, target, reason)."""
+        self.redemption_counts = Children(self.redemptions)
+        """`redemptions` by result (an Incentives create counts one)."""
+        self.settlement_counts = Children(self.purchase_settlements)
+        """`purchase_settlements` by outcome (an Incentives create counts one)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
