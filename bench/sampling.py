@@ -81,6 +81,8 @@ STEPS = (
     ("the floor's own code", ("bench/", "proxy.py", "floor.py")),
 )
 """(step, path fragments), matched in this order against each frame from the leaf up."""
+OTHER = "other (interpreter, start-up frames)"
+"""The step of a sample none of whose frames names one."""
 
 
 def _step(frames: list[str]) -> str:
@@ -88,7 +90,7 @@ def _step(frames: list[str]) -> str:
         for name, fragments in STEPS:
             if any(fragment in frame for fragment in fragments):
                 return name
-    return "other (interpreter, start-up frames)"
+    return OTHER
 
 
 def steps(raw: Path, user_us_per_request: float) -> dict[str, float]:
@@ -104,7 +106,7 @@ def steps(raw: Path, user_us_per_request: float) -> dict[str, float]:
 def steps_table(profiles: dict[str, dict[str, float]]) -> str:
     """Arms side by side: one row per step, microseconds per request."""
     arms = list(profiles)
-    names = [name for name, _ in STEPS] + ["other (interpreter, start-up frames)"]
+    names = [name for name, _ in STEPS] + [OTHER]
     lines = ["| Step | " + " | ".join(arms) + " |", "|---|" + "---:|" * len(arms)]
     for name in names:
         if any(name in profile for profile in profiles.values()):
