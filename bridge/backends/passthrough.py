@@ -29,7 +29,7 @@ from yarl import URL
 
 from bridge.errors import UpstreamError
 from bridge.observability.context import call_facts
-from bridge.observability.metrics import Metrics
+from bridge.observability.metrics import Children, Metrics
 
 UPSTREAM = "legacy"
 
@@ -78,7 +78,8 @@ def forwarded_headers(request: web.Request) -> CIMultiDict[str]:
 class LegacyPassthrough:
     def __init__(self, session: aiohttp.ClientSession, metrics: Metrics) -> None:
         self._session = session
-        self._metrics = metrics
+        self._requests = Children(metrics.upstream_requests)
+        self._durations = Children(metrics.upstream_duration)
 
     async def forward(self, request: web.Request, base_url: str, call: str) -> web.Response:
         """Send the call to `base_url` + the request's raw path and query; return the answer."""
@@ -113,8 +114,8 @@ class LegacyPassthrough:
 
     def _record(self, call: str, outcome: str, status: int | None, started: float) -> None:
         elapsed = time.perf_counter() - started
-        self._metrics.upstream_requests.labels(UPSTREAM, call, outcome).inc()
-        self._metrics.upstream_duration.labels(UPSTREAM, call).observe(elapsed)
+        self._requests(UPSTREAM, call, outcome).inc()
+        self._durations(UPSTREAM, call).observe(elapsed)
         call_facts().record_upstream(status, elapsed)
 
 

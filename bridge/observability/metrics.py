@@ -100,6 +100,14 @@ class Metrics:
         """`redemptions` by result (an Incentives create counts one)."""
         self.settlement_counts = Children(self.purchase_settlements)
         """`purchase_settlements` by outcome (an Incentives create counts one)."""
+        self.shadow_comparison_counts = Children(self.shadow_comparisons)
+        """`shadow_comparisons` by (app, operation, target, result): one per shadowed call."""
+        self.shadow_durations = Children(self.shadow_duration)
+        """`shadow_duration` by (operation, target): one per shadowed call."""
+        self.shadow_mismatch_counts = Children(self.shadow_mismatched_fields)
+        """`shadow_mismatched_fields` by (app, operation, field, kind)."""
+        self.shadow_drop_counts = Children(self.shadow_dropped)
+        """`shadow_dropped` by (app, operation, target, reason)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry

@@ -177,8 +177,8 @@ class ShadowRunner:
         if job.mode == SHADOW:
             exchange = job.exchange
             labels = (exchange.app.name, exchange.operation.value, job.target.value)
-            self._metrics.shadow_comparisons.labels(*labels, "dropped").inc()
-            self._metrics.shadow_dropped.labels(*labels, reason).inc()
+            self._metrics.shadow_comparison_counts(*labels, "dropped").inc()
+            self._metrics.shadow_drop_counts(*labels, reason).inc()
             if exchange.operation is Operation.UPDATE_ORDER_STATUS:
                 self._retire_unshadowed(job)
 
@@ -276,9 +276,9 @@ class ShadowRunner:
             self._call_failed(job, type(exc).__name__)
             return None
         finally:
-            self._metrics.shadow_duration.labels(
-                job.exchange.operation.value, job.target.value
-            ).observe(time.perf_counter() - started)
+            self._metrics.shadow_durations(job.exchange.operation.value, job.target.value).observe(
+                time.perf_counter() - started
+            )
 
     async def _align(self, job: Job, documents: Documents) -> Aligned:
         if job.mode != SHADOW or failed(documents.candidate_status):
@@ -308,12 +308,10 @@ class ShadowRunner:
         app, operation, result = exchange.app.name, exchange.operation.value, outcome.result
         shown = per_field(outcome.judged.shown)
         if job.mode == SHADOW:
-            self._metrics.shadow_comparisons.labels(app, operation, job.target.value, result).inc()
+            self._metrics.shadow_comparison_counts(app, operation, job.target.value, result).inc()
             for difference in shown:
                 field = self._metrics.shadow_field(difference.path)
-                self._metrics.shadow_mismatched_fields.labels(
-                    app, operation, field, difference.kind
-                ).inc()
+                self._metrics.shadow_mismatch_counts(app, operation, field, difference.kind).inc()
             log.info(
                 "shadow_compared",
                 app=app,

@@ -202,3 +202,23 @@ async def test_legacy_error_is_counted_with_its_code(
     }
     registry = bridge.server.app[METRICS].registry
     assert registry.get_sample_value("bridge_requests_total", labels) == 1
+
+
+async def test_every_legacy_call_is_counted_and_timed_by_outcome(
+    aiohttp_server: Any, unused_tcp_port: int, routed_bridge: Bridge
+) -> None:
+    upstream = await aiohttp_server(echo_app([]))
+    bridge = await routed_bridge(base_url(upstream), LEGACY_POLICY)
+    for _ in range(3):
+        await call(bridge, "GET", "users/demo-user-1/orders", None, {})
+    registry = bridge.server.app[METRICS].registry
+    labels = {"upstream": "legacy", "call": "list_orders"}
+    assert (
+        registry.get_sample_value("bridge_upstream_requests_total", {**labels, "outcome": "ok"})
+        == 3
+    )
+    assert registry.get_sample_value("bridge_upstream_request_duration_seconds_count", labels) == 3
+    assert (
+        registry.get_sample_value("bridge_upstream_requests_total", {**labels, "outcome": "error"})
+        is None
+    )

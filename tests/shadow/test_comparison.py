@@ -100,6 +100,8 @@ async def test_a_seeded_mapping_change_shows_path_kind_and_values(
         "bridge_shadow_mismatched_fields_total", labels | {"kind": "value"}
     )
     assert counted == 1
+    timed = {"operation": "list_orders", "target": "local"}
+    assert registry.get_sample_value("bridge_shadow_duration_seconds_count", timed) == 1
 
 
 async def test_an_ignored_path_is_hidden_until_its_rule_expires(
